@@ -1,0 +1,319 @@
+"""The ``photosim`` command line: index, search, folders, status (and, with no command, the app).
+
+Every user error (missing file, not an image, empty library, unknown folder, busy library) is one
+line on stderr and exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from . import __version__
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _add_common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None if top else argparse.SUPPRESS,
+        help="library folder (default: $PHOTOSIM_DATA_DIR or the platform's user data folder)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="log details to stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photosim",
+        description="Find similar photos in your own photo library. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"photosim {__version__}")
+    _add_common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", help="watch folders and bring the index up to date")
+    p.add_argument("folders", nargs="*", metavar="FOLDER", help="folders to add to the watched set first")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores - 1)")
+    p.add_argument("--wait", action="store_true", help="wait for another writer instead of failing")
+    _add_common(p)
+
+    p = sub.add_parser("search", help="print the photos most similar to each query image")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files; '-' reads image bytes from stdin")
+    p.add_argument("-k", type=int, default=10, metavar="N", help="number of results per query (default 10)")
+    p.add_argument("--folder", default=None, help="only return photos inside this folder")
+    p.add_argument("--json", action="store_true", help="one JSON line per query on stdout")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    _add_common(p)
+
+    p = sub.add_parser("folders", help="list, add or remove watched folders")
+    fsub = p.add_subparsers(dest="action", metavar="ACTION")
+    fa = fsub.add_parser("add", help="watch a folder (indexed on the next 'photosim index')")
+    fa.add_argument("path")
+    _add_common(fa)
+    fr = fsub.add_parser("remove", help="stop watching a folder and drop its photos from the library")
+    fr.add_argument("path")
+    _add_common(fr)
+    _add_common(p)
+
+    p = sub.add_parser("status", help="what the library holds")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="photosim: %(levelname)s: %(message)s" if not args.verbose else "%(asctime)s %(name)s %(levelname)s: %(message)s",
+    )
+    if args.command is None:
+        from .app_launcher import launch_app
+
+        return launch_app(args)
+    handler = {"index": cmd_index, "search": cmd_search, "folders": cmd_folders, "status": cmd_status}[args.command]
+    try:
+        return handler(args)
+    except UserError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("photosim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the engine's user-facing errors
+        from .core.catalog import CatalogError
+        from .core.embedder import EmbedderError
+        from .core.library import LibraryBusyError
+        from .core.search import QueryError
+
+        if isinstance(exc, (CatalogError, EmbedderError, LibraryBusyError, QueryError)):
+            return _fail(str(exc))
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return _fail(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc))
+        raise
+
+
+def _fail(message: str) -> int:
+    print(f"photosim: error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def _open(args: argparse.Namespace, *, writable: bool, wait: bool = False):  # noqa: ANN202
+    from .core.library import Library
+
+    return Library(args.data_dir, writable=writable, device=getattr(args, "device", "auto"),
+                   lock_timeout=-1 if wait else 0)
+
+
+# -- index --------------------------------------------------------------------------------------
+def cmd_index(args: argparse.Namespace) -> int:
+    from .core.indexer import Indexer
+
+    for folder in args.folders:
+        if not os.path.isdir(folder):
+            raise UserError(f"not a folder: {folder}")
+    with _open(args, writable=True, wait=args.wait) as lib:
+        for folder in args.folders:
+            f, added = lib.catalog.add_folder(folder)
+            if not added and f.path != os.path.abspath(folder):
+                print(f"photosim: {folder} is already watched as part of {f.path}", file=sys.stderr)
+        if not lib.catalog.folders():
+            raise UserError("no folders are watched yet: run 'photosim index FOLDER'")
+        bar = ProgressBar(sys.stderr)
+        report = Indexer(lib, workers=args.workers).run(on_progress=bar.update)
+        bar.close()
+    for folder in report.offline_folders:
+        print(f"photosim: warning: folder is offline or missing, its photos are kept: {folder}", file=sys.stderr)
+    for path, why in report.scan_errors:
+        print(f"photosim: warning: {path}: {why}", file=sys.stderr)
+    for path, why in report.failures:
+        print(f"photosim: failed: {path}: {why}", file=sys.stderr)
+    print(
+        f"indexed {report.indexed}, unchanged {report.unchanged}, moved {report.moved}, "
+        f"removed {report.removed}, failed {report.failed} "
+        f"in {report.seconds:.1f} s ({report.rate:.1f} images/s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar with rate and time left; plain periodic lines when not a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_plain = 0.0
+        self._drawn = False
+
+    def update(self, p) -> None:  # noqa: ANN001 - Progress
+        from .core.progress import format_duration
+
+        if p.phase == "scanning":
+            text = "scanning folders..."
+        elif p.phase == "saving":
+            text = "saving index..."
+        elif p.phase == "done":
+            return
+        else:
+            width = 28
+            filled = int(width * p.fraction)
+            text = (
+                f"[{'#' * filled}{'-' * (width - filled)}] {p.done}/{p.total} "
+                f"{p.rate:5.1f} img/s  {format_duration(p.eta)} left"
+            )
+            if p.failed:
+                text += f"  {p.failed} failed"
+        if self.tty:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+            self._drawn = True
+        elif time.monotonic() - self._last_plain > 5.0 or p.phase != "indexing":
+            self._last_plain = time.monotonic()
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+# -- search -------------------------------------------------------------------------------------
+def cmd_search(args: argparse.Namespace) -> int:
+    from .core.search import Searcher
+
+    if args.k < 1:
+        raise UserError("-k must be at least 1")
+    if args.images.count("-") > 1:
+        raise UserError("'-' (stdin) can be given only once")
+    for image in args.images:
+        if image != "-" and not os.path.exists(image):
+            raise UserError(f"no such file: {image}")
+        if image != "-" and os.path.isdir(image):
+            raise UserError(f"is a folder, not an image: {image}")
+    with _open(args, writable=False) as lib:
+        if len(lib.index) == 0:
+            raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
+        searcher = Searcher(lib)
+        for image in args.images:
+            if image == "-":
+                data = sys.stdin.buffer.read()
+                results = searcher.search_bytes(data, args.k, folder=args.folder)
+            else:
+                results = searcher.search_file(image, args.k, folder=args.folder)
+            if args.json:
+                line = {"query": image, "results": [{"path": r.path, "score": round(r.score, 6)} for r in results]}
+                print(json.dumps(line), flush=True)
+            else:
+                if len(args.images) > 1:
+                    print(f"{image}:")
+                for r in results:
+                    print(f"{r.score:.4f}  {r.path}")
+                if not results:
+                    print("(no results)")
+    return 0
+
+
+# -- folders ------------------------------------------------------------------------------------
+def cmd_folders(args: argparse.Namespace) -> int:
+    from .core.paths import normalize_path
+
+    if args.action == "add":
+        if not os.path.isdir(args.path):
+            raise UserError(f"not a folder: {args.path}")
+        with _open(args, writable=True) as lib:
+            folder, added = lib.catalog.add_folder(args.path)
+        print(f"watching {folder.path}" if added else f"already watched: {folder.path}")
+        return 0
+    if args.action == "remove":
+        with _open(args, writable=True) as lib:
+            path = normalize_path(args.path)
+            if path not in {f.path for f in lib.catalog.folders()}:
+                raise UserError(f"not a watched folder: {path}")
+            ids = lib.catalog.remove_folder(path)
+            lib.remove_vectors(ids)
+        print(f"stopped watching {path} ({len(ids)} photos removed from the library)")
+        return 0
+    with _open(args, writable=False) as lib:
+        counts = lib.catalog.folder_counts()
+        folders = lib.catalog.folders()
+        if not folders:
+            print("no folders are watched (add one with 'photosim folders add PATH')")
+        for f in folders:
+            c = counts.get(f.id, {})
+            state = "" if os.path.isdir(f.path) else "  [offline]"
+            print(f"{f.path}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed){state}")
+    return 0
+
+
+# -- status -------------------------------------------------------------------------------------
+def cmd_status(args: argparse.Namespace) -> int:
+    from .core.library import Library
+
+    with Library(args.data_dir, writable=False) as lib:
+        cat = lib.catalog
+        counts = cat.counts()
+        fcounts = cat.folder_counts()
+        index_size = lib.index_path.stat().st_size if lib.index_path.exists() else 0
+        info = {
+            "data_dir": str(lib.data_dir),
+            "counts": counts,
+            "folders": [
+                {
+                    "path": f.path,
+                    "online": os.path.isdir(f.path),
+                    "counts": fcounts.get(f.id, {"pending": 0, "indexed": 0, "failed": 0}),
+                }
+                for f in cat.folders()
+            ],
+            "failures": [{"path": r.path, "reason": r.error} for r in cat.failures()],
+            "model": lib.model_id,
+            "models_in_catalog": cat.models_in_use(),
+            "device": _device_name(),
+            "index": {"path": str(lib.index_path), "bytes": index_size, "vectors": int(cat.get_meta(f"index.{lib.model_id}.count") or 0)},
+        }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"library:  {info['data_dir']}")
+    print(f"photos:   {counts['indexed']} indexed, {counts['pending']} pending, {counts['failed']} failed")
+    print(f"model:    {info['model']} on {info['device']}")
+    print(f"index:    {info['index']['vectors']} vectors, {index_size / 1e6:.1f} MB")
+    print("folders:" + ("" if info["folders"] else "  none"))
+    for f in info["folders"]:
+        c = f["counts"]
+        print(f"  {f['path']}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed)"
+              + ("" if f["online"] else "  [offline]"))
+    if info["failures"]:
+        print(f"failures ({len(info['failures'])}):")
+        for item in info["failures"]:
+            print(f"  {item['path']}: {item['reason']}")
+    return 0
+
+
+def _device_name() -> str:
+    try:
+        from .core.embedder import pick_device
+
+        return pick_device("auto")
+    except Exception:  # pragma: no cover
+        return "cpu"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,463 @@
+"""The catalog: the SQLite file that is the library's source of truth.
+
+It holds the watched folders and one row per photo: path, size, mtime, content fingerprint, state
+(pending, indexed, failed with its reason), the model that embedded it and the embedding itself
+(float16). The vector index is only a cache of these embeddings and can always be rebuilt from here
+without running the model again.
+
+Design notes:
+
+* WAL journal, so readers (a search from the CLI or the GUI thread) never block the indexer.
+* One connection per thread (SQLite connections must not be shared across threads casually).
+* A photo's id is never reused and never points at a different embedding: when a changed file is
+  re-embedded its row is replaced by a new one. The vector index uses these ids as keys, so "is the
+  index consistent with the catalog?" is just a comparison of key sets.
+* ``PRAGMA user_version`` is the schema version; :data:`MIGRATIONS` upgrades older files in place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .paths import is_within, normalize_path
+
+PENDING = "pending"
+INDEXED = "indexed"
+FAILED = "failed"
+STATES = (PENDING, INDEXED, FAILED)
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run DDL statements inside the caller's transaction (``executescript`` would commit early)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _migration_1(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE folders (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            path TEXT NOT NULL UNIQUE,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE photos (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            path TEXT NOT NULL UNIQUE,
+            folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            fingerprint TEXT,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'indexed', 'failed')),
+            error TEXT,
+            model TEXT,
+            embedding BLOB,
+            width INTEGER,
+            height INTEGER,
+            taken_at REAL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX photos_fingerprint ON photos(fingerprint);
+        CREATE INDEX photos_folder ON photos(folder_id);
+        CREATE INDEX photos_state_model ON photos(state, model);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )
+
+
+MIGRATIONS = [_migration_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class CatalogError(Exception):
+    """A user-facing problem with the catalog (unknown folder, newer schema...)."""
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: str
+    added_at: float
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    id: int
+    path: str
+    folder_id: int
+    size: int
+    mtime_ns: int
+    fingerprint: str | None
+    state: str
+    error: str | None
+    model: str | None
+    width: int | None = None
+    height: int | None = None
+    taken_at: float | None = None
+
+
+_PHOTO_COLUMNS = "id, path, folder_id, size, mtime_ns, fingerprint, state, error, model, width, height, taken_at"
+
+
+def encode_vector(vec: np.ndarray) -> bytes:
+    return np.asarray(vec, dtype=np.float16).tobytes()
+
+
+def decode_vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+
+
+class Catalog:
+    """Access to the catalog file; safe to use from several threads (one connection each)."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._local = threading.local()
+        self._all_connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly and not self.path.exists():
+            raise CatalogError(f"no library at {self.path.parent} (run 'photosim index FOLDER' first)")
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 30000")
+        if not self.readonly:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+        return db
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            self._local.db = db
+            with self._lock:
+                self._all_connections.append(db)
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all_connections:
+                try:
+                    db.close()
+                except sqlite3.Error:
+                    pass
+            self._all_connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write; nested use joins the outer transaction."""
+        db = self.db
+        if db.in_transaction:
+            yield db
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        if self.readonly:
+            if not self.path.exists():
+                return
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise CatalogError(
+                    f"this library was written by a newer photosim (schema {version}, this one knows {SCHEMA_VERSION})"
+                )
+            if version < SCHEMA_VERSION:
+                raise CatalogError("the library needs an upgrade: run 'photosim index' once")
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = self.db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise CatalogError(
+                f"this library was written by a newer photosim (schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                MIGRATIONS[number](db)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    # -- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- folders -----------------------------------------------------------------------------
+    def folders(self) -> list[Folder]:
+        rows = self.db.execute("SELECT id, path, added_at FROM folders ORDER BY path").fetchall()
+        return [Folder(*row) for row in rows]
+
+    def folder_for(self, path: str) -> Folder | None:
+        """The watched folder that contains ``path`` (or is it), if any."""
+        for folder in self.folders():
+            if is_within(path, folder.path):
+                return folder
+        return None
+
+    def add_folder(self, path: str) -> tuple[Folder, bool]:
+        """Watch a folder. Returns (folder, added). Watching a parent of watched folders absorbs them.
+
+        Folders never nest in the catalog, so every photo belongs to exactly one watched folder.
+        """
+        path = normalize_path(path)
+        with self.transaction() as db:
+            for folder in self.folders():
+                if is_within(path, folder.path):
+                    return folder, False
+            cur = db.execute("INSERT INTO folders(path, added_at) VALUES (?, ?)", (path, time.time()))
+            new_id = int(cur.lastrowid or 0)
+            for folder in self.folders():
+                if folder.id != new_id and is_within(folder.path, path):
+                    db.execute("UPDATE photos SET folder_id = ? WHERE folder_id = ?", (new_id, folder.id))
+                    db.execute("DELETE FROM folders WHERE id = ?", (folder.id,))
+            row = db.execute("SELECT id, path, added_at FROM folders WHERE id = ?", (new_id,)).fetchone()
+        return Folder(*row), True
+
+    def remove_folder(self, path: str) -> list[int]:
+        """Stop watching a folder; its photos leave the catalog. Returns the removed photo ids."""
+        path = normalize_path(path)
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
+            if row is None:
+                raise CatalogError(f"not a watched folder: {path}")
+            ids = [r[0] for r in db.execute("SELECT id FROM photos WHERE folder_id = ?", (row[0],))]
+            db.execute("DELETE FROM photos WHERE folder_id = ?", (row[0],))
+            db.execute("DELETE FROM folders WHERE id = ?", (row[0],))
+        return ids
+
+    # -- photos: reading ---------------------------------------------------------------------
+    def photos_in_folder(self, folder_id: int) -> dict[str, PhotoRow]:
+        rows = self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE folder_id = ?", (folder_id,))
+        return {row[1]: PhotoRow(*row) for row in rows}
+
+    def get(self, photo_id: int) -> PhotoRow | None:
+        row = self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id = ?", (photo_id,)).fetchone()
+        return PhotoRow(*row) if row else None
+
+    def get_many(self, photo_ids: Sequence[int]) -> dict[int, PhotoRow]:
+        out: dict[int, PhotoRow] = {}
+        ids = [int(i) for i in photo_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk):
+                out[row[0]] = PhotoRow(*row)
+        return out
+
+    def get_by_path(self, path: str) -> PhotoRow | None:
+        row = self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (path,)).fetchone()
+        return PhotoRow(*row) if row else None
+
+    def embedding(self, photo_id: int) -> tuple[str, np.ndarray] | None:
+        row = self.db.execute(
+            "SELECT model, embedding FROM photos WHERE id = ? AND state = 'indexed'", (photo_id,)
+        ).fetchone()
+        if row is None or row[1] is None:
+            return None
+        return row[0], decode_vector(row[1])
+
+    def find_reusable(self, fingerprint: str, model: str) -> tuple[int, bytes] | None:
+        """An indexed photo with this content and model, whose embedding a copy can reuse."""
+        row = self.db.execute(
+            "SELECT id, embedding FROM photos WHERE fingerprint = ? AND model = ? AND state = 'indexed' LIMIT 1",
+            (fingerprint, model),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def indexed_ids(self, model: str) -> np.ndarray:
+        rows = self.db.execute(
+            "SELECT id FROM photos WHERE state = 'indexed' AND model = ? ORDER BY id", (model,)
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+
+    def iter_embeddings(
+        self, model: str, ids: Iterable[int] | None = None, chunk: int = 4096
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (ids, float32 matrix) chunks of stored embeddings, for rebuilding the vector index."""
+        if ids is None:
+            cursor = self.db.execute(
+                "SELECT id, embedding FROM photos WHERE state = 'indexed' AND model = ? ORDER BY id", (model,)
+            )
+            rows_iter: Iterator[tuple[int, bytes]] = iter(cursor)
+        else:
+            wanted = [int(i) for i in ids]
+
+            def _gen() -> Iterator[tuple[int, bytes]]:
+                for start in range(0, len(wanted), 500):
+                    part = wanted[start : start + 500]
+                    marks = ",".join("?" * len(part))
+                    yield from self.db.execute(
+                        f"SELECT id, embedding FROM photos WHERE id IN ({marks}) AND state = 'indexed' AND model = ?",
+                        (*part, model),
+                    ).fetchall()
+
+            rows_iter = _gen()
+        batch_ids: list[int] = []
+        batch_vecs: list[bytes] = []
+        for photo_id, blob in rows_iter:
+            batch_ids.append(photo_id)
+            batch_vecs.append(blob)
+            if len(batch_ids) >= chunk:
+                yield _stack(batch_ids, batch_vecs)
+                batch_ids, batch_vecs = [], []
+        if batch_ids:
+            yield _stack(batch_ids, batch_vecs)
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(STATES, 0)
+        for state, n in self.db.execute("SELECT state, COUNT(*) FROM photos GROUP BY state"):
+            out[state] = n
+        return out
+
+    def folder_counts(self) -> dict[int, dict[str, int]]:
+        out: dict[int, dict[str, int]] = {}
+        for folder_id, state, n in self.db.execute(
+            "SELECT folder_id, state, COUNT(*) FROM photos GROUP BY folder_id, state"
+        ):
+            out.setdefault(folder_id, dict.fromkeys(STATES, 0))[state] = n
+        return out
+
+    def failures(self, limit: int | None = None) -> list[PhotoRow]:
+        sql = f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'failed' ORDER BY path"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [PhotoRow(*row) for row in self.db.execute(sql)]
+
+    def models_in_use(self) -> dict[str, int]:
+        return dict(
+            self.db.execute(
+                "SELECT model, COUNT(*) FROM photos WHERE state = 'indexed' GROUP BY model"
+            ).fetchall()
+        )
+
+    def library_page(self, offset: int = 0, limit: int = 1000) -> list[PhotoRow]:
+        """Photos newest first (date taken, else file time), for browsing the library."""
+        rows = self.db.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'indexed' "
+            "ORDER BY COALESCE(taken_at, mtime_ns / 1e9) DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [PhotoRow(*row) for row in rows]
+
+    # -- photos: writing ---------------------------------------------------------------------
+    def insert_pending(self, rows: Iterable[tuple[str, int, int, int]]) -> None:
+        """Record newly found files (path, folder_id, size, mtime_ns) as pending."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO photos(path, folder_id, size, mtime_ns, state, updated_at) "
+                "VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT(path) DO NOTHING",
+                [(p, f, s, m, now) for p, f, s, m in rows],
+            )
+
+    def set_indexed(
+        self,
+        photo_id: int,
+        *,
+        size: int,
+        mtime_ns: int,
+        fingerprint: str,
+        model: str,
+        embedding: bytes,
+        width: int | None,
+        height: int | None,
+        taken_at: float | None,
+    ) -> None:
+        self.db.execute(
+            "UPDATE photos SET size = ?, mtime_ns = ?, fingerprint = ?, state = 'indexed', error = NULL, "
+            "model = ?, embedding = ?, width = ?, height = ?, taken_at = ?, updated_at = ? WHERE id = ?",
+            (size, mtime_ns, fingerprint, model, embedding, width, height, taken_at, time.time(), photo_id),
+        )
+
+    def replace(self, old_id: int, path: str, folder_id: int, size: int, mtime_ns: int) -> int:
+        """Give a changed file a fresh pending row (new id), dropping the stale one."""
+        db = self.db
+        db.execute("DELETE FROM photos WHERE id = ?", (old_id,))
+        cur = db.execute(
+            "INSERT INTO photos(path, folder_id, size, mtime_ns, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)",
+            (path, folder_id, size, mtime_ns, time.time()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_failed(self, photo_id: int, error: str, *, size: int | None = None, mtime_ns: int | None = None) -> None:
+        self.db.execute(
+            "UPDATE photos SET state = 'failed', error = ?, model = NULL, embedding = NULL, "
+            "size = COALESCE(?, size), mtime_ns = COALESCE(?, mtime_ns), updated_at = ? WHERE id = ?",
+            (error, size, mtime_ns, time.time(), photo_id),
+        )
+
+    def touch(self, photo_id: int, size: int, mtime_ns: int) -> None:
+        """The file's time changed but its content did not."""
+        self.db.execute(
+            "UPDATE photos SET size = ?, mtime_ns = ?, updated_at = ? WHERE id = ?",
+            (size, mtime_ns, time.time(), photo_id),
+        )
+
+    def move(self, photo_id: int, new_path: str, folder_id: int, size: int, mtime_ns: int) -> list[int]:
+        """A photo was moved or renamed: keep its row (and embedding), change its path.
+
+        Returns the ids of rows that stood at the new path (an overwritten photo) and were dropped.
+        """
+        db = self.db
+        replaced = [r[0] for r in db.execute("SELECT id FROM photos WHERE path = ? AND id != ?", (new_path, photo_id))]
+        db.execute("DELETE FROM photos WHERE path = ? AND id != ?", (new_path, photo_id))
+        db.execute(
+            "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, updated_at = ? WHERE id = ?",
+            (new_path, folder_id, size, mtime_ns, time.time(), photo_id),
+        )
+        return replaced
+
+    def delete(self, photo_ids: Iterable[int]) -> None:
+        ids = [(int(i),) for i in photo_ids]
+        with self.transaction() as db:
+            db.executemany("DELETE FROM photos WHERE id = ?", ids)
+
+    def integrity_problems(self) -> list[str]:
+        """Checks used by tests and ``status``: the SQLite check plus our own invariants."""
+        problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        bad = self.db.execute(
+            "SELECT COUNT(*) FROM photos WHERE state = 'indexed' AND (embedding IS NULL OR model IS NULL)"
+        ).fetchone()[0]
+        if bad:
+            problems.append(f"{bad} indexed photos without an embedding")
+        orphans = self.db.execute(
+            "SELECT COUNT(*) FROM photos WHERE folder_id NOT IN (SELECT id FROM folders)"
+        ).fetchone()[0]
+        if orphans:
+            problems.append(f"{orphans} photos outside any watched folder")
+        return problems
+
+
+def _stack(ids: list[int], blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1).astype(np.float32)
+    return np.asarray(ids, dtype=np.uint64), arr

@@ -1,0 +1,398 @@
+"""The indexing pipeline: bring the catalog and the vector index up to date with the watched folders.
+
+    scan folders -> diff against the catalog -> read + fingerprint + decode (thread pool)
+                 -> embed in batches (this thread) -> commit each batch -> update the vector index
+
+* Incremental: files with unchanged size and mtime are not touched; a changed file is re-embedded
+  (a touched file whose content fingerprint is unchanged is not); a moved or renamed file is
+  recognised by its fingerprint and keeps its embedding; a copy of an indexed photo reuses its
+  embedding; files that disappeared leave the catalog and the index.
+* Folders that are not there (an unplugged drive) are reported offline and their photos are kept.
+* Commits as it goes: each batch is one SQLite transaction, so a crash loses at most the batch in
+  flight, and the vector index (a cache) is repaired from the catalog on the next open.
+* A bad file is recorded as failed with its reason and the run goes on.
+* Decoding runs in a bounded pool of threads (Pillow releases the GIL while decoding) while the
+  model runs on this thread, so both cores stay busy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import faults
+from .catalog import FAILED, INDEXED, PENDING, Folder, PhotoRow, encode_vector
+from .images import FileRead, ImageLoadError, decode_photo, is_image_name, read_file
+from .library import Library
+from .paths import is_within, normalize_path
+from .progress import Progress, RateMeter, RunControl
+from .scanner import ScannedFile, scan_folder
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class IndexReport:
+    """What a run did, for the CLI summary, the GUI status bar and the tests."""
+
+    indexed: int = 0
+    reused: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    removed: int = 0
+    failed: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    offline_folders: list[str] = field(default_factory=list)
+    scan_errors: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    changed_paths: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Photos brought up to date per second (embedded, reused or moved)."""
+        work = self.indexed + self.moved
+        return work / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def any_change(self) -> bool:
+        return bool(self.indexed or self.moved or self.removed or self.failed)
+
+
+@dataclass
+class _Work:
+    photo_id: int
+    path: str
+    folder_id: int
+    previous: PhotoRow | None  # the row of a changed or re-embedded file
+
+
+@dataclass
+class _Result:
+    work: _Work
+    kind: str  # "decoded" | "failed" | "moved" | "reused" | "touched"
+    read: FileRead | None = None
+    array: np.ndarray | None = None
+    width: int | None = None
+    height: int | None = None
+    taken_at: float | None = None
+    error: str = ""
+    source: PhotoRow | None = None
+    embedding: bytes | None = None
+
+
+def default_workers() -> int:
+    """Decode threads: all cores but one for the model, at least one, at most eight."""
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
+
+
+class Indexer:
+    """Runs the pipeline for one library. One run at a time; call from the thread that owns the model."""
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        workers: int | None = None,
+        batch_size: int = 32,
+        save_interval: float = 60.0,
+        excluded: Sequence[str] = (),
+    ) -> None:
+        if not library.writable:
+            raise ValueError("indexing needs a writable library")
+        self.library = library
+        self.catalog = library.catalog
+        self.workers = workers or default_workers()
+        self.batch_size = batch_size
+        self.save_interval = save_interval
+        self.excluded = [normalize_path(p) for p in excluded]
+
+    # -- public ------------------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        paths: Iterable[str] | None = None,
+        control: RunControl | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Bring every watched folder (or just ``paths``, files or folders inside them) up to date."""
+        control = control or RunControl()
+        report = IndexReport()
+        started = time.monotonic()
+        emit = _Throttled(on_progress)
+        emit(Progress("scanning", 0, 0), force=True)
+
+        self.library.index  # open (and repair) the vector index before anything is committed
+        work, missing = self._plan(paths, report, control)
+        if control.cancelled:
+            report.cancelled = True
+            report.seconds = time.monotonic() - started
+            return report
+
+        missing_by_fp: dict[str, PhotoRow] = {}
+        for row in missing:
+            if row.fingerprint and row.state == INDEXED:
+                missing_by_fp.setdefault(row.fingerprint, row)
+        moved_ids: set[int] = set()
+        self._process(work, missing_by_fp, moved_ids, report, control, emit)
+
+        if not control.cancelled:
+            gone = [row for row in missing if row.id not in moved_ids]
+            if gone:
+                ids = [row.id for row in gone]
+                self.catalog.delete(ids)
+                self.library.remove_vectors(ids)
+                report.removed += len(gone)
+                report.changed_paths.extend(row.path for row in gone)
+        else:
+            report.cancelled = True
+
+        emit(Progress("saving", report.indexed, len(work)), force=True)
+        self.library.save_index()
+        report.seconds = time.monotonic() - started
+        emit(Progress("done", len(work), len(work), report.rate, 0.0, failed=report.failed), force=True)
+        return report
+
+    # -- planning ----------------------------------------------------------------------------
+    def _plan(
+        self, paths: Iterable[str] | None, report: IndexReport, control: RunControl
+    ) -> tuple[list[_Work], list[PhotoRow]]:
+        """Diff the file system against the catalog: (work to do, catalog rows whose file is gone)."""
+        folders = self.catalog.folders()
+        targets: list[tuple[Folder, str]] = []
+        if paths is None:
+            targets = [(f, f.path) for f in folders]
+        else:
+            for raw in paths:
+                path = normalize_path(raw)
+                folder = next((f for f in folders if is_within(path, f.path)), None)
+                if folder is not None:
+                    targets.append((folder, path))
+        model = self.library.model_id
+        work: list[_Work] = []
+        missing: list[PhotoRow] = []
+        new_rows: list[tuple[str, int, int, int]] = []
+        rows_by_folder: dict[int, dict[str, PhotoRow]] = {}
+        for folder, root in targets:
+            if not os.path.isdir(folder.path):
+                if folder.path not in report.offline_folders:
+                    report.offline_folders.append(folder.path)
+                    log.warning("folder is offline or missing, its photos are kept: %s", folder.path)
+                continue
+            if folder.id not in rows_by_folder:
+                rows_by_folder[folder.id] = self.catalog.photos_in_folder(folder.id)
+            rows = rows_by_folder[folder.id]
+            known = rows if root == folder.path else {p: r for p, r in rows.items() if is_within(p, root)}
+            seen: set[str] = set()
+            for found in self._scan(root, report, control):
+                if any(is_within(found.path, ex) for ex in self.excluded):
+                    continue
+                seen.add(found.path)
+                row = known.get(found.path)
+                if row is None:
+                    new_rows.append((found.path, folder.id, found.size, found.mtime_ns))
+                elif row.state == PENDING:
+                    work.append(_Work(row.id, row.path, folder.id, None))
+                elif row.size == found.size and row.mtime_ns == found.mtime_ns and (
+                    row.state == FAILED or row.model == model
+                ):
+                    report.unchanged += 1
+                else:
+                    work.append(_Work(row.id, row.path, folder.id, row))
+            missing.extend(r for p, r in known.items() if p not in seen)
+        if new_rows:
+            self.catalog.insert_pending(new_rows)
+            for path, folder_id, _size, _mtime in new_rows:
+                row = self.catalog.get_by_path(path)
+                if row is not None:
+                    work.append(_Work(row.id, path, folder_id, None))
+        return work, missing
+
+    def _scan(self, root: str, report: IndexReport, control: RunControl) -> Iterable[ScannedFile]:
+        if os.path.isfile(root):
+            if is_image_name(root):
+                try:
+                    st = os.stat(root)
+                    yield ScannedFile(root, st.st_size, st.st_mtime_ns)
+                except OSError:
+                    pass
+            return
+        if not os.path.isdir(root):
+            return
+        yield from scan_folder(
+            root,
+            excluded=self.excluded,
+            on_error=lambda p, why: report.scan_errors.append((p, why)),
+            should_stop=lambda: control.cancelled,
+        )
+
+    # -- processing --------------------------------------------------------------------------
+    def _process(
+        self,
+        work: list[_Work],
+        missing_by_fp: dict[str, PhotoRow],
+        moved_ids: set[int],
+        report: IndexReport,
+        control: RunControl,
+        emit: "_Throttled",
+    ) -> None:
+        total = len(work)
+        if not total:
+            return
+        embedder = self.library.embedder  # load the model before the clock starts mattering
+        fp_lock = threading.Lock()
+        model = self.library.model_id
+        min_side = self.library.backbone.decode_min_side
+
+        def prepare(item: _Work) -> _Result:
+            try:
+                read = read_file(item.path)
+            except ImageLoadError as exc:
+                return _Result(item, "failed", error=str(exc))
+            prev = item.previous
+            if prev is not None and prev.fingerprint == read.fingerprint and prev.state == INDEXED and prev.model == model:
+                return _Result(item, "touched", read=read)
+            with fp_lock:
+                source = missing_by_fp.pop(read.fingerprint, None)
+            if source is not None:
+                return _Result(item, "moved", read=read, source=source)
+            reusable = self.catalog.find_reusable(read.fingerprint, model)
+            if reusable is not None and reusable[0] != item.photo_id:
+                return _Result(item, "reused", read=read, embedding=reusable[1])
+            try:
+                photo = decode_photo(read, min_side)
+                array = embedder.prepare(photo.image)
+            except ImageLoadError as exc:
+                return _Result(item, "failed", read=read, error=str(exc))
+            except Exception as exc:  # a decoder bug must not stop the run
+                return _Result(item, "failed", read=read, error=f"unexpected error: {type(exc).__name__}: {exc}")
+            return _Result(item, "decoded", read=read, array=array, width=photo.width, height=photo.height,
+                           taken_at=photo.taken_at)
+
+        meter = RateMeter()
+        done = 0
+        last_save = time.monotonic()
+        batch: list[_Result] = []
+        inflight: deque[Future[_Result]] = deque()
+        window = self.batch_size * 2 + self.workers * 2
+        queue = iter(work)
+        exhausted = False
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="photosim-decode") as pool:
+            while True:
+                control.wait_if_paused()
+                if control.cancelled:
+                    for fut in inflight:
+                        fut.cancel()
+                    break
+                while not exhausted and len(inflight) < window:
+                    item = next(queue, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    inflight.append(pool.submit(prepare, item))
+                if not inflight:
+                    break
+                result = inflight.popleft().result()
+                batch.append(result)
+                flush = sum(1 for r in batch if r.kind == "decoded") >= self.batch_size or len(batch) >= 256
+                if flush or not inflight:
+                    done += self._commit(batch, moved_ids, report)
+                    batch = []
+                    rate = meter.update(done)
+                    eta = (total - done) / rate if rate > 0 else None
+                    emit(Progress("indexing", done, total, rate, eta, result.work.path, report.failed))
+                    if time.monotonic() - last_save > self.save_interval:
+                        self.library.save_index()
+                        last_save = time.monotonic()
+            if batch:
+                done += self._commit(batch, moved_ids, report)
+
+    def _commit(self, batch: list[_Result], moved_ids: set[int], report: IndexReport) -> int:
+        """Embed the decoded photos of a batch and write the whole batch in one transaction."""
+        model = self.library.model_id
+        decoded = [r for r in batch if r.kind == "decoded"]
+        vectors = self.library.embedder.embed_arrays([r.array for r in decoded]) if decoded else None
+        vector_of = {id(r): vectors[i] for i, r in enumerate(decoded)} if vectors is not None else {}
+        add_ids: list[int] = []
+        add_vecs: list[np.ndarray] = []
+        drop_ids: list[int] = []
+        cat = self.catalog
+        with cat.transaction():
+            for r in batch:
+                w = r.work
+                read = r.read
+                if r.kind == "failed":
+                    target = w.photo_id
+                    if w.previous is not None:  # a changed file that no longer decodes: its old vector goes
+                        drop_ids.append(w.photo_id)
+                        target = cat.replace(w.photo_id, w.path, w.folder_id, w.previous.size, w.previous.mtime_ns)
+                    cat.set_failed(target, r.error, size=read.size if read else None,
+                                   mtime_ns=read.mtime_ns if read else None)
+                    report.failed += 1
+                    report.failures.append((w.path, r.error))
+                    continue
+                assert read is not None
+                if r.kind == "touched":
+                    cat.touch(w.photo_id, read.size, read.mtime_ns)
+                    report.unchanged += 1
+                    continue
+                if r.kind == "moved":
+                    assert r.source is not None
+                    drop_ids.extend(cat.move(r.source.id, w.path, w.folder_id, read.size, read.mtime_ns))
+                    moved_ids.add(r.source.id)
+                    report.moved += 1
+                    report.changed_paths.extend((r.source.path, w.path))
+                    continue
+                target = w.photo_id
+                if w.previous is not None and w.previous.state != PENDING:
+                    drop_ids.append(w.photo_id)
+                    target = cat.replace(w.photo_id, w.path, w.folder_id, read.size, read.mtime_ns)
+                if r.kind == "reused":
+                    assert r.embedding is not None
+                    blob = r.embedding
+                    vec = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+                    report.reused += 1
+                else:
+                    vec = vector_of[id(r)]
+                    blob = encode_vector(vec)
+                    report.embedded += 1
+                cat.set_indexed(target, size=read.size, mtime_ns=read.mtime_ns, fingerprint=read.fingerprint,
+                                model=model, embedding=blob, width=r.width, height=r.height, taken_at=r.taken_at)
+                add_ids.append(target)
+                add_vecs.append(vec)
+                report.indexed += 1
+                report.changed_paths.append(w.path)
+            faults.crash_point("catalog-commit")
+        if drop_ids:
+            self.library.remove_vectors(drop_ids)
+        if add_ids:
+            self.library.add_vectors(np.asarray(add_ids, dtype=np.uint64), np.stack(add_vecs))
+        return len(batch)
+
+
+class _Throttled:
+    """Calls the progress callback at most every 0.2 s (plus forced phase changes)."""
+
+    def __init__(self, callback: ProgressCallback | None, interval: float = 0.2) -> None:
+        self.callback = callback
+        self.interval = interval
+        self._last = 0.0
+
+    def __call__(self, progress: Progress, force: bool = False) -> None:
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            self.callback(progress)

@@ -1,0 +1,236 @@
+"""The composition root of the engine: one photo library in one data folder.
+
+:class:`Library` builds and hands out the services (catalog, vector index, embedder) so that no module
+reaches for globals. Opening it for writing takes the library's writer lock: only one process at a
+time may change a library; a second one gets :class:`LibraryBusyError` with a clear message instead of
+corrupting anything. Readers (a search from the command line) take no lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from . import faults
+from .catalog import Catalog
+from .embedder import BACKBONES, DEFAULT_BACKBONE, Backbone, EmbedderError
+from .paths import resolve_data_dir
+from .vectors import IndexFileError, VectorIndex
+
+if TYPE_CHECKING:
+    from .embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.sqlite3"
+LOCK_FILE = "writer.lock"
+OWNER_FILE = "writer.json"
+
+
+class LibraryBusyError(Exception):
+    """Another process holds the library's writer lock."""
+
+
+def index_file_name(model_id: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-." else "_" for c in model_id)
+    return f"vectors-{safe}.usearch"
+
+
+class Library:
+    """Catalog + vector index + embedder for one data folder.
+
+    ``writable=False`` opens the catalog read-only and never writes the index file; anything the index
+    lacks is repaired in memory only.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        writable: bool = True,
+        model: str | Backbone | None = None,
+        device: str = "auto",
+        embedder: "Embedder | None" = None,
+        lock_timeout: float = 0.0,
+    ) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self.writable = writable
+        self.device_request = device
+        if embedder is not None:
+            self.backbone: Backbone = embedder.backbone
+        elif isinstance(model, Backbone):
+            self.backbone = model
+        else:
+            name = model or DEFAULT_BACKBONE
+            if name not in BACKBONES:
+                raise EmbedderError(f"unknown model '{name}' (known: {', '.join(BACKBONES)})")
+            self.backbone = BACKBONES[name]()
+        self._embedder = embedder
+        self._lock: FileLock | None = None
+        if writable:
+            self._acquire_writer_lock(lock_timeout)
+        try:
+            self.catalog = Catalog(self.data_dir / CATALOG_FILE, readonly=not writable)
+        except BaseException:
+            self._release_writer_lock()
+            raise
+        self._index: VectorIndex | None = None
+        self._index_lock = threading.Lock()
+        self._index_dirty = False
+        self.index_events: list[str] = []
+
+    # -- lifetime ----------------------------------------------------------------------------
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.writable and self._index is not None and self._index_dirty:
+            self.save_index()
+        self.catalog.close()
+        self._release_writer_lock()
+
+    def _acquire_writer_lock(self, timeout: float) -> None:
+        self._lock = FileLock(str(self.data_dir / LOCK_FILE), timeout=timeout)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            owner = self._read_owner()
+            self._lock = None
+            raise LibraryBusyError(
+                f"another photosim process{owner} is already writing to the library in {self.data_dir}; "
+                "wait for it to finish or close it"
+            ) from None
+        try:
+            (self.data_dir / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
+        except OSError:
+            pass
+
+    def _read_owner(self) -> str:
+        try:
+            info = json.loads((self.data_dir / OWNER_FILE).read_text())
+            return f" (pid {int(info['pid'])})"
+        except (OSError, ValueError, KeyError, TypeError):
+            return ""
+
+    def _release_writer_lock(self) -> None:
+        if self._lock is not None:
+            try:
+                (self.data_dir / OWNER_FILE).unlink()
+            except OSError:
+                pass
+            self._lock.release()
+            self._lock = None
+
+    # -- services ----------------------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        return self.backbone.model_id
+
+    @property
+    def embedder(self) -> "Embedder":
+        """The model, loaded on first use (a few seconds), then kept."""
+        if self._embedder is None:
+            from .embedder import Embedder
+
+            self._embedder = Embedder(self.backbone, device=self.device_request)
+        return self._embedder
+
+    @property
+    def has_embedder(self) -> bool:
+        return self._embedder is not None
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / index_file_name(self.model_id)
+
+    @property
+    def index(self) -> VectorIndex:
+        """The vector index for the current model, loaded and reconciled with the catalog."""
+        if self._index is None:
+            with self._index_lock:
+                if self._index is None:
+                    self._index = self._open_index()
+        return self._index
+
+    def _meta_key(self, name: str) -> str:
+        return f"index.{self.model_id}.{name}"
+
+    def _open_index(self) -> VectorIndex:
+        dim = self.backbone.dim
+        known = {self.catalog.get_meta(self._meta_key("checksum")), self.catalog.get_meta(self._meta_key("checksum_next"))}
+        known.discard(None)
+        index: VectorIndex | None = None
+        reason = ""
+        for checksum in known:
+            try:
+                index = VectorIndex.load(self.index_path, dim, checksum=checksum)
+                break
+            except IndexFileError as exc:
+                reason = str(exc)
+        if index is None:
+            reason = reason or ("index file is missing" if not self.index_path.exists() else "no checksum recorded")
+            index = VectorIndex(dim)
+            expected = len(self.catalog.indexed_ids(self.model_id))
+            if expected:
+                self._note(f"vector index: {reason}; rebuilding it from the catalog ({expected} photos, no re-embedding)")
+        changed = self._reconcile(index)
+        if changed and self.writable:
+            self._index = index
+            self.save_index()
+        return index
+
+    def _reconcile(self, index: VectorIndex) -> bool:
+        """Make the index hold exactly the catalog's indexed photos for this model."""
+        want = self.catalog.indexed_ids(self.model_id)
+        have = index.keys()
+        missing = np.setdiff1d(want, have, assume_unique=True)
+        extra = np.setdiff1d(have, want, assume_unique=True)
+        if len(extra):
+            index.remove(int(k) for k in extra)
+        added = 0
+        for ids, vectors in self.catalog.iter_embeddings(self.model_id, ids=missing.tolist() if len(missing) else []):
+            index.add(ids, vectors)
+            added += len(ids)
+        if (added or len(extra)) and len(have):
+            self._note(f"vector index: repaired from the catalog (added {added}, removed {len(extra)})")
+        return bool(added or len(extra))
+
+    def _note(self, message: str) -> None:
+        log.warning(message)
+        self.index_events.append(message)
+
+    def add_vectors(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
+        self.index.add(ids, vectors)
+        self._index_dirty = True
+
+    def remove_vectors(self, ids: list[int]) -> None:
+        if ids and self.index.remove(ids):
+            self._index_dirty = True
+
+    def save_index(self) -> None:
+        """Write the index atomically and record its checksum; readers-only libraries never write."""
+        if not self.writable or self._index is None:
+            return
+        # The load accepts the recorded checksum or the "next" one, written just before the rename:
+        # a crash between the rename and the final commit then never forces a rebuild.
+        def record_next(checksum: str) -> None:
+            self.catalog.set_meta(self._meta_key("checksum_next"), checksum)
+
+        checksum = self._index.save(self.index_path, before_replace=record_next)
+        faults.crash_point("index-save-after-rename")
+        with self.catalog.transaction():
+            self.catalog.set_meta(self._meta_key("checksum"), checksum)
+            self.catalog.set_meta(self._meta_key("count"), str(len(self._index)))
+            self.catalog.set_meta(self._meta_key("saved_at"), str(time.time()))
+        self._index_dirty = False

@@ -1,0 +1,70 @@
+"""Where photosim keeps its files.
+
+The data folder holds the catalog (SQLite), the vector index and the writer lock. It defaults to the
+platform's user data folder and can be overridden, in order of precedence, by an explicit argument
+(``--data-dir``) or the ``PHOTOSIM_DATA_DIR`` environment variable, so tests, portable installs and
+power users can keep several libraries apart.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "photosim"
+DATA_DIR_ENV = "PHOTOSIM_DATA_DIR"
+CACHE_DIR_ENV = "PHOTOSIM_CACHE_DIR"
+
+
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data folder to use, creating it if needed."""
+    if explicit:
+        path = Path(explicit)
+    elif os.environ.get(DATA_DIR_ENV):
+        path = Path(os.environ[DATA_DIR_ENV])
+    else:
+        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path = path.expanduser().absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolve_cache_dir(data_dir: Path | None = None) -> Path:
+    """Return the cache folder (thumbnails); beside an overridden data folder so tests stay isolated."""
+    if os.environ.get(CACHE_DIR_ENV):
+        path = Path(os.environ[CACHE_DIR_ENV])
+    elif data_dir is not None and (os.environ.get(DATA_DIR_ENV) or data_dir != default_data_dir()):
+        path = data_dir / "cache"
+    else:
+        path = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    path = path.expanduser().absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolve_log_dir() -> Path:
+    path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)).expanduser().absolute()
+
+
+def normalize_path(path: str | os.PathLike[str]) -> str:
+    """Absolute, normalised path string used as the catalog's key for files and folders.
+
+    Symlinks in the folder part are kept (not resolved) so paths look like what the user chose.
+    """
+    return os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+def is_within(path: str, folder: str) -> bool:
+    """True when ``path`` is ``folder`` itself or lies below it (both normalised)."""
+    if path == folder:
+        return True
+    prefix = folder if folder.endswith(os.sep) else folder + os.sep
+    return path.startswith(prefix)

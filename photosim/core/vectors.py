@@ -1,0 +1,187 @@
+"""The vector index: a usearch HNSW graph over the catalog's embeddings, kept on disk.
+
+It is a cache: the catalog holds every embedding, so anything missing, corrupt or inconsistent here is
+rebuilt from the catalog without running the model. What makes it trustworthy:
+
+* :meth:`VectorIndex.save` writes a temporary file, fsyncs it, then renames it over the old one, so
+  a process killed mid-save leaves the previous index intact. A rename also never touches the inode
+  another process may have memory-mapped, which usearch's in-place save would (SIGBUS).
+* The file's checksum (xxh3-128, fast enough for a 1M-photo index) is returned by ``save`` and
+  checked by ``load``: usearch itself has none and happily loads silently corrupted bytes.
+* One lock serialises access; additions go in small chunks because the binding holds the GIL while
+  adding, and a search from the UI thread must not wait for a whole batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import xxhash
+from usearch.index import Index
+
+from . import faults
+
+log = logging.getLogger(__name__)
+
+ADD_CHUNK = 256
+
+
+class IndexFileError(Exception):
+    """The index file is missing, unreadable, corrupt or of another shape."""
+
+
+def file_checksum(path: str | os.PathLike[str]) -> str:
+    hasher = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 * 1024 * 1024):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+class VectorIndex:
+    """A cosine HNSW index keyed by catalog photo ids."""
+
+    def __init__(self, ndim: int, *, dtype: str = "f16", connectivity: int = 16, expansion_search: int = 128) -> None:
+        self.ndim = ndim
+        self.dtype = dtype
+        self._lock = threading.RLock()
+        self._index = Index(
+            ndim=ndim, metric="cos", dtype=dtype, connectivity=connectivity, expansion_search=expansion_search
+        )
+
+    # -- persistence -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], ndim: int, *, checksum: str | None, dtype: str = "f16") -> "VectorIndex":
+        """Load a saved index, verifying its checksum and shape; raise IndexFileError otherwise."""
+        path = Path(path)
+        if not path.exists():
+            raise IndexFileError("index file is missing")
+        if checksum is None:
+            raise IndexFileError("no checksum recorded for the index file")
+        try:
+            actual = file_checksum(path)
+        except OSError as exc:
+            raise IndexFileError(f"cannot read index file: {exc}") from exc
+        if actual != checksum:
+            raise IndexFileError("index file checksum does not match (corrupt or left by an interrupted save)")
+        self = cls(ndim, dtype=dtype)
+        try:
+            self._index.load(str(path))
+        except Exception as exc:
+            raise IndexFileError(f"usearch could not load the index file: {exc}") from exc
+        if self._index.ndim != ndim:
+            raise IndexFileError(f"index has {self._index.ndim} dimensions, expected {ndim}")
+        return self
+
+    def save(self, path: str | os.PathLike[str], before_replace: Callable[[str], None] | None = None) -> str:
+        """Atomically replace ``path`` with this index; return the new file's checksum.
+
+        ``before_replace(checksum)`` runs once the new file is complete and synced, just before it
+        takes the old one's place, so the caller can record the checksum it is about to have.
+        """
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            with self._lock:
+                self._index.save(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            checksum = file_checksum(tmp)
+            if before_replace is not None:
+                before_replace(checksum)
+            faults.crash_point("index-save-before-rename")
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return checksum
+
+    # -- content -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, key: int) -> bool:
+        return bool(self._index.contains(int(key)))
+
+    def keys(self) -> np.ndarray:
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if len(self._index) == 0:
+                return np.zeros(0, dtype=np.uint64)
+            return np.asarray(np.array(self._index.keys), dtype=np.uint64)
+
+    def add(self, keys: Iterable[int] | np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors; keys already present are skipped (an id's embedding never changes)."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(keys), self.ndim)
+        with self._lock:
+            fresh = np.fromiter((not self._index.contains(int(k)) for k in keys), dtype=bool, count=len(keys))
+        if not fresh.all():
+            keys, vectors = keys[fresh], vectors[fresh]
+        for start in range(0, len(keys), ADD_CHUNK):
+            with self._lock:
+                self._index.add(keys[start : start + ADD_CHUNK], vectors[start : start + ADD_CHUNK])
+
+    def remove(self, keys: Iterable[int]) -> int:
+        removed = 0
+        with self._lock:
+            for key in keys:
+                if self._index.contains(int(key)):
+                    self._index.remove(int(key))
+                    removed += 1
+        return removed
+
+    def search(self, vector: np.ndarray, k: int, *, expansion: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return (keys, cosine similarities) of the ``k`` nearest photos, best first."""
+        with self._lock:
+            n = len(self._index)
+            if n == 0 or k <= 0:
+                return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
+            k = min(k, n)
+            if expansion is not None:
+                old = self._index.expansion_search
+                self._index.expansion_search = max(expansion, k)
+            elif self._index.expansion_search < k:
+                old = self._index.expansion_search
+                self._index.expansion_search = k
+            else:
+                old = None
+            try:
+                matches = self._index.search(np.asarray(vector, dtype=np.float32).reshape(self.ndim), k)
+            finally:
+                if old is not None:
+                    self._index.expansion_search = old
+        keys = np.asarray(matches.keys, dtype=np.uint64)
+        sims = 1.0 - np.asarray(matches.distances, dtype=np.float32)
+        return keys, sims
+
+    @property
+    def memory_bytes(self) -> int:
+        return int(self._index.memory_usage)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
