@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast lint run bench clean
+.PHONY: venv test test-fast lint run bench package clean
 
 venv: $(STAMP)
 
@@ -32,3 +32,11 @@ run: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+
+## Benchmarks (not part of the test run); see bench/README.md.
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+## Build the Linux installer and smoke-test what was built; see packaging/README.md.
+package: $(STAMP)
+	bash packaging/build.sh
