@@ -307,12 +307,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _device_name() -> str:
-    try:
-        from .core.embedder import pick_device
+    # The runtime's own answer: pick_device would import torch, which the installed app does not have.
+    from .core.runtime import default_device
 
-        return pick_device("auto")
-    except Exception:  # pragma: no cover
-        return "cpu"
+    return default_device()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -141,9 +141,10 @@ class Library:
     def embedder(self) -> "Embedder":
         """The model, loaded on first use (a few seconds), then kept."""
         if self._embedder is None:
-            from .embedder import Embedder
+            # torch in a development install, the exported ONNX model in the installed app (no torch).
+            from .runtime import create_embedder
 
-            self._embedder = Embedder(self.backbone, device=self.device_request)
+            self._embedder = create_embedder(self.backbone, device=self.device_request)  # type: ignore[assignment]
         return self._embedder
 
     @property

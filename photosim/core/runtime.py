@@ -1,0 +1,86 @@
+"""Choosing how the model runs: torch (development install) or onnxruntime (the installed app).
+
+One small factory so that :class:`photosim.core.library.Library` never has to know which runtime
+exists. ``auto`` picks torch when torch and timm are importable (it keeps CUDA and MPS), and the
+exported ONNX model otherwise, which is what happens in the frozen app, where torch is not bundled.
+``PHOTOSIM_RUNTIME=torch|onnx`` forces one (tests use it to compare both on the same photos).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+from PIL import Image
+
+from .embedder import Backbone, EmbedderError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+RUNTIME_ENV = "PHOTOSIM_RUNTIME"
+RUNTIMES = ("auto", "torch", "onnx")
+
+
+class EmbedderLike(Protocol):
+    """What the engine needs from an embedder, whichever runtime backs it."""
+
+    backbone: Backbone
+    device: str
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def prepare(self, image: Image.Image) -> np.ndarray: ...
+
+    def embed_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray: ...
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
+
+
+def torch_available() -> bool:
+    """torch and timm importable (checked without importing them: importing torch takes seconds)."""
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("torch", "timm"))
+    except (ImportError, ValueError):  # a finder that refuses them counts as "not installed"
+        return False
+
+
+def chosen_runtime(requested: str | None = None) -> str:
+    """``torch`` or ``onnx``: the explicit request, else ``$PHOTOSIM_RUNTIME``, else what is installed."""
+    runtime = (requested or os.environ.get(RUNTIME_ENV) or "auto").lower()
+    if runtime not in RUNTIMES:
+        raise EmbedderError(f"unknown runtime '{runtime}' (choose from {', '.join(RUNTIMES)})")
+    if runtime == "auto":
+        return "torch" if torch_available() else "onnx"
+    return runtime
+
+
+def create_embedder(backbone: Backbone, device: str = "auto", runtime: str | None = None) -> EmbedderLike:
+    """Build the embedder for ``backbone`` on ``device`` with the chosen runtime."""
+    if chosen_runtime(runtime) == "torch":
+        from .embedder import Embedder
+
+        return Embedder(backbone, device=device)
+    from .onnx_embedder import OnnxEmbedder
+
+    return OnnxEmbedder(backbone, device=device)
+
+
+def default_device(runtime: str | None = None) -> str:
+    """The device ``auto`` resolves to with the chosen runtime (for status displays); cpu on any doubt."""
+    try:
+        if chosen_runtime(runtime) == "torch":
+            from .embedder import pick_device
+
+            return pick_device("auto")
+        from .onnx_embedder import onnx_device
+
+        return onnx_device("auto")
+    except Exception:
+        return "cpu"
