@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find similar photos in your own photo library. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"photosim {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that this installation works: index sample photos and query them in the window "
+                             "(options: photosim --self-test --help)")
     _add_common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -76,12 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--self-test"]:  # its own options follow it; see photosim/selftest.py
+        from .selftest import main as self_test
+
+        return self_test(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="photosim: %(levelname)s: %(message)s" if not args.verbose else "%(asctime)s %(name)s %(levelname)s: %(message)s",
     )
+    if args.self_test:
+        from .selftest import main as self_test
+
+        return self_test([])
     if args.command is None:
         from .app_launcher import launch_app
 
