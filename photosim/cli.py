@@ -218,6 +218,11 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise UserError(f"no such file: {image}")
         if image != "-" and os.path.isdir(image):
             raise UserError(f"is a folder, not an image: {image}")
+    from .core.library import CATALOG_FILE
+    from .core.paths import resolve_data_dir
+
+    if not (resolve_data_dir(args.data_dir) / CATALOG_FILE).exists():
+        raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
     with _open(args, writable=False) as lib:
         if len(lib.index) == 0:
             raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")

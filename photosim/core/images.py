@@ -170,20 +170,22 @@ def _decode_opened(im: Image.Image, min_side: int) -> DecodedPhoto:
     if im.format == "MPO":  # multi-picture JPEGs: the first picture is the photo
         im.seek(0)
     full_w, full_h = im.size
+    if full_w <= 0 or full_h <= 0:
+        raise ImageLoadError("image has no pixels")
+    if min_side and im.format in ("JPEG", "MPO"):
+        im.draft("RGB", (min_side, min_side))
+    width, height = im.size
+    if width * height > MAX_PIXELS:
+        raise ImageLoadError(
+            f"image too large: {full_w}x{full_h} ({full_w * full_h / 1e6:.0f} MP, limit {MAX_PIXELS // 1_000_000} MP)"
+        )
+    # Load before touching EXIF: for some formats getexif() loads the pixels itself, and an error
+    # raised there must not be swallowed (a second load() would return a half-decoded image).
+    im.load()
     exif = _safe_exif(im)
     orientation = exif.get(0x0112, 1) if exif else 1
     if orientation in (5, 6, 7, 8):
         full_w, full_h = full_h, full_w
-    if min_side and im.format in ("JPEG", "MPO"):
-        im.draft("RGB", (min_side, min_side))
-    width, height = im.size
-    if width <= 0 or height <= 0:
-        raise ImageLoadError("image has no pixels")
-    if width * height > MAX_PIXELS:
-        raise ImageLoadError(
-            f"image too large: {width}x{height} ({width * height / 1e6:.0f} MP, limit {MAX_PIXELS // 1_000_000} MP)"
-        )
-    im.load()
     im = ImageOps.exif_transpose(im) or im
     return DecodedPhoto(to_rgb(im), full_w, full_h, _taken_at(exif))
 

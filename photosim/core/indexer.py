@@ -53,6 +53,7 @@ class IndexReport:
     failed: int = 0
     embedded: int = 0
     seconds: float = 0.0
+    work_seconds: float = 0.0
     cancelled: bool = False
     offline_folders: list[str] = field(default_factory=list)
     scan_errors: list[tuple[str, str]] = field(default_factory=list)
@@ -61,9 +62,10 @@ class IndexReport:
 
     @property
     def rate(self) -> float:
-        """Photos brought up to date per second (embedded, reused or moved)."""
-        work = self.indexed + self.moved
-        return work / self.seconds if self.seconds > 0 else 0.0
+        """Photos brought up to date per second of processing (model loading and scanning excluded)."""
+        work = self.indexed + self.moved + self.failed
+        seconds = self.work_seconds or self.seconds
+        return work / seconds if seconds > 0 else 0.0
 
     @property
     def any_change(self) -> bool:
@@ -250,7 +252,8 @@ class Indexer:
         total = len(work)
         if not total:
             return
-        embedder = self.library.embedder  # load the model before the clock starts mattering
+        embedder = self.library.embedder  # load the model before the clock starts
+        started = time.monotonic()
         fp_lock = threading.Lock()
         model = self.library.model_id
         min_side = self.library.backbone.decode_min_side
@@ -317,6 +320,7 @@ class Indexer:
                         last_save = time.monotonic()
             if batch:
                 done += self._commit(batch, moved_ids, report)
+        report.work_seconds = time.monotonic() - started
 
     def _commit(self, batch: list[_Result], moved_ids: set[int], report: IndexReport) -> int:
         """Embed the decoded photos of a batch and write the whole batch in one transaction."""

@@ -168,6 +168,12 @@ class Library:
         return f"index.{self.model_id}.{name}"
 
     def _open_index(self) -> VectorIndex:
+        if self.writable:  # temp files of saves that were killed before their rename
+            for stale in self.data_dir.glob(self.index_path.name + ".*.tmp"):
+                try:
+                    stale.unlink()
+                except OSError:
+                    pass
         dim = self.backbone.dim
         known = {self.catalog.get_meta(self._meta_key("checksum")), self.catalog.get_meta(self._meta_key("checksum_next"))}
         known.discard(None)

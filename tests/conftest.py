@@ -1,0 +1,72 @@
+"""Shared fixtures: real photos on disk, one real model for the whole session, isolated libraries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.photos import sample_images, save_jpeg
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may touch the real user data folder."""
+    monkeypatch.setenv("PHOTOSIM_DATA_DIR", str(tmp_path_factory.mktemp("default-data")))
+
+
+@pytest.fixture(scope="session")
+def originals_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of real photos as JPEG files (written once per session; copy before changing)."""
+    folder = tmp_path_factory.mktemp("originals")
+    for name, image in sample_images().items():
+        save_jpeg(image, folder / f"{name}.jpg")
+    return folder
+
+
+SMALL_SET = ("chelsea", "coffee", "astronaut", "rocket", "china", "flower", "motorcycle_left", "retina")
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path, originals_dir: Path) -> Path:
+    """A private, writable folder of eight real photos for one test (small, so the suite stays fast)."""
+    target = tmp_path / "photos"
+    target.mkdir()
+    for name in SMALL_SET:
+        shutil.copy(originals_dir / f"{name}.jpg", target / f"{name}.jpg")
+    return target
+
+
+@pytest.fixture
+def full_photo_dir(tmp_path: Path, originals_dir: Path) -> Path:
+    """A private copy of all the sample photos (about twenty), for retrieval-quality tests."""
+    target = tmp_path / "all-photos"
+    shutil.copytree(originals_dir, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def embedder():  # noqa: ANN201 - photosim.core.embedder.Embedder
+    """The real model, loaded once for the whole session."""
+    from photosim.core.embedder import Embedder
+
+    return Embedder(device="cpu")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def library(data_dir: Path, embedder) -> Iterator:  # noqa: ANN001
+    from photosim.core.library import Library
+
+    lib = Library(data_dir, embedder=embedder)
+    yield lib
+    lib.close()

@@ -1,0 +1,210 @@
+"""The indexing pipeline against real folders: incremental, moves without re-embedding, bad files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosim.core.indexer import Indexer
+from photosim.core.library import Library
+from photosim.core.progress import Progress, RunControl
+from photosim.core.search import Searcher
+from tests.photos import crop_center, save_jpeg
+
+
+def _index(lib: Library, **kwargs: object):  # noqa: ANN202
+    return Indexer(lib, batch_size=8).run(**kwargs)  # type: ignore[arg-type]
+
+
+def _consistent(lib: Library) -> None:
+    """Every photo once, index keys == catalog's indexed ids, catalog invariants hold."""
+    assert lib.catalog.integrity_problems() == []
+    paths = [r[0] for r in lib.catalog.db.execute("SELECT path FROM photos")]
+    assert len(paths) == len(set(paths))
+    want = sorted(lib.catalog.indexed_ids(lib.model_id).tolist())
+    assert sorted(lib.index.keys().tolist()) == want
+
+
+def test_first_run_indexes_everything_then_nothing_changes(library: Library, photo_dir: Path) -> None:
+    n = len(list(photo_dir.glob("*.jpg")))
+    library.catalog.add_folder(str(photo_dir))
+    seen: list[Progress] = []
+    first = _index(library, on_progress=seen.append)
+    assert (first.indexed, first.embedded, first.failed) == (n, n, 0)
+    assert library.catalog.counts()["indexed"] == n and len(library.index) == n
+    indexing = [p for p in seen if p.phase == "indexing"]
+    assert indexing and indexing[-1].done == indexing[-1].total == n
+    assert all(p.rate >= 0 for p in indexing)
+    assert seen[-1].phase == "done"
+    second = _index(library)
+    assert (second.indexed, second.embedded, second.unchanged) == (0, 0, n)
+    _consistent(library)
+
+
+def test_moves_renames_edits_touches_copies_and_deletions(library: Library, photo_dir: Path) -> None:
+    library.catalog.add_folder(str(photo_dir))
+    _index(library)
+    before = {r[0]: r[1] for r in library.catalog.db.execute("SELECT path, id FROM photos")}
+    cat_id = before[str(photo_dir / "chelsea.jpg")]
+
+    (photo_dir / "pets").mkdir()
+    shutil.move(photo_dir / "chelsea.jpg", photo_dir / "pets" / "kitty.jpg")  # move + rename
+    os.rename(photo_dir / "coffee.jpg", photo_dir / "espresso.jpg")  # rename
+    rocket = photo_dir / "rocket.jpg"
+    save_jpeg(crop_center(Image.open(rocket).convert("RGB"), 0.6), rocket)  # edited in place
+    os.utime(photo_dir / "astronaut.jpg", ns=(time.time_ns(), time.time_ns() + 10**10))  # touched only
+    shutil.copy(photo_dir / "china.jpg", photo_dir / "china copy.jpg")  # duplicate
+    os.remove(photo_dir / "flower.jpg")  # deleted
+
+    report = _index(library)
+    assert report.moved == 2
+    assert report.embedded == 1  # only the edited photo ran through the model
+    assert report.reused == 1 and report.removed == 1 and report.failed == 0
+    after = {r[0]: r[1] for r in library.catalog.db.execute("SELECT path, id FROM photos")}
+    assert after[str(photo_dir / "pets" / "kitty.jpg")] == cat_id  # same row, same embedding
+    assert str(photo_dir / "chelsea.jpg") not in after and str(photo_dir / "flower.jpg") not in after
+    assert after[str(photo_dir / "rocket.jpg")] != before[str(photo_dir / "rocket.jpg")]
+    assert after[str(photo_dir / "astronaut.jpg")] == before[str(photo_dir / "astronaut.jpg")]
+    _consistent(library)
+    hits = Searcher(library).search_photo(cat_id, 3)
+    assert all(os.path.exists(h.path) for h in hits)
+    assert _index(library).embedded == 0
+
+
+def test_bad_files_are_recorded_and_the_run_goes_on(library: Library, photo_dir: Path, tmp_path: Path) -> None:
+    good = len(list(photo_dir.glob("*.jpg")))
+    bad = photo_dir / "bad"
+    bad.mkdir()
+    (bad / "zero.jpg").write_bytes(b"")
+    (bad / "notes.jpg").write_text("not a photo\n" * 50)
+    full = (photo_dir / "chelsea.jpg").read_bytes()
+    (bad / "truncated.jpg").write_bytes(full[: len(full) // 3])
+    Image.new("1", (20000, 14000)).save(bad / "bomb.png")
+    (bad / "folder.jpg").mkdir()  # a folder with an image name is not a file: skipped
+    os.symlink(bad / "nowhere.jpg", bad / "dangling.jpg")
+    library.catalog.add_folder(str(photo_dir))
+    report = _index(library)
+    reasons = {Path(p).name: why for p, why in report.failures}
+    assert set(reasons) == {"zero.jpg", "notes.jpg", "truncated.jpg", "bomb.png"}
+    assert "empty" in reasons["zero.jpg"] and "not an image" in reasons["notes.jpg"]
+    assert "truncated" in reasons["truncated.jpg"] and "too large" in reasons["bomb.png"]
+    assert report.indexed == good and report.failed == 4
+    assert {Path(r.path).name: r.error for r in library.catalog.failures()} == reasons
+    again = _index(library)  # failures are not retried until the file changes
+    assert again.failed == 0 and again.embedded == 0
+    save_jpeg(Image.open(photo_dir / "coffee.jpg"), bad / "notes.jpg")  # fixed by the user
+    fixed = _index(library)
+    assert fixed.indexed == 1 and library.catalog.counts()["failed"] == 3
+    _consistent(library)
+
+
+def test_offline_folder_keeps_its_photos_and_removed_folder_drops_them(
+    library: Library, photo_dir: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "usb-drive"
+    other.mkdir()
+    shutil.copy(photo_dir / "chelsea.jpg", other / "cat.jpg")
+    library.catalog.add_folder(str(photo_dir))
+    library.catalog.add_folder(str(other))
+    n = _index(library).indexed
+    os.rename(other, tmp_path / "unplugged")
+    report = _index(library)
+    assert report.offline_folders == [str(other)] and report.removed == 0
+    assert library.catalog.counts()["indexed"] == n
+    ids = library.catalog.remove_folder(str(other))
+    library.remove_vectors(ids)
+    assert len(ids) == 1 and len(library.index) == n - 1
+    _consistent(library)
+
+
+def test_hidden_and_system_folders_are_skipped_and_symlink_loops_survived(library: Library, photo_dir: Path) -> None:
+    n = len(list(photo_dir.glob("*.jpg")))
+    for hidden in (".thumbnails", "@eaDir", ".git"):
+        (photo_dir / hidden).mkdir()
+        shutil.copy(photo_dir / "chelsea.jpg", photo_dir / hidden / "x.jpg")
+    shutil.copy(photo_dir / "coffee.jpg", photo_dir / ".hidden.jpg")
+    (photo_dir / "sub").mkdir()
+    os.symlink(photo_dir, photo_dir / "sub" / "loop")  # a loop back to the top
+    (photo_dir / "notes.txt").write_text("not an image name: ignored")
+    library.catalog.add_folder(str(photo_dir))
+    report = _index(library)
+    assert report.indexed + report.reused == n
+    assert all("/." not in r.path and "@eaDir" not in r.path for r in library.catalog.library_page(0, 1000))
+
+
+def test_cancel_keeps_committed_work_and_the_next_run_finishes(library: Library, photo_dir: Path) -> None:
+    n = len(list(photo_dir.glob("*.jpg")))
+    library.catalog.add_folder(str(photo_dir))
+    control = RunControl()
+
+    def cancel_after_first_batch(p: Progress) -> None:
+        if p.phase == "indexing" and p.done >= 1:
+            control.cancel()
+
+    first = Indexer(library, batch_size=4).run(control=control, on_progress=cancel_after_first_batch)
+    assert first.cancelled and 0 < first.indexed < n
+    assert library.catalog.counts()["indexed"] == first.indexed
+    second = Indexer(library, batch_size=4).run()
+    assert second.embedded == n - first.indexed  # nothing committed is redone
+    assert library.catalog.counts() == {"pending": 0, "indexed": n, "failed": 0}
+    _consistent(library)
+
+
+def test_pause_holds_the_run_until_resumed(library: Library, photo_dir: Path) -> None:
+    import threading
+
+    library.catalog.add_folder(str(photo_dir))
+    control = RunControl()
+    progress: list[Progress] = []
+
+    def pause_once(p: Progress) -> None:
+        progress.append(p)
+        if p.phase == "indexing" and not hasattr(pause_once, "done"):
+            pause_once.done = True  # type: ignore[attr-defined]
+            control.pause()
+
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(Indexer(library, batch_size=4).run(control=control, on_progress=pause_once)))
+    worker.start()
+    deadline = time.monotonic() + 120
+    while not control.paused and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert control.paused
+    time.sleep(1.5)
+    assert worker.is_alive()  # held while paused
+    paused_at = library.catalog.counts()["indexed"]
+    time.sleep(1.0)
+    assert library.catalog.counts()["indexed"] == paused_at
+    control.resume()
+    worker.join(180)
+    assert not worker.is_alive() and result[0].indexed + result[0].reused == len(list(photo_dir.glob("*.jpg")))
+
+
+def test_targeted_update_of_a_single_new_file(library: Library, photo_dir: Path, tmp_path: Path) -> None:
+    library.catalog.add_folder(str(photo_dir))
+    n = _index(library).indexed
+    shutil.copy(photo_dir / "rocket.jpg", tmp_path / "outside.jpg")
+    save_jpeg(np_image(), photo_dir / "new.jpg")
+    report = _index(library, paths=[str(photo_dir / "new.jpg"), str(tmp_path / "outside.jpg")])
+    assert report.indexed == 1 and report.unchanged == 0  # only the named file was looked at
+    assert library.catalog.counts()["indexed"] == n + 1
+    os.remove(photo_dir / "new.jpg")
+    assert _index(library, paths=[str(photo_dir / "new.jpg")]).removed == 1
+
+
+def np_image() -> Image.Image:
+    rng = np.random.default_rng(7)
+    return Image.fromarray(rng.integers(0, 255, size=(200, 300, 3), dtype=np.uint8))
+
+
+def test_readonly_library_cannot_index(data_dir: Path, embedder) -> None:  # noqa: ANN001
+    Library(data_dir, embedder=embedder).close()
+    with Library(data_dir, writable=False, embedder=embedder) as ro:
+        with pytest.raises(ValueError):
+            Indexer(ro)

@@ -1,0 +1,181 @@
+"""Search with the real model on real photos: edited copies come first; the index survives anything."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosim.core.indexer import Indexer
+from photosim.core.library import Library
+from photosim.core.search import QueryError, Searcher
+from tests.photos import EDITS, save_jpeg, save_sideways_with_exif
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, originals_dir: Path, embedder) -> Iterator[tuple[Library, Path]]:  # noqa: ANN001
+    """All sample photos indexed once for the read-only tests of this module."""
+    folder = tmp_path_factory.mktemp("search") / "photos"
+    shutil.copytree(originals_dir, folder)
+    lib = Library(folder.parent / "data", embedder=embedder)
+    lib.catalog.add_folder(str(folder))
+    report = Indexer(lib).run()
+    assert report.failed == 0 and report.indexed == len(list(folder.glob("*.jpg")))
+    yield lib, folder
+    lib.close()
+
+
+@pytest.fixture
+def indexed(photo_dir: Path, library: Library) -> tuple[Library, Path]:
+    """A private indexed library (the eight-photo set) for tests that change files or the index."""
+    library.catalog.add_folder(str(photo_dir))
+    report = Indexer(library).run()
+    assert report.failed == 0 and report.indexed == len(list(photo_dir.glob("*.jpg")))
+    return library, photo_dir
+
+
+def test_edited_copies_are_found_at_rank_one(shared: tuple[Library, Path], tmp_path: Path) -> None:
+    lib, folder = shared
+    searcher = Searcher(lib)
+    queries = tmp_path / "queries"
+    misses = []
+    originals = sorted(folder.glob("*.jpg"))
+    for original in originals:
+        image = Image.open(original).convert("RGB")
+        edited = {name: save_jpeg(edit(image), queries / f"{original.stem}-{name}.jpg") for name, edit in EDITS.items()}
+        edited["exif-sideways"] = save_sideways_with_exif(image, queries / f"{original.stem}-sideways.jpg")
+        for name, path in edited.items():
+            hits = searcher.search_file(path, 3)
+            if hits[0].path != str(original):
+                misses.append(f"{original.stem}/{name} -> {Path(hits[0].path).stem}")
+            assert hits[0].score > hits[1].score
+    assert misses == [], f"{len(misses)} of {len(originals) * 5} edited copies missed: {misses}"
+
+
+def test_results_are_best_first_with_cosine_scores(shared: tuple[Library, Path]) -> None:
+    lib, folder = shared
+    hits = Searcher(lib).search_file(folder / "chelsea.jpg", 5)
+    assert len(hits) == 5
+    assert all(-1.0 <= h.score <= 1.0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert str(folder / "chelsea.jpg") not in [h.path for h in hits]  # a library photo is left out
+
+
+def test_near_duplicate_stereo_pair(shared: tuple[Library, Path], tmp_path: Path) -> None:
+    from skimage import data
+
+    lib, folder = shared
+    _left, right, _ = data.stereo_motorcycle()
+    query = save_jpeg(Image.fromarray(right), tmp_path / "right.jpg")
+    assert Searcher(lib).search_file(query, 1)[0].path == str(folder / "motorcycle_left.jpg")
+
+
+def test_search_by_bytes_and_by_library_photo(shared: tuple[Library, Path]) -> None:
+    lib, folder = shared
+    searcher = Searcher(lib)
+    data = (folder / "coffee.jpg").read_bytes()
+    by_bytes = searcher.search_bytes(data, 3)
+    assert by_bytes[0].path == str(folder / "coffee.jpg") and by_bytes[0].score > 0.99
+    coffee_id = lib.catalog.get_by_path(str(folder / "coffee.jpg")).id
+    by_photo = searcher.search_photo(coffee_id, 3)
+    assert coffee_id not in [h.photo_id for h in by_photo]
+    assert [h.photo_id for h in by_photo[:2]] == [h.photo_id for h in by_bytes[1:3]]
+
+
+def test_results_never_name_missing_files_and_respect_folder_filter(indexed: tuple[Library, Path]) -> None:
+    lib, folder = indexed
+    searcher = Searcher(lib)
+    os.remove(folder / "coffee.jpg")  # gone, and not re-indexed yet
+    hits = searcher.search_bytes((folder / "chelsea.jpg").read_bytes(), 50)
+    assert all(os.path.exists(h.path) for h in hits)
+    assert len(hits) == len(list(folder.glob("*.jpg")))
+    sub = folder / "pets"
+    sub.mkdir()
+    shutil.move(folder / "astronaut.jpg", sub / "astronaut.jpg")
+    Indexer(lib).run()
+    in_sub = searcher.search_bytes((folder / "chelsea.jpg").read_bytes(), 5, folder=str(sub))
+    assert [h.path for h in in_sub] == [str(sub / "astronaut.jpg")]
+    with pytest.raises(QueryError, match="not inside a watched folder"):
+        searcher.search_vector(np.ones(1280, dtype=np.float32), 5, folder="/nonexistent")
+
+
+def test_bad_queries_explain_themselves(shared: tuple[Library, Path], tmp_path: Path) -> None:
+    lib, _ = shared
+    searcher = Searcher(lib)
+    (tmp_path / "notes.jpg").write_text("hello")
+    with pytest.raises(QueryError, match="not an image"):
+        searcher.search_file(tmp_path / "notes.jpg")
+    with pytest.raises(QueryError, match="no such file"):
+        searcher.search_file(tmp_path / "missing.jpg")
+    with pytest.raises(QueryError):
+        searcher.search_bytes(b"")
+
+
+def test_empty_library_says_so(library: Library, full_photo_dir: Path) -> None:
+    with pytest.raises(QueryError, match="empty"):
+        Searcher(library).search_file(full_photo_dir / "chelsea.jpg")
+
+
+def _results(lib: Library, folder: Path) -> list[tuple[str, float]]:
+    hits = Searcher(lib).search_photo(lib.catalog.get_by_path(str(folder / "rocket.jpg")).id, 6)
+    return [(h.path, round(h.score, 3)) for h in hits]
+
+
+class _NoModel:
+    """Stands in for the embedder where the test proves the model is never needed."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the model was used ({name}) although nothing needed re-embedding")
+
+
+def test_persistence_and_rebuild_without_reembedding(indexed: tuple[Library, Path], data_dir: Path) -> None:
+    lib, folder = indexed
+    expected = _results(lib, folder)
+    index_path = lib.index_path
+    lib.close()
+
+    with Library(data_dir, writable=True, model=lib.backbone) as reopened:
+        reopened._embedder = _NoModel()  # type: ignore[assignment]
+        assert _results(reopened, folder) == expected
+        assert reopened.index_events == []  # loaded as saved, nothing repaired
+
+    index_path.unlink()
+    with Library(data_dir, writable=True, model=lib.backbone) as rebuilt:
+        rebuilt._embedder = _NoModel()  # type: ignore[assignment]
+        assert _results(rebuilt, folder) == expected
+        assert any("missing" in e and "no re-embedding" in e for e in rebuilt.index_events)
+    assert index_path.exists()
+
+    data = bytearray(index_path.read_bytes())
+    data[len(data) // 2] ^= 0x5A
+    index_path.write_bytes(bytes(data))
+    with Library(data_dir, writable=True, model=lib.backbone) as repaired:
+        repaired._embedder = _NoModel()  # type: ignore[assignment]
+        assert _results(repaired, folder) == expected
+        assert any("checksum" in e for e in repaired.index_events)
+
+    index_path.write_bytes(b"garbage")
+    with Library(data_dir, writable=False, model=lib.backbone) as reader:  # readers repair in memory only
+        reader._embedder = _NoModel()  # type: ignore[assignment]
+        assert _results(reader, folder) == expected
+    assert index_path.read_bytes() == b"garbage"
+
+
+def test_vectors_of_another_model_are_never_searched(indexed: tuple[Library, Path], data_dir: Path, embedder) -> None:  # noqa: ANN001
+    from photosim.core.embedder import EfficientNetLite0
+
+    class OtherRecipe(EfficientNetLite0):
+        model_id = "efficientnet-lite0/other-recipe"
+
+    lib, folder = indexed
+    lib.close()
+    with Library(data_dir, model=OtherRecipe()) as other:
+        other._embedder = _NoModel()  # type: ignore[assignment]
+        assert len(other.index) == 0  # the library's vectors belong to the default model
+        with pytest.raises(QueryError, match="empty"):
+            Searcher(other).search_vector(np.ones(1280, dtype=np.float32))

@@ -1,0 +1,74 @@
+"""The on-disk vector index: atomic saves, checksums, and refusing corrupt files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photosim.core.vectors import IndexFileError, VectorIndex
+
+
+def _vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_save_load_roundtrip_gives_same_answers(tmp_path: Path) -> None:
+    idx = VectorIndex(32)
+    vecs = _vectors(500)
+    idx.add(np.arange(1, 501), vecs)
+    keys, sims = idx.search(vecs[10], 5)
+    assert keys[0] == 11 and sims[0] > 0.99 and list(sims) == sorted(sims, reverse=True)
+    checksum = idx.save(tmp_path / "v.usearch")
+    assert [p.name for p in tmp_path.iterdir()] == ["v.usearch"]  # no temp file left behind
+    again = VectorIndex.load(tmp_path / "v.usearch", 32, checksum=checksum)
+    assert len(again) == 500
+    k2, s2 = again.search(vecs[10], 5)
+    assert k2.tolist() == keys.tolist() and np.allclose(s2, sims, atol=1e-3)
+
+
+def test_adding_known_keys_is_harmless_and_removal_works(tmp_path: Path) -> None:
+    idx = VectorIndex(32)
+    vecs = _vectors(20)
+    idx.add(np.arange(20), vecs)
+    idx.add(np.arange(10, 25), _vectors(15, seed=1))  # 10..19 exist already: skipped
+    assert len(idx) == 25
+    assert idx.remove([3, 4, 999]) == 2
+    assert 3 not in idx and 5 in idx and len(idx) == 23
+    assert sorted(idx.keys().tolist()) == sorted(set(range(25)) - {3, 4})
+
+
+def test_corrupt_or_foreign_files_are_refused(tmp_path: Path) -> None:
+    idx = VectorIndex(32)
+    idx.add(np.arange(100), _vectors(100))
+    path = tmp_path / "v.usearch"
+    checksum = idx.save(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle: usearch alone would not notice
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexFileError, match="checksum"):
+        VectorIndex.load(path, 32, checksum=checksum)
+    with pytest.raises(IndexFileError, match="missing"):
+        VectorIndex.load(tmp_path / "nope.usearch", 32, checksum=checksum)
+    good = idx.save(path)
+    with pytest.raises(IndexFileError, match="dimensions"):
+        VectorIndex.load(path, 64, checksum=good)
+
+
+def test_interrupted_save_keeps_previous_file(tmp_path: Path) -> None:
+    path = tmp_path / "v.usearch"
+    first = VectorIndex(32)
+    first.add(np.arange(10), _vectors(10))
+    checksum = first.save(path)
+    bigger = VectorIndex(32)
+    bigger.add(np.arange(50), _vectors(50))
+
+    def die(_checksum: str) -> None:
+        raise KeyboardInterrupt  # the process is interrupted after writing, before the rename
+
+    with pytest.raises(KeyboardInterrupt):
+        bigger.save(path, before_replace=die)
+    assert [p.name for p in tmp_path.iterdir()] == ["v.usearch"]
+    assert len(VectorIndex.load(path, 32, checksum=checksum)) == 10

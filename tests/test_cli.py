@@ -1,0 +1,143 @@
+"""The command line as a user meets it: output, JSON lines, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from photosim.cli import main
+from tests.photos import crop_center, mirror, save_jpeg
+
+
+@pytest.fixture(autouse=True)
+def _shared_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # noqa: ANN001
+    """In-process CLI runs reuse the session's model instead of loading it per command."""
+    monkeypatch.setattr("photosim.core.embedder.Embedder", lambda *a, **k: embedder)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_error(code: int, err: str) -> str:
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("photosim: error: ")
+    return lines[0]
+
+
+def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    code, out, err = run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+    assert code == 0
+    assert "indexed 8, unchanged 0, moved 0, removed 0, failed 0" in err and "images/s" in err
+
+    code, _, err = run(capsys, "--data-dir", str(data_dir), "index")
+    assert code == 0 and "indexed 0, unchanged 8" in err
+
+    q1 = save_jpeg(crop_center(Image.open(photo_dir / "chelsea.jpg")), tmp_path / "q1.jpg")
+    q2 = save_jpeg(mirror(Image.open(photo_dir / "rocket.jpg")), tmp_path / "q2.jpg")
+    code, out, err = run(capsys, "search", str(q1), str(q2), "-k", "3", "--json", "--data-dir", str(data_dir))
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first["query"] == str(q1) and second["query"] == str(q2)
+    assert first["results"][0]["path"] == str(photo_dir / "chelsea.jpg")
+    assert second["results"][0]["path"] == str(photo_dir / "rocket.jpg")
+    assert len(first["results"]) == 3 and set(first["results"][0]) == {"path", "score"}
+    scores = [r["score"] for r in first["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+    code, out, _ = run(capsys, "search", str(q1), "-k", "2", "--data-dir", str(data_dir))
+    rows = out.splitlines()
+    assert code == 0 and len(rows) == 2 and rows[0].endswith(str(photo_dir / "chelsea.jpg"))
+
+    (photo_dir / "broken.jpg").write_text("nope")
+    run(capsys, "index", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "status", "--json", "--data-dir", str(data_dir))
+    status = json.loads(out)
+    assert status["counts"] == {"pending": 0, "indexed": 8, "failed": 1}
+    assert status["failures"] == [{"path": str(photo_dir / "broken.jpg"), "reason": "not an image, or a format photosim cannot read"}]
+    assert status["folders"][0]["path"] == str(photo_dir) and status["folders"][0]["online"]
+    assert status["model"].startswith("efficientnet-lite0") and status["device"] in ("cpu", "cuda", "mps")
+    assert status["index"]["vectors"] == 8 and status["index"]["bytes"] > 8 * 1280
+    code, out, _ = run(capsys, "status", "--data-dir", str(data_dir))
+    assert code == 0 and "8 indexed" in out and "broken.jpg" in out
+
+
+def test_folders_add_list_remove(capsys, photo_dir: Path, data_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    code, out, _ = run(capsys, "folders", "add", str(photo_dir), "--data-dir", str(data_dir))
+    assert code == 0 and str(photo_dir) in out
+    code, out, _ = run(capsys, "folders", "--data-dir", str(data_dir))
+    assert code == 0 and str(photo_dir) in out
+    run(capsys, "index", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "folders", "remove", str(photo_dir), "--data-dir", str(data_dir))
+    assert code == 0 and "8 photos removed" in out
+    code, out, err = run(capsys, "search", str(photo_dir / "chelsea.jpg"), "--data-dir", str(data_dir))
+    assert "empty" in _one_line_error(code, err)
+
+
+def test_user_errors_are_one_line_and_exit_2(capsys, photo_dir: Path, data_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    code, _, err = run(capsys, "search", str(photo_dir / "chelsea.jpg"), "--data-dir", str(tmp_path / "fresh"))
+    assert "empty" in _one_line_error(code, err)  # no library yet
+    code, _, err = run(capsys, "index", str(tmp_path / "no-such-folder"), "--data-dir", str(data_dir))
+    assert "not a folder" in _one_line_error(code, err)
+    code, _, err = run(capsys, "index", "--data-dir", str(data_dir))
+    assert "no folders" in _one_line_error(code, err)
+    run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+    code, _, err = run(capsys, "search", str(tmp_path / "missing.jpg"), "--data-dir", str(data_dir))
+    assert "no such file" in _one_line_error(code, err)
+    (tmp_path / "text.jpg").write_text("hello")
+    code, _, err = run(capsys, "search", str(tmp_path / "text.jpg"), "--data-dir", str(data_dir))
+    assert "not an image" in _one_line_error(code, err)
+    code, _, err = run(capsys, "search", str(photo_dir), "--data-dir", str(data_dir))
+    assert "folder" in _one_line_error(code, err)
+    code, _, err = run(capsys, "folders", "remove", str(tmp_path), "--data-dir", str(data_dir))
+    assert "not a watched folder" in _one_line_error(code, err)
+    code, _, err = run(capsys, "search", str(photo_dir / "chelsea.jpg"), "--folder", str(tmp_path), "--data-dir", str(data_dir))
+    assert "not inside a watched folder" in _one_line_error(code, err)
+    code, _, err = run(capsys, "search", str(photo_dir / "chelsea.jpg"), "-k", "0", "--data-dir", str(data_dir))
+    assert "-k" in _one_line_error(code, err)
+
+
+def test_second_writer_gets_a_clear_message(capsys, photo_dir: Path, data_dir: Path, embedder) -> None:  # noqa: ANN001
+    from photosim.core.library import Library, LibraryBusyError
+
+    with Library(data_dir, embedder=embedder):
+        code, _, err = run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+        line = _one_line_error(code, err)
+        assert "another photosim process" in line and f"pid {os.getpid()}" in line
+        with pytest.raises(LibraryBusyError):
+            Library(data_dir, embedder=embedder)
+        with Library(data_dir, writable=False, embedder=embedder) as reader:  # readers are never blocked
+            assert reader.catalog.counts()["indexed"] == 0
+    code, _, _ = run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+    assert code == 0  # the lock went with the first writer
+
+
+def test_real_process_json_and_stdin(photo_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    """The installed entry point end to end, with image bytes on stdin."""
+    env = dict(os.environ, PHOTOSIM_DATA_DIR=str(data_dir))
+    cmd = [sys.executable, "-m", "photosim"]
+    done = subprocess.run([*cmd, "index", str(photo_dir)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    query = save_jpeg(crop_center(Image.open(photo_dir / "coffee.jpg"), 0.7), tmp_path / "q.jpg")
+    done = subprocess.run([*cmd, "search", "-", "-k", "2", "--json"], env=env, input=query.read_bytes(),
+                          capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 1
+    answer = json.loads(lines[0])
+    assert answer["query"] == "-" and answer["results"][0]["path"] == str(photo_dir / "coffee.jpg")
+    done = subprocess.run([*cmd, "search", str(tmp_path / "nothing.jpg")], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
