@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -114,6 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if isinstance(exc, (CatalogError, EmbedderError, LibraryBusyError, QueryError)):
             return _fail(str(exc))
+        import sqlite3
+
+        if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+            return _fail("the disk holding the library is full; work committed so far is kept")
+        if isinstance(exc, sqlite3.DatabaseError):
+            return _fail(f"the library's catalog cannot be used: {exc}")
         if isinstance(exc, OSError) and exc.errno is not None:
             return _fail(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc))
         raise
@@ -132,8 +139,25 @@ def _open(args: argparse.Namespace, *, writable: bool, wait: bool = False):  # n
 
 
 # -- index --------------------------------------------------------------------------------------
+def _cancel_on_first_interrupt(control):  # noqa: ANN001, ANN202
+    """First Ctrl+C: finish the batch in hand, save, and stop. Second Ctrl+C: stop at once."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):  # noqa: ANN001, ARG001
+        if control.cancelled:
+            raise KeyboardInterrupt
+        print("\nphotosim: stopping after the current batch (Ctrl+C again to stop at once)...", file=sys.stderr)
+        control.cancel()
+
+    return signal.signal(signal.SIGINT, handler)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from .core.indexer import Indexer
+    from .core.progress import RunControl
 
     for folder in args.folders:
         if not os.path.isdir(folder):
@@ -146,8 +170,17 @@ def cmd_index(args: argparse.Namespace) -> int:
         if not lib.catalog.folders():
             raise UserError("no folders are watched yet: run 'photosim index FOLDER'")
         bar = ProgressBar(sys.stderr)
-        report = Indexer(lib, workers=args.workers).run(on_progress=bar.update)
-        bar.close()
+        control = RunControl()
+        previous = _cancel_on_first_interrupt(control)
+        try:
+            report = Indexer(lib, workers=args.workers).run(control=control, on_progress=bar.update)
+        finally:
+            bar.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+    if report.cancelled:
+        print("photosim: interrupted; the work done so far is saved, 'photosim index' continues it",
+              file=sys.stderr)
     for folder in report.offline_folders:
         print(f"photosim: warning: folder is offline or missing, its photos are kept: {folder}", file=sys.stderr)
     for path, why in report.scan_errors:

@@ -141,3 +141,43 @@ def test_real_process_json_and_stdin(photo_dir: Path, data_dir: Path, tmp_path: 
     done = subprocess.run([*cmd, "search", str(tmp_path / "nothing.jpg")], env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # noqa: ANN201
+    """A real 2 MB file system (tmpfs), so a full disk is a real ENOSPC, not a mock."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"mounting a small tmpfs needs root: {done.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_full_disk_is_a_clear_message_and_loses_nothing(capsys, small_disk: Path, originals_dir: Path,  # noqa: ANN001
+                                                        embedder, tmp_path: Path) -> None:  # noqa: ANN001
+    from photosim.core.library import Library
+
+    photos = tmp_path / "many"
+    photos.mkdir()
+    for original in sorted(originals_dir.glob("*.jpg")):
+        image = Image.open(original).convert("RGB")
+        for variant, edit in (("", lambda im: im), ("-m", mirror), ("-c", crop_center)):
+            save_jpeg(edit(image), photos / f"{original.stem}{variant}.jpg")
+    total = len(list(photos.glob("*.jpg")))
+    data_dir = small_disk / "library"
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (2 * 1024 * 1024 - 160 * 1024))  # leave about 160 KB free
+
+    code, _, err = run(capsys, "index", str(photos), "--data-dir", str(data_dir))
+    line = _one_line_error(code, err.split("\r")[-1] if "\r" in err else err)
+    assert "full" in line or "No space" in line
+
+    filler.unlink()  # the user frees some space
+    with Library(data_dir, embedder=embedder) as lib:
+        assert lib.catalog.integrity_problems() == []
+        committed = lib.catalog.counts()["indexed"]
+        assert sorted(lib.index.keys().tolist()) == sorted(lib.catalog.indexed_ids(lib.model_id).tolist())
+    code, _, err = run(capsys, "index", "--data-dir", str(data_dir))
+    assert code == 0 and f"indexed {total - committed}," in err

@@ -135,7 +135,7 @@ class Indexer:
         emit = _Throttled(on_progress)
         emit(Progress("scanning", 0, 0), force=True)
 
-        self.library.index  # open (and repair) the vector index before anything is committed
+        _ = self.library.index  # open (and repair) the vector index before anything is committed
         work, missing = self._plan(paths, report, control)
         if control.cancelled:
             report.cancelled = True
@@ -247,7 +247,7 @@ class Indexer:
         moved_ids: set[int],
         report: IndexReport,
         control: RunControl,
-        emit: "_Throttled",
+        emit: _Throttled,
     ) -> None:
         total = len(work)
         if not total:
