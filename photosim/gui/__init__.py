@@ -1,1 +1,1 @@
-"""The Qt desktop app. It only calls :mod:`photosim.core`; nothing in the core imports this package."""
+"""The photosim desktop app (PySide6). Only this package imports Qt; it calls :mod:`photosim.core`."""

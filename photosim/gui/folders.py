@@ -1,0 +1,158 @@
+"""The folders panel: which folders the library watches, how many photos each holds, and its state."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+INDEXING, UP_TO_DATE, OFFLINE, ERRORS, WAITING = "indexing", "up to date", "offline", "errors", "waiting"
+
+STATE_COLORS = {
+    INDEXING: "#5aa9f2",
+    UP_TO_DATE: "#6cc77c",
+    OFFLINE: "#9a9fa8",
+    ERRORS: "#f0a43c",
+    WAITING: "#c7b35a",
+}
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    """One row of the panel."""
+
+    path: str
+    photos: int
+    failed: int
+    pending: int
+    state: str
+    note: str = ""
+
+
+def _dot(color: str, size: int = 12) -> QIcon:
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor(color))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pix)
+
+
+def folder_urls_in(event: QDragEnterEvent | QDropEvent) -> list[str]:
+    """Local folders among the dragged URLs."""
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and os.path.isdir(u.toLocalFile())]
+
+
+class FoldersPanel(QWidget):
+    """Lists the watched folders; add with the button or by dropping folders here; remove the selected one.
+
+    Signals:
+        add_requested(): the user asked to choose a folder to add.
+        folders_dropped(list): local folders were dropped onto the panel.
+        remove_requested(str): the user asked to stop watching this folder.
+    """
+
+    add_requested = Signal()
+    folders_dropped = Signal(list)
+    remove_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setMinimumWidth(220)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 6, 10)
+        title = QLabel("Folders")
+        title.setObjectName("panelTitle")
+        layout.addWidget(title)
+        self.list = QListWidget()
+        self.list.setObjectName("folderList")
+        self.list.setIconSize(QSize(12, 12))
+        self.list.setWordWrap(True)
+        self.list.setSpacing(3)
+        self.list.setAcceptDrops(False)
+        self.list.setUniformItemSizes(False)
+        layout.addWidget(self.list, 1)
+        self.hint = QLabel("Drop a folder here to add it.")
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        layout.addWidget(self.hint)
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("Add folder…")
+        self.add_button.clicked.connect(self.add_requested)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setEnabled(False)
+        self.remove_button.clicked.connect(self._remove_clicked)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        layout.addLayout(buttons)
+        self.list.currentItemChanged.connect(lambda cur, _prev: self.remove_button.setEnabled(cur is not None))
+        self.statuses: list[FolderStatus] = []
+
+    def set_folders(self, statuses: list[FolderStatus]) -> None:
+        current = self.selected_path()
+        self.statuses = statuses
+        self.list.clear()
+        for status in statuses:
+            name = os.path.basename(status.path.rstrip(os.sep)) or status.path
+            count = f"{status.photos:,} photo{'s' if status.photos != 1 else ''}"
+            detail = status.state
+            if status.state == ERRORS:
+                detail = f"{status.failed:,} could not be read"
+            elif status.state == WAITING:
+                detail = f"{status.pending:,} waiting"
+            item = QListWidgetItem(_dot(STATE_COLORS.get(status.state, "#999")), f"{name}\n{count} · {detail}")
+            tip = status.path + (f"\n{status.note}" if status.note else "")
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.UserRole, status.path)
+            self.list.addItem(item)
+            if status.path == current:
+                self.list.setCurrentItem(item)
+        self.remove_button.setEnabled(self.list.currentItem() is not None)
+
+    def selected_path(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _remove_clicked(self) -> None:
+        path = self.selected_path()
+        if path:
+            self.remove_requested.emit(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if folder_urls_in(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragEnterEvent) -> None:  # type: ignore[override]
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        folders = folder_urls_in(event)
+        if folders:
+            event.acceptProposedAction()
+            self.folders_dropped.emit(folders)
+        else:
+            event.ignore()
+
+
+def local_url(path: str) -> QUrl:
+    return QUrl.fromLocalFile(path)

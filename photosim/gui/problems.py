@@ -1,0 +1,68 @@
+"""The problems view: every photo that could not be read, with its reason, plus offline folders."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.catalog import Catalog
+
+
+class ProblemsDialog(QDialog):
+    """Lists failed files and folders that could not be reached. No signals of its own."""
+
+    def __init__(self, catalog: Catalog, offline: dict[str, str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Problems")
+        self.resize(820, 420)
+        layout = QVBoxLayout(self)
+        failures = catalog.failures(limit=10_000)
+        rows: list[tuple[str, str]] = [(path, why) for path, why in sorted(offline.items())]
+        rows += [(row.path, row.error or "unknown error") for row in failures]
+        summary = f"{len(failures):,} photo{'s' if len(failures) != 1 else ''} could not be indexed."
+        if offline:
+            summary += f" {len(offline)} folder{'s are' if len(offline) != 1 else ' is'} not watched for changes."
+        if not rows:
+            summary = "No problems: every photo was read."
+        self.summary = QLabel(summary)
+        layout.addWidget(self.summary)
+        self.table = QTableWidget(len(rows), 2)
+        self.table.setHorizontalHeaderLabels(["File or folder", "Reason"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for r, (path, why) in enumerate(rows):
+            item = QTableWidgetItem(os.path.basename(path) or path)
+            item.setToolTip(path)
+            item.setData(Qt.ItemDataRole.UserRole, path)
+            self.table.setItem(r, 0, item)
+            self.table.setItem(r, 1, QTableWidgetItem(why))
+        self.table.setColumnWidth(0, 300)
+        layout.addWidget(self.table, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = QPushButton("Copy list")
+        copy.clicked.connect(self.copy_all)
+        buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.rows = rows
+
+    def copy_all(self) -> None:
+        QGuiApplication.clipboard().setText("\n".join(f"{path}\t{why}" for path, why in self.rows))
