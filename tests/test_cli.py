@@ -171,8 +171,10 @@ def test_full_disk_is_a_clear_message_and_loses_nothing(capsys, small_disk: Path
     filler.write_bytes(b"\0" * (2 * 1024 * 1024 - 160 * 1024))  # leave about 160 KB free
 
     code, _, err = run(capsys, "index", str(photos), "--data-dir", str(data_dir))
-    line = _one_line_error(code, err.split("\r")[-1] if "\r" in err else err)
-    assert "full" in line or "No space" in line
+    assert code == 2 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("photosim: error: ")]
+    assert len(errors) == 1 and err.strip().endswith(errors[0])  # progress lines, then one error line
+    assert "full" in errors[0] or "No space" in errors[0]
 
     filler.unlink()  # the user frees some space
     with Library(data_dir, embedder=embedder) as lib:
