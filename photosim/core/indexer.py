@@ -94,6 +94,10 @@ class _Result:
     embedding: bytes | None = None
 
 
+#: Runs with at least this many photos to decode freeze the model first (see Embedder.optimize).
+OPTIMIZE_MIN_PHOTOS = 64
+
+
 def default_workers() -> int:
     """Decode threads: all cores but one for the model, at least one, at most eight."""
     return max(1, min(8, (os.cpu_count() or 2) - 1))
@@ -253,6 +257,8 @@ class Indexer:
         if not total:
             return
         embedder = self.library.embedder  # load the model before the clock starts
+        if total >= OPTIMIZE_MIN_PHOTOS and hasattr(embedder, "optimize"):
+            embedder.optimize()  # a few seconds of tracing that pay back after a few dozen photos
         started = time.monotonic()
         fp_lock = threading.Lock()
         model = self.library.model_id
@@ -284,6 +290,8 @@ class Indexer:
                            taken_at=photo.taken_at)
 
         meter = RateMeter()
+        meter.update(0)  # the clock starts now, so the first batch already yields a rate
+        rate, eta = 0.0, None
         done = 0
         last_save = time.monotonic()
         batch: list[_Result] = []
@@ -318,6 +326,8 @@ class Indexer:
                     if time.monotonic() - last_save > self.save_interval:
                         self.library.save_index()
                         last_save = time.monotonic()
+                else:  # decoded, waiting for the model: show it moving
+                    emit(Progress("indexing", done + len(batch), total, rate, eta, result.work.path, report.failed))
             if batch:
                 done += self._commit(batch, moved_ids, report)
         report.work_seconds = time.monotonic() - started
