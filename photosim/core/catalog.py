@@ -286,13 +286,22 @@ class Catalog:
             return None
         return row[0], decode_vector(row[1])
 
-    def find_reusable(self, fingerprint: str, model: str) -> tuple[int, bytes] | None:
-        """An indexed photo with this content and model, whose embedding a copy can reuse."""
+    def find_reusable(self, fingerprint: str, model: str) -> tuple[int, bytes, int | None, int | None, float | None] | None:
+        """An indexed photo with this content and model, whose embedding (and size, date) a copy can reuse."""
         row = self.db.execute(
-            "SELECT id, embedding FROM photos WHERE fingerprint = ? AND model = ? AND state = 'indexed' LIMIT 1",
+            "SELECT id, embedding, width, height, taken_at FROM photos "
+            "WHERE fingerprint = ? AND model = ? AND state = 'indexed' LIMIT 1",
             (fingerprint, model),
         ).fetchone()
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2], row[3], row[4]) if row else None
+
+    def indexed_fingerprints(self, model: str) -> set[str]:
+        """Content fingerprints of the photos indexed with ``model`` (to spot copies before decoding)."""
+        rows = self.db.execute(
+            "SELECT fingerprint FROM photos WHERE state = 'indexed' AND model = ? AND fingerprint IS NOT NULL",
+            (model,),
+        )
+        return {r[0] for r in rows}
 
     def indexed_ids(self, model: str) -> np.ndarray:
         rows = self.db.execute(

@@ -91,7 +91,6 @@ class _Result:
     taken_at: float | None = None
     error: str = ""
     source: PhotoRow | None = None
-    embedding: bytes | None = None
 
 
 #: Runs with at least this many photos to decode freeze the model first (see Embedder.optimize).
@@ -262,6 +261,8 @@ class Indexer:
         started = time.monotonic()
         fp_lock = threading.Lock()
         model = self.library.model_id
+        # Decode threads never touch SQLite (a connection per short-lived thread would pile up).
+        known_fingerprints = self.catalog.indexed_fingerprints(model)
         min_side = self.library.backbone.decode_min_side
 
         def prepare(item: _Work) -> _Result:
@@ -276,9 +277,8 @@ class Indexer:
                 source = missing_by_fp.pop(read.fingerprint, None)
             if source is not None:
                 return _Result(item, "moved", read=read, source=source)
-            reusable = self.catalog.find_reusable(read.fingerprint, model)
-            if reusable is not None and reusable[0] != item.photo_id:
-                return _Result(item, "reused", read=read, embedding=reusable[1])
+            if read.fingerprint in known_fingerprints:  # a copy of an indexed photo: the commit reuses its vector
+                return _Result(item, "reused", read=read)
             try:
                 photo = decode_photo(read, min_side)
                 array = embedder.prepare(photo.image)
@@ -373,8 +373,10 @@ class Indexer:
                     drop_ids.append(w.photo_id)
                     target = cat.replace(w.photo_id, w.path, w.folder_id, read.size, read.mtime_ns)
                 if r.kind == "reused":
-                    assert r.embedding is not None
-                    blob = r.embedding
+                    reusable = cat.find_reusable(read.fingerprint, model)
+                    if reusable is None:  # the original vanished meanwhile: stays pending for the next run
+                        continue
+                    _, blob, r.width, r.height, r.taken_at = reusable
                     vec = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
                     report.reused += 1
                 else:
