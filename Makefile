@@ -35,7 +35,8 @@ clean:
 
 ## Benchmarks (not part of the test run); see bench/README.md.
 bench: $(STAMP)
-	$(PY) -m bench.run
+	$(PY) -m pip install --quiet -c requirements/constraints.txt -e '.[bench]'
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 ## Build the Linux installer and smoke-test what was built; see packaging/README.md.
 package: $(STAMP)

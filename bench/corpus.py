@@ -1,0 +1,285 @@
+"""Benchmark corpora made from real photos that ship offline.
+
+Two corpora, both cached on disk (generating 12 MP files takes a while and must not be timed):
+
+* the **camera corpus**: realistic camera files, 4000x3000 JPEG q90 with EXIF (make, model, capture
+  time), a quarter of them stored sideways with an EXIF orientation tag, plus a few HEIC and PNG files.
+  Each file is a different crop of a sample photo, upscaled, with a little sensor-like grain so that it
+  compresses (and decodes) like a real photo, not like a smooth upscale, and so that no two files share
+  a fingerprint (the indexer would otherwise reuse embeddings of duplicates and look faster than it is).
+* the **edited-copy corpus**: every sample photo as an original, and eleven edited copies of each
+  (crop, corner crop, mirror, rotation, EXIF-rotated, greyscale, colour shift, watermark text,
+  letterbox borders, blur, low-quality JPEG). Retrieval quality is whether each copy finds its original.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
+
+CORPUS_VERSION = 2
+CAMERA_SIZE = (4000, 3000)
+ORIENTATION = 0x0112
+
+
+def source_photos() -> list[tuple[str, Image.Image]]:
+    """Every real photo available offline, as upright RGB images (name, image).
+
+    skimage's ``cat`` is the same picture as ``chelsea`` and the right half of the stereo pair is a
+    near-duplicate of the left, so both are left out: a benchmark must not have two right answers.
+    """
+    import skimage.data as sk
+    from interior_photos import get_all_photos
+    from sklearn.datasets import load_sample_images
+
+    photos: list[tuple[str, Image.Image]] = []
+
+    def add(name: str, array: np.ndarray) -> None:
+        im = Image.fromarray(np.asarray(array))
+        photos.append((name, im.convert("RGB")))
+
+    for name in ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry",
+                 "retina", "camera", "coins", "moon", "clock", "brick", "grass", "gravel"):
+        add(name, getattr(sk, name)())
+    add("motorcycle", sk.stereo_motorcycle()[0])
+    samples = load_sample_images()
+    for fname, array in zip(samples.filenames, samples.images, strict=True):
+        add(Path(fname).stem, array)
+    for path in sorted(get_all_photos()):
+        with Image.open(path) as im:
+            photos.append((f"interior-{Path(path).stem}", ImageOps.exif_transpose(im).convert("RGB")))
+    return photos
+
+
+def _exif(orientation: int, index: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "PhotosimBench"  # Make
+    exif[0x0110] = "Synthetic 12MP"  # Model
+    exif[0x0132] = f"2024:06:{1 + index % 28:02d} 12:{index % 60:02d}:00"  # DateTime
+    if orientation != 1:
+        exif[ORIENTATION] = orientation
+    return exif
+
+
+def _store_sideways(upright: Image.Image, orientation: int) -> Image.Image:
+    """The pixels a camera stores for an upright picture under EXIF ``orientation`` 6 or 8."""
+    # exif_transpose applies ROTATE_270 for 6 and ROTATE_90 for 8; store the inverse.
+    return upright.transpose(Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270)
+
+
+def _camera_frame(src: Image.Image, rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """A random 4:3 crop of ``src`` upscaled to ``size``, with mild grain."""
+    w, h = src.size
+    aspect = size[0] / size[1]
+    frac = rng.uniform(0.75, 1.0)
+    cw = min(w, h * aspect) * frac
+    ch = cw / aspect
+    x0 = rng.uniform(0, w - cw)
+    y0 = rng.uniform(0, h - ch)
+    im = src.resize(size, Image.Resampling.BICUBIC, box=(x0, y0, x0 + cw, y0 + ch))
+    arr = np.asarray(im, dtype=np.int16)
+    grain = rng.normal(0.0, 3.0, size=(size[1], size[0], 1)).astype(np.int16)  # luminance grain
+    arr = np.clip(arr + grain, 0, 255).astype(np.uint8)
+    return Image.fromarray(arr)
+
+
+@dataclass
+class CameraCorpus:
+    folder: Path
+    jpeg: list[Path] = field(default_factory=list)
+    heic: list[Path] = field(default_factory=list)
+    png: list[Path] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[Path]:
+        return self.jpeg + self.heic + self.png
+
+    @property
+    def sideways(self) -> int:
+        return sum(1 for p in self.jpeg if "-o6" in p.name or "-o8" in p.name)
+
+
+def camera_corpus(cache: Path, n_jpeg: int, n_heic: int = 0, n_png: int = 0, seed: int = 7) -> CameraCorpus:
+    """Create (or reuse) the camera corpus in ``cache``; files are named so a bigger corpus extends a smaller."""
+    folder = cache / f"camera-v{CORPUS_VERSION}"
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = CameraCorpus(folder)
+    sources: list[tuple[str, Image.Image]] | None = None
+    plan = [("jpg", i) for i in range(n_jpeg)] + [("heic", i) for i in range(n_heic)] + [("png", i) for i in range(n_png)]
+    for kind, i in plan:
+        orientation = (6 if i % 8 == 1 else 8) if (kind == "jpg" and i % 4 == 1) else 1
+        name = f"{kind}-{i:05d}" + (f"-o{orientation}" if orientation != 1 else "") + f".{kind}"
+        path = folder / name
+        getattr(corpus, "jpeg" if kind == "jpg" else kind).append(path)
+        if path.exists():
+            continue
+        if sources is None:
+            sources = source_photos()
+        rng = np.random.default_rng([seed, i, {"jpg": 0, "heic": 1, "png": 2}[kind]])
+        src = sources[(i * 7 + {"jpg": 0, "heic": 3, "png": 5}[kind]) % len(sources)][1]
+        frame = _camera_frame(src, rng, CAMERA_SIZE)
+        tmp = path.with_suffix(path.suffix + ".part")
+        if kind == "jpg":
+            stored = _store_sideways(frame, orientation) if orientation != 1 else frame
+            stored.save(tmp, "JPEG", quality=90, exif=_exif(orientation, i).tobytes())
+        elif kind == "heic":
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+            frame.save(tmp, "HEIF", quality=85, exif=_exif(1, i).tobytes())
+        else:
+            frame.save(tmp, "PNG", compress_level=3)
+        os.replace(tmp, path)
+    return corpus
+
+
+# -- edited copies ------------------------------------------------------------------------------
+Edit = Callable[[Image.Image, np.random.Generator], tuple[Image.Image, dict]]
+
+
+def _crop(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A free crop keeping about 60% of the area, somewhere off-centre."""
+    w, h = im.size
+    f = math.sqrt(0.6)
+    cw, ch = int(w * f), int(h * f)
+    x0, y0 = int(rng.uniform(0, w - cw)), int(rng.uniform(0, h - ch))
+    return im.crop((x0, y0, x0 + cw, y0 + ch)), {}
+
+
+def _corner_crop(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """One corner, 70% of each side (about half the picture)."""
+    w, h = im.size
+    cw, ch = int(w * 0.7), int(h * 0.7)
+    corner = int(rng.integers(4))
+    x0 = 0 if corner in (0, 2) else w - cw
+    y0 = 0 if corner in (0, 1) else h - ch
+    return im.crop((x0, y0, x0 + cw, y0 + ch)), {}
+
+
+def _mirror(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    return ImageOps.mirror(im), {}
+
+
+def _rotation(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A straightening rotation of 7 to 12 degrees, cropped to the largest upright rectangle inside."""
+    angle = float(rng.uniform(7, 12)) * (1 if rng.integers(2) else -1)
+    w, h = im.size
+    rot = im.rotate(angle, Image.Resampling.BICUBIC, expand=False)
+    a = math.radians(abs(angle))
+    # largest axis-aligned rectangle with the original aspect inside the rotated frame
+    scale = 1.0 / (math.cos(a) + max(w / h, h / w) * math.sin(a))
+    cw, ch = int(w * scale), int(h * scale)
+    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    return rot.crop((x0, y0, x0 + cw, y0 + ch)), {}
+
+
+def _exif_rotated(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    orientation = 6 if rng.integers(2) else 8
+    return _store_sideways(im, orientation), {"exif": _exif(orientation, 0).tobytes()}
+
+
+def _greyscale(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    return im.convert("L").convert("RGB"), {}
+
+
+def _colour_shift(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A strong white-balance shift (warm or cool) plus a saturation boost, like a photo filter."""
+    gains = (1.18, 1.0, 0.78) if rng.integers(2) else (0.8, 0.97, 1.2)
+    arr = np.asarray(im, dtype=np.float32) * np.asarray(gains, dtype=np.float32)
+    out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    return ImageEnhance.Color(out).enhance(1.4), {}
+
+
+def _watermark(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """Large semi-transparent text across the middle and a solid caption in a corner."""
+    w, h = im.size
+    base = im.convert("RGBA")
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    big = ImageFont.load_default(size=max(12, h // 8))
+    small = ImageFont.load_default(size=max(10, h // 20))
+    text = "© PHOTOSIM SAMPLE"
+    tw = draw.textlength(text, font=big)
+    draw.text(((w - tw) / 2, h * 0.42), text, font=big, fill=(255, 255, 255, 140))
+    draw.text((w * 0.03, h * 0.9), "Jane Doe Photography 2024", font=small, fill=(255, 255, 0, 255))
+    return Image.alpha_composite(base, layer).convert("RGB"), {}
+
+
+def _letterbox(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """Black bars to a 16:9 (portrait: 9:16) frame with extra margin, as video stills and social posts get."""
+    w, h = im.size
+    if w >= h:
+        nh = max(h, int(w * 9 / 16)) + h // 6
+        nw = w + w // 10
+    else:
+        nw = max(w, int(h * 9 / 16)) + w // 6
+        nh = h + h // 10
+    canvas = Image.new("RGB", (nw, nh), (0, 0, 0))
+    canvas.paste(im, ((nw - w) // 2, (nh - h) // 2))
+    return canvas, {}
+
+
+def _blur(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    return im.filter(ImageFilter.GaussianBlur(radius=max(1.5, min(im.size) / 150))), {}
+
+
+def _low_jpeg(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """Half size and JPEG quality 10: a messenger-app copy."""
+    w, h = im.size
+    return im.resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.BILINEAR), {"quality": 10}
+
+
+EDITS: dict[str, Edit] = {
+    "crop": _crop,
+    "corner crop": _corner_crop,
+    "mirror": _mirror,
+    "rotation": _rotation,
+    "EXIF-rotated": _exif_rotated,
+    "greyscale": _greyscale,
+    "colour shift": _colour_shift,
+    "watermark text": _watermark,
+    "letterbox borders": _letterbox,
+    "blur": _blur,
+    "low-quality JPEG": _low_jpeg,
+}
+
+
+@dataclass
+class QualityCorpus:
+    folder: Path
+    originals: list[tuple[str, Path]]
+    queries: list[tuple[str, str, Path]]  # (edit, original name, path)
+
+
+def quality_corpus(cache: Path, seed: int = 11) -> QualityCorpus:
+    """Originals (JPEG q95, native size) and one edited copy of each per edit, cached in ``cache``."""
+    folder = cache / f"edited-v{CORPUS_VERSION}"
+    marker = folder / "corpus.json"
+    if marker.exists():
+        info = json.loads(marker.read_text())
+        return QualityCorpus(folder, [(n, folder / p) for n, p in info["originals"]],
+                             [(e, n, folder / p) for e, n, p in info["queries"]])
+    (folder / "originals").mkdir(parents=True, exist_ok=True)
+    (folder / "copies").mkdir(parents=True, exist_ok=True)
+    originals: list[tuple[str, str]] = []
+    queries: list[tuple[str, str, str]] = []
+    for index, (name, im) in enumerate(source_photos()):
+        rel = f"originals/{name}.jpg"
+        im.save(folder / rel, "JPEG", quality=95)
+        originals.append((name, rel))
+        for e, (edit, fn) in enumerate(EDITS.items()):
+            rng = np.random.default_rng([seed, index, e])
+            out, opts = fn(im, rng)
+            opts = {"quality": 90, **opts}
+            rel_q = f"copies/{name}--{edit.replace(' ', '_')}.jpg"
+            out.save(folder / rel_q, "JPEG", **opts)
+            queries.append((edit, name, rel_q))
+    marker.write_text(json.dumps({"originals": originals, "queries": queries}))
+    return quality_corpus(cache, seed)

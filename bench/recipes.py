@@ -1,0 +1,37 @@
+"""Earlier feature recipes, kept so the quality benchmark can show each change side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from photosim.core.embedder import EfficientNetLite0, _FeatureHead, center_crop_array, load_efficientnet_lite0
+
+
+def gap_pool(fmap: Any) -> Any:
+    import torch.nn.functional as F
+
+    return F.normalize(fmap.float().mean(dim=(2, 3)), dim=1)
+
+
+class GapCentreCropLite0(EfficientNetLite0):
+    """The v1 recipe: short side to 256, centre crop 224, global average pooling."""
+
+    model_id = "efficientnet-lite0/gap-v1"
+
+    def build(self) -> Any:
+        return _FeatureHead(load_efficientnet_lite0(), pool=gap_pool)
+
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        return center_crop_array(image, 256, self.input_size)
+
+
+class GapSquashLite0(EfficientNetLite0):
+    """Only the preparation changed (bars trimmed, whole picture squashed), still plain GAP."""
+
+    model_id = "bench/gap-squash"
+
+    def build(self) -> Any:
+        return _FeatureHead(load_efficientnet_lite0(), pool=gap_pool)
