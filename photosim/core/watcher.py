@@ -57,6 +57,8 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in _RELEVANT:
             return
+        if event.is_directory and event.event_type in ("modified", "closed"):
+            return  # a folder's own time changed: the files inside report themselves
         paths = [event.src_path]
         if event.event_type == "moved" and getattr(event, "dest_path", ""):
             paths.append(event.dest_path)

@@ -145,8 +145,8 @@ class ErrorReporter(QObject):
         if self.dialog is not None and self.dialog.isVisible():
             self.dialog.add_report(text)
         else:
-            parent = QGuiApplication.instance()
-            window = parent.activeWindow() if hasattr(parent, "activeWindow") else None  # type: ignore[union-attr]
-            self.dialog = ErrorDialog(text, self.log_path, window)
+            # A top-level dialog: parenting it to whichever window is active would tie its life to that window.
+            self.dialog = ErrorDialog(text, self.log_path)
             self.dialog.show()
+            self.dialog.raise_()
         self.reported.emit(text)

@@ -49,16 +49,12 @@ class InstanceServer(QObject):
     @Slot()
     def _on_connection(self) -> None:
         while self.server.hasPendingConnections():
-            socket = self.server.nextPendingConnection()
-            socket.readyRead.connect(lambda s=socket: self._on_ready(s))
-            socket.disconnected.connect(socket.deleteLater)
-            if socket.bytesAvailable():
-                self._on_ready(socket)
-
-    def _on_ready(self, socket: QLocalSocket) -> None:
-        data = bytes(socket.readAll().data())
-        if ACTIVATE.strip() in data:
-            self.activated.emit()
+            socket = self.server.nextPendingConnection()  # a child of the server, deleted with it
+            if socket.bytesAvailable() or socket.waitForReadyRead(1000):
+                data = bytes(socket.readAll().data())
+                if ACTIVATE.strip() in data:
+                    self.activated.emit()
+            socket.close()
 
 
 def ask_running_instance(data_dir: str | os.PathLike[str], timeout_ms: int = 1500) -> bool:

@@ -1,0 +1,120 @@
+"""App-level behaviour: settings, the error dialog and log, one instance per library, the Qt binding itself."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from photosim.core.library import Library, LibraryBusyError
+from photosim.core.settings import Settings, load_settings
+from photosim.gui.errors import ErrorReporter, setup_logging
+from photosim.gui.settings_dialog import SettingsDialog
+from photosim.gui.single_instance import InstanceServer, ask_running_instance
+
+
+def test_signals_do_not_corrupt_reference_counts(qapp) -> None:
+    """PySide6 6.12.0 under Python 3.11 drops a reference to True/False per emission and aborts the app."""
+
+    class Emitter(QObject):
+        fired = Signal()
+        carried = Signal(object)
+
+    emitter = Emitter()
+    emitter.fired.connect(lambda: None)
+    emitter.carried.connect(lambda value: None)
+    before = (sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None))
+    for _ in range(2000):
+        emitter.fired.emit()
+        emitter.carried.emit(None)
+    after = (sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None))
+    assert all(abs(a - b) < 50 for a, b in zip(after, before)), (before, after)
+
+
+def test_settings_are_applied_and_persisted(qtbot, window, library) -> None:
+    dialog = SettingsDialog(window.settings, "cpu")
+    qtbot.addWidget(dialog)
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.results.setValue(7)
+    dialog.thumb.setValue(224 // 32)
+    dialog.add_excluded(str(library.data_dir / "private"))
+    chosen = dialog.result_settings()
+    assert chosen == Settings(device="cpu", results=7, thumb_size=224, excluded=[str(library.data_dir / "private")])
+    window.apply_settings(chosen)
+    assert window.delegate.cell == 224
+    assert load_settings(library.data_dir) == chosen
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        window.find_similar_to_photo(window.grid.model().index(0).data(window.model.PhotoIdRole))
+    assert len(blocker.args[0]) == 7  # the number of results setting is used
+
+
+def test_an_excluded_folder_is_left_out(qtbot, make_window, photo_dir, library) -> None:
+    private = photo_dir / "private"
+    private.mkdir()
+    (photo_dir / "chelsea.jpg").rename(private / "chelsea.jpg")
+    window = make_window([photo_dir], settings=Settings(excluded=[str(private)]))
+    paths = {window.grid.model().index(r).data(window.model.PathRole) for r in range(window.grid.model().rowCount())}
+    assert str(private / "chelsea.jpg") not in paths
+    assert len(paths) == len(list(photo_dir.glob("*.jpg")))
+
+
+def test_damaged_settings_fall_back_to_defaults(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text('{"results": "many", "thumb_size": 5000, "device": "tpu"')
+    assert load_settings(tmp_path) == Settings()
+    (tmp_path / "settings.json").write_text('{"results": 0, "thumb_size": 5000, "device": "tpu", "future": 1}')
+    assert load_settings(tmp_path) == Settings(results=1, thumb_size=320, device="auto")
+
+
+def test_unexpected_errors_open_a_report_dialog_and_reach_the_log(qtbot, tmp_path: Path) -> None:
+    log_path = setup_logging(tmp_path / "logs")
+    reporter = ErrorReporter(log_path)
+    reporter.install()
+    try:
+        def broken_worker() -> None:
+            raise RuntimeError("thumbnail exploded")
+
+        with qtbot.waitSignal(reporter.reported, timeout=10_000) as blocker:
+            thread = threading.Thread(target=broken_worker, name="test-worker")
+            thread.start()
+            thread.join()
+        assert "RuntimeError: thumbnail exploded" in blocker.args[0]
+        assert "thread test-worker" in blocker.args[0]
+        assert reporter.dialog is not None and reporter.dialog.isVisible()
+        try:
+            raise ValueError("a slot failed")
+        except ValueError:
+            with qtbot.waitSignal(reporter.reported, timeout=10_000):
+                sys.excepthook(*sys.exc_info())
+        text = reporter.dialog.text.toPlainText()
+        assert "thumbnail exploded" in text and "a slot failed" in text  # one dialog collects both
+        reporter.dialog.copy_report()
+        from PySide6.QtGui import QGuiApplication
+
+        assert "a slot failed" in QGuiApplication.clipboard().text()
+        for handler in __import__("logging").getLogger().handlers:
+            handler.flush()
+        logged = log_path.read_text()
+        assert "thumbnail exploded" in logged and "a slot failed" in logged
+    finally:
+        reporter.uninstall()
+        if reporter.dialog is not None:
+            reporter.dialog.close()
+
+
+def test_a_second_launch_finds_the_first_and_brings_it_forward(qtbot, tmp_path: Path, embedder) -> None:
+    data = tmp_path / "lib"
+    first = Library(data, embedder=embedder)
+    server = InstanceServer(data)
+    try:
+        assert server.listen()
+        with pytest.raises(LibraryBusyError):
+            Library(data, embedder=embedder)
+        with qtbot.waitSignal(server.activated, timeout=10_000):
+            assert ask_running_instance(data)
+    finally:
+        server.close()
+        first.close()
+    assert not ask_running_instance(data, timeout_ms=300)
