@@ -69,7 +69,7 @@ def test_a_library_indexed_with_torch_is_searched_with_onnx(
     with Library(data, embedder=embedder) as lib:
         lib.catalog.add_folder(photo_dir)
         report = Indexer(lib, workers=1).run()
-        assert report.indexed >= 10 and report.failed == 0
+        assert report.indexed == len(list(photo_dir.glob("*.jpg"))) >= 5 and report.failed == 0
         index_file = lib.index_path
     before = index_file.stat().st_mtime_ns
     query = save_jpeg(crop_center(sample_images(n_interior=0)["chelsea"], 0.7), tmp_path / "query.jpg", quality=60)
