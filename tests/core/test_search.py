@@ -101,7 +101,7 @@ def test_results_never_name_missing_files_and_respect_folder_filter(indexed: tup
     in_sub = searcher.search_bytes((folder / "chelsea.jpg").read_bytes(), 5, folder=str(sub))
     assert [h.path for h in in_sub] == [str(sub / "astronaut.jpg")]
     with pytest.raises(QueryError, match="not inside a watched folder"):
-        searcher.search_vector(np.ones(1280, dtype=np.float32), 5, folder="/nonexistent")
+        searcher.search_vector(np.ones(lib.backbone.dim, dtype=np.float32), 5, folder="/nonexistent")
 
 
 def test_bad_queries_explain_themselves(shared: tuple[Library, Path], tmp_path: Path) -> None:
@@ -178,4 +178,4 @@ def test_vectors_of_another_model_are_never_searched(indexed: tuple[Library, Pat
         other._embedder = _NoModel()  # type: ignore[assignment]
         assert len(other.index) == 0  # the library's vectors belong to the default model
         with pytest.raises(QueryError, match="empty"):
-            Searcher(other).search_vector(np.ones(1280, dtype=np.float32))
+            Searcher(other).search_vector(np.ones(other.backbone.dim, dtype=np.float32))
