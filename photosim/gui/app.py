@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..core.catalog import CatalogError
@@ -52,6 +54,7 @@ def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = Fals
     server.activated.connect(window.bring_forward)
     window.show()
     window.start()
+    _quit_on_signals(app)
     log.info("photosim started on %s", data)
     try:
         return app.exec()
@@ -60,3 +63,30 @@ def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = Fals
         server.close()
         reporter.uninstall()
         library.close()
+        log.info("photosim closed")
+
+
+def _quit_on_signals(app: QApplication) -> None:
+    """Ctrl+C in a terminal or SIGTERM at logout closes the window the normal way (committed work is saved).
+
+    Python runs signal handlers only between bytecodes, so a slow timer wakes the interpreter while the
+    Qt event loop waits.
+    """
+
+    def close(*_args: object) -> None:
+        log.info("signal received: closing")
+        app.closeAllWindows()
+        app.quit()
+
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>` prints every thread's stack: for diagnosing hangs
+        import faulthandler
+
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, close)
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            return
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)

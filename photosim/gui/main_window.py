@@ -325,6 +325,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        started = time.monotonic()
         self.reconcile_timer.stop()
         self.watcher.stop()
         self.worker.shutdown()
@@ -332,6 +333,7 @@ class MainWindow(QMainWindow):
         self.worker_thread.wait()
         self.query_pool.waitForDone(30_000)
         self.loader.shutdown()
+        log.info("background work stopped in %.1f s", time.monotonic() - started)
         try:
             save_settings(self.library.data_dir, self.settings)
         except OSError as exc:
