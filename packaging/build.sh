@@ -68,6 +68,18 @@ BUNDLE=$ROOT/build/pkg-dist/photosim
 for forbidden in torch timm torchvision; do
     [ ! -e "$BUNDLE/_internal/$forbidden" ] || die "$forbidden ended up in the bundle"
 done
+# Several wheels ship their libraries with debug info (numkong 44 MB -> 4 MB, libpython 23 -> 6, usearch
+# 10 -> 3.5). --strip-debug keeps every symbol the dynamic linker needs. Left alone: the executable
+# (PyInstaller appends the app's archive to it) and the libraries auditwheel vendored into *.libs/
+# folders (patchelf moved their segments; strip breaks them: "ELF load command address/offset not
+# page-aligned" for numpy's OpenBLAS). The self-tests below run on the stripped build.
+if command -v strip >/dev/null; then
+    before=$(du -sm "$BUNDLE" | cut -f1)
+    find "$BUNDLE/_internal" -type f -name '*.so*' -not -path '*.libs/*' -exec strip --strip-debug {} + 2>/dev/null || true
+    step "stripped debug info: $before MB -> $(du -sm "$BUNDLE" | cut -f1) MB"
+else
+    echo "package: note: strip (binutils) not installed; libraries keep their debug info"
+fi
 
 # -- 3. the .deb --------------------------------------------------------------------------------------
 step "staging the .deb"

@@ -28,6 +28,8 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 SAMPLES_ENV = "PHOTOSIM_SAMPLES_DIR"
+#: One sample is HEIC, so the self-test also proves that the installed app decodes iPhone photos.
+SAMPLE_SUFFIXES = (".jpg", ".heic")
 _IMPORTED_AT = time.monotonic()
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ def edited_copy(image: Image.Image, edit: str) -> Image.Image:
 def _prepare(work: Path) -> tuple[Path, list[tuple[Path, str]]]:
     """Copy the samples into ``work/photos``; write the edited queries into ``work/queries``."""
     source = samples_dir()
-    photos = sorted(p for p in source.glob("*.jpg")) if source.is_dir() else []
+    photos = sorted(p for p in source.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES) if source.is_dir() else []
     if len(photos) < 4:
         raise SelfTestError(f"no sample photos in {source} (set {SAMPLES_ENV})")
     folder = work / "photos"
@@ -138,7 +140,7 @@ def run_self_test(*, window: bool = True, screenshot: str | None = None, timeout
             _window_test(report, work, screenshot, timeout)
         else:
             folder, queries = _prepare(work)
-            report.photos = len(list(folder.glob("*.jpg")))
+            report.photos = sum(1 for p in folder.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES)
             _engine_test(report, work, folder, queries)
         report.ok = True
     except SelfTestError as exc:
@@ -234,7 +236,7 @@ def _window_test(report: SelfTestReport, work: Path, screenshot: str | None, tim
         report.window_shown_s = round(seconds_since_process_start(), 3)
         # Only now the sample copies: the time to a visible window must be what a user waits for.
         folder, queries = _prepare(work)
-        report.photos = len(list(folder.glob("*.jpg")))
+        report.photos = sum(1 for p in folder.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES)
         win.start()
         win.add_folders([str(folder)])
 

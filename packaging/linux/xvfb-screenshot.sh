@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$(dirname "$OUT")" "$WORK/home" "$WORK/photos"
-cp "$HERE"/resources/samples/*.jpg "$WORK/photos/"
+cp "$HERE"/resources/samples/*.jpg "$HERE"/resources/samples/*.heic "$WORK/photos/"
 export HOME=$WORK/home
 # Index first with the installed command line, so the window opens on a full library.
 "$APP" index "$WORK/photos" --data-dir "$WORK/data"

@@ -23,6 +23,7 @@ SKIMAGE = {  # name -> licence note from scikit-image's docstrings
     "astronaut": "Eileen Collins; NASA, public domain (scikit-image)",
     "rocket": "DSCOVR launch on Falcon 9; SpaceX, public domain (scikit-image)",
 }
+HEIC = {"coffee"}
 INTERIORS = ["pexels-1317558", "pexels-2416933", "pexels-2560067", "pexels-3062948", "pexels-3965508",
              "pexels-4389955"]
 
@@ -37,8 +38,10 @@ def main(out: Path) -> None:
              "| file | source and licence |", "| --- | --- |"]
     for name, note in SKIMAGE.items():
         image = Image.fromarray(getattr(data, name)()).convert("RGB")
-        _save(image, out / f"{name}.jpg")
-        lines.append(f"| {name}.jpg | {note} |")
+        # One sample is HEIC (as iPhones write): the self-test then proves the installed app decodes it.
+        suffix = ".heic" if name in HEIC else ".jpg"
+        _save(image, out / f"{name}{suffix}")
+        lines.append(f"| {name}{suffix} | {note} |")
     available = {p.stem: p for p in Path(get_photo_dir()).glob("*.jpg")}
     chosen = [n for n in INTERIORS if n in available] or sorted(available)[:6]
     for stem in chosen:
@@ -52,7 +55,13 @@ def main(out: Path) -> None:
 
 def _save(image: Image.Image, path: Path) -> None:
     image.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
-    image.save(path, "JPEG", quality=85, optimize=True)
+    if path.suffix == ".heic":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        image.save(path, "HEIF", quality=80)
+    else:
+        image.save(path, "JPEG", quality=85, optimize=True)
 
 
 if __name__ == "__main__":
