@@ -719,6 +719,11 @@ class MainWindow(QMainWindow):
         else:
             self.worker.pause()
             self.pause_button.setText("Resume")
+            progress = self._last_progress
+            if progress is not None and progress.phase == "indexing":
+                self.progress_text.setText(f"Paused · {progress.done:,} / {progress.total:,}")
+            else:
+                self.progress_text.setText("Paused")
             self.show_message("Indexing paused.", 3000)
 
     # -- status, problems, settings ----------------------------------------------------------------

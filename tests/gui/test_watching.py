@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from photosim.core.library import Library
 from photosim.core.search import Searcher
@@ -189,3 +189,47 @@ def test_closing_while_indexing_stops_cleanly(qtbot, make_window, tmp_path, libr
         assert reopened.index_events == []
     finally:
         reopened.close()
+
+
+def test_pause_and_resume_from_the_status_bar(qtbot, make_window, tmp_path, library, originals_dir) -> None:
+    from interior_photos import get_all_photos
+
+    folder = tmp_path / "many"
+    shutil.copytree(originals_dir, folder)
+    for path in sorted(get_all_photos()):
+        shutil.copy(path, folder)
+    total = len(list(folder.glob("*.jpg")))
+    window = make_window([folder], wait=False)
+    qtbot.waitUntil(lambda: window._last_progress is not None and window._last_progress.phase == "indexing"
+                    and window._last_progress.done > 0, timeout=120_000)
+    assert window.pause_button.isVisible()
+    text = window.progress_text.text()
+    assert f"/ {total}" in text and "img/s" in text and "left" in text
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert window.pause_button.text() == "Resume"
+    qtbot.wait(1500)  # the batch in flight is finished and committed
+    paused_at = library.catalog.counts()["indexed"]
+    qtbot.wait(2500)
+    assert library.catalog.counts()["indexed"] == paused_at < total
+    assert window.progress_text.text().startswith("Paused")
+    reports = []
+    window.indexing_finished.connect(reports.append)
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert window.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: bool(reports), timeout=300_000)
+    assert library.catalog.counts()["indexed"] == total
+    assert not window.pause_button.isVisible() and not window.progress_bar.isVisible()
+
+
+def test_an_edited_photo_is_reindexed(qtbot, window, photo_dir, library, tmp_path) -> None:
+    target = photo_dir / "china.jpg"
+    old = library.catalog.get_by_path(str(target))
+    replacement = Image.open(photo_dir / "rocket.jpg").convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    reports = []
+    window.indexing_finished.connect(reports.append)
+    replacement.save(target, "JPEG", quality=90)  # the user edits the photo in place
+    qtbot.waitUntil(lambda: any(str(target) in r.changed_paths for r in reports), timeout=60_000)
+    new = library.catalog.get_by_path(str(target))
+    assert new is not None and new.id != old.id and new.fingerprint != old.fingerprint
+    results = Searcher(library).search_file(str(photo_dir / "rocket.jpg"), 3)
+    assert results[0].path == str(target)  # it now looks like the rocket, mirrored
