@@ -22,7 +22,7 @@ from photosim.core.images import decode, read_file
 
 from .common import Settings, log
 from .corpus import EDITS, quality_corpus
-from .recipes import GapCentreCropLite0, GapSquashLite0
+from .recipes import GapCentreCropLite0, GapSquashLite0, RgemSquash1280Lite0
 
 
 def _recall(vectors: np.ndarray, n_originals: int, targets: np.ndarray, edits: list[str]) -> dict[str, Any]:
@@ -61,6 +61,7 @@ def run(settings: Settings) -> dict[str, Any]:
     recipes: list[tuple[str, Backbone]] = [
         ("v1: centre crop 224 + GAP (efficientnet-lite0/gap-v1)", GapCentreCropLite0()),
         ("bars trimmed + whole picture squashed + GAP", GapSquashLite0()),
+        ("+ regional GeM (1280-d, no projection)", RgemSquash1280Lite0()),
         (f"current: {current.model_id}", current),
     ]
     results: dict[str, Any] = {"edits": list(EDITS), "n_originals": len(names), "n_queries": len(corpus.queries),

@@ -35,3 +35,13 @@ class GapSquashLite0(EfficientNetLite0):
 
     def build(self) -> Any:
         return _FeatureHead(load_efficientnet_lite0(), pool=gap_pool)
+
+
+class RgemSquash1280Lite0(EfficientNetLite0):
+    """The current recipe without its final random projection to 512 dimensions."""
+
+    model_id = "bench/rgem-squash-1280"
+    dim = 1280
+
+    def build(self) -> Any:
+        return _FeatureHead(load_efficientnet_lite0())

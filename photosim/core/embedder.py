@@ -78,14 +78,18 @@ class EfficientNetLite0(Backbone):
       1280x7x7 map before the classifier, GeM (p = 3) over the whole map and over the nine 5x5 windows
       (stride 1), each L2-normalised, summed, L2-normalised. The windows make a copy cropped to a
       corner still share most of its vector with the original.
+    * project (:func:`projection_matrix`, also inside the module): the 1280-d vector times a fixed
+      1280x512 random +-1/sqrt(512) matrix, L2-normalised. 512 dimensions keep a 1M-photo index in
+      f16 near 1.2 GB (1280 would need 2.7 GB, and usearch's i8 loses up to 0.08 of cosine on unit
+      vectors this long); recall@1 on the edited-copy benchmark is unchanged (measured side by side).
     """
 
-    model_id = "efficientnet-lite0/rgem-squash-v2"
-    dim = 1280
+    model_id = "efficientnet-lite0/rgem-squash-rp512-v2"
+    dim = 512
     input_size = 224
 
     def build(self) -> Any:
-        return _FeatureHead(load_efficientnet_lite0())
+        return _FeatureHead(load_efficientnet_lite0(), projection=projection_matrix(1280, self.dim))
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         return squash_array(image, self.input_size)
@@ -193,10 +197,26 @@ def regional_gem(fmap: Any) -> Any:
     return F.normalize(whole + windows, dim=1).to(torch.float32)
 
 
+def projection_matrix(rows: int, cols: int) -> np.ndarray:
+    """The recipe's fixed random projection: entries +-1/sqrt(cols), signs from a splitmix64 hash.
+
+    Entry (i, j) is negative when the top bit of splitmix64(i * cols + j + 1) is set. Integer hashing,
+    not a library RNG or a QR decomposition, so every platform and any port (ONNX, C++) gets the very
+    same matrix, and vectors from different machines stay comparable.
+    """
+    with np.errstate(over="ignore"):
+        z = (np.arange(rows * cols, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    signs = np.where((z >> np.uint64(63)) == 1, -1.0, 1.0).astype(np.float32)
+    return (signs / np.float32(np.sqrt(cols))).reshape(rows, cols)
+
+
 class _FeatureHead:
     """Wraps a timm model so calling it returns the recipe's pooled, L2-normalised features."""
 
-    def __init__(self, model: Any, pool: Any = None) -> None:
+    def __init__(self, model: Any, pool: Any = None, projection: np.ndarray | None = None) -> None:
         import torch
 
         pool_fn = pool or regional_gem
@@ -205,9 +225,15 @@ class _FeatureHead:
             def __init__(self, net: Any) -> None:
                 super().__init__()
                 self.net = net
+                self.project = projection is not None
+                if projection is not None:
+                    self.register_buffer("projection", torch.from_numpy(np.ascontiguousarray(projection)))
 
             def forward(self, x: Any) -> Any:
-                return pool_fn(self.net.forward_features(x))
+                v = pool_fn(self.net.forward_features(x))
+                if self.project:
+                    v = torch.nn.functional.normalize(v @ self.projection, dim=1)
+                return v
 
         self.module = Head(model).eval()
 
