@@ -61,7 +61,6 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from ..core.browse import newest_first_ids
 from ..core.images import IMAGE_EXTENSIONS, is_image_name
 from ..core.indexer import IndexReport
 from ..core.library import Library
@@ -78,7 +77,7 @@ from .problems import ProblemsDialog
 from .settings_dialog import SettingsDialog
 from .thumbs import ThumbnailLoader
 from .welcome import WelcomeView
-from .workers import IndexWorker, Query, QueryJob
+from .workers import IndexWorker, LibrarySnapshot, Query, QueryJob, SnapshotJob, SnapshotSignals
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +187,15 @@ class MainWindow(QMainWindow):
         self.loader = ThumbnailLoader(self.thumb_cache, parent=self)
         self.query_pool = QThreadPool(self)
         self.query_pool.setMaxThreadCount(1)
+        self.snapshot_pool = QThreadPool(self)
+        self.snapshot_pool.setMaxThreadCount(1)
+        self._snapshot_signals = SnapshotSignals(self)
+        self._snapshot_signals.returned.connect(self._snapshot_returned)
+        self._snapshot: LibrarySnapshot | None = None
+        self._snapshot_busy = False
+        self._snapshot_again = False
+        self._snapshot_force = False
+        self._after_snapshot: list[Callable[[], None]] = []
         self.worker = IndexWorker(library, self.model_lock, self.settings.excluded)
         self.worker_thread = QThread(self)
         self.worker_thread.setObjectName("photosim-index")
@@ -332,6 +340,7 @@ class MainWindow(QMainWindow):
         self.worker_thread.quit()
         self.worker_thread.wait()
         self.query_pool.waitForDone(30_000)
+        self.snapshot_pool.waitForDone(30_000)
         self.loader.shutdown()
         log.info("background work stopped in %.1f s", time.monotonic() - started)
         try:
@@ -383,15 +392,19 @@ class MainWindow(QMainWindow):
         folders = [f.path for f in self.catalog.folders()]
         self._offline = self.watcher.watch(folders)
         self.stack.setCurrentWidget(self.browse_page if folders else self.welcome)
-        self.refresh_folders()
         self.refresh_library(force=True)
 
     def refresh_folders(self) -> None:
-        counts = self.catalog.folder_counts()
+        """Redraw the folders panel from the last snapshot (states follow the indexing progress)."""
+        if self._snapshot is not None:
+            self._show_folders(self._snapshot)
+
+    def _show_folders(self, snapshot: LibrarySnapshot) -> None:
+        counts = snapshot.folder_counts
         busy = self.worker.busy
         current = self._last_progress.current if self._last_progress and busy else None
         statuses = []
-        for folder in self.catalog.folders():
+        for folder in snapshot.folders:
             c = counts.get(folder.id, {})
             indexed, failed, pending = c.get("indexed", 0), c.get("failed", 0), c.get("pending", 0)
             note = self._offline.get(folder.path, "")
@@ -411,11 +424,45 @@ class MainWindow(QMainWindow):
         self._update_problems(sum(c.get("failed", 0) for c in counts.values()))
 
     # -- the library view --------------------------------------------------------------------------
-    def refresh_library(self, force: bool = False) -> None:
-        """Reload the library's ids (newest first), keeping the current photo and scroll position."""
+    def refresh_library(self, force: bool = False, then: Callable[[], None] | None = None) -> None:
+        """Reload the library view (ids newest first, folder counts) off the GUI thread.
+
+        ``force`` rebuilds the grid even if the ids did not change; ``then`` runs once a snapshot taken
+        after this call is on screen. Requests made while one is being read are merged into one more read.
+        """
         self._last_refresh = time.monotonic()
-        ids = newest_first_ids(self.catalog)
-        if not self.model.is_results:
+        self._snapshot_force = self._snapshot_force or force
+        if then is not None:
+            self._after_snapshot.append(then)
+        if self._snapshot_busy:
+            self._snapshot_again = True
+            return
+        self._start_snapshot()
+
+    def _start_snapshot(self) -> None:
+        self._snapshot_busy = True
+        self._snapshot_again = False
+        payload = (self._snapshot_force, self._after_snapshot)
+        self._snapshot_force, self._after_snapshot = False, []
+        self.snapshot_pool.start(SnapshotJob(self.library, self._snapshot_signals, payload))
+
+    @Slot(object, object)
+    def _snapshot_returned(self, payload: tuple[bool, list[Callable[[], None]]], snapshot: LibrarySnapshot | None) -> None:
+        force, callbacks = payload
+        self._snapshot_busy = False
+        if self._closed:
+            return
+        if snapshot is not None:
+            self._apply_snapshot(snapshot, force)
+        for callback in callbacks:
+            callback()
+        if self._snapshot_again:
+            self._start_snapshot()
+
+    def _apply_snapshot(self, snapshot: LibrarySnapshot, force: bool) -> None:
+        self._snapshot = snapshot
+        ids = snapshot.ids
+        if not self.model.is_results and not self.header.in_query:
             if force or not np.array_equal(ids, self.model.ids):
                 current = self.grid.currentIndex().data(PhotoModel.PhotoIdRole)
                 scroll = self.grid.verticalScrollBar().value()
@@ -426,7 +473,8 @@ class MainWindow(QMainWindow):
                         self.grid.setCurrentIndex(self.model.index(row))
                 self.grid.verticalScrollBar().setValue(scroll)
             self.header.show_library(len(ids))
-        self._update_summary(len(ids))
+        self._update_summary(len(ids), len(snapshot.folders))
+        self._show_folders(snapshot)
         self.library_refreshed.emit(len(ids))
 
     @Slot()
@@ -434,9 +482,11 @@ class MainWindow(QMainWindow):
         if not self.model.is_results and not self.header.in_query:
             return
         self._token += 1  # a query still running is now stale
-        self.model.show_library(np.zeros(0, dtype=np.int64))
-        self.refresh_library(force=True)
+        ids = self._snapshot.ids if self._snapshot is not None else np.zeros(0, dtype=np.int64)
+        self.model.show_library(ids)  # at once, from the last snapshot; a fresh one follows
+        self.header.show_library(len(ids))
         self.grid.verticalScrollBar().setValue(self._library_scroll)
+        self.refresh_library()
 
     # -- queries -----------------------------------------------------------------------------------
     def find_similar_to_file(self, path: str) -> None:
@@ -651,6 +701,7 @@ class MainWindow(QMainWindow):
         self.pause_button.show()
         self.progress_text.setText("Checking folders…" if full else "Updating…")
         self.progress_text.show()
+        self.refresh_folders()
 
     @Slot(object)
     def _progressed(self, progress: Progress) -> None:
@@ -674,20 +725,17 @@ class MainWindow(QMainWindow):
         self.pause_button.show()
         if progress.phase == "indexing" and time.monotonic() - self._last_refresh > REFRESH_WHILE_INDEXING_S:
             self.refresh_library()
-            self.refresh_folders()
 
     @Slot(object)
     def _run_finished(self, report: IndexReport) -> None:
         self._last_progress = None
-        if not self.worker.busy:
+        if not self.worker.has_pending:
             for widget in (self.progress_bar, self.progress_text, self.pause_button):
                 widget.hide()
         for path in report.offline_folders:
             self._offline.setdefault(path, "folder is offline or missing; its photos are kept")
         if report.changed_paths:
             self.model.forget_rows()
-        self.refresh_folders()
-        self.refresh_library()
         if report.indexed or report.removed or report.moved:
             parts = []
             if report.indexed:
@@ -699,7 +747,8 @@ class MainWindow(QMainWindow):
             if report.failed:
                 parts.append(f"{report.failed:,} could not be read")
             self.show_message("Library updated: " + ", ".join(parts) + ".", 8000)
-        self.indexing_finished.emit(report)
+        # Announced once the grid and the folders show the run's outcome.
+        self.refresh_library(then=lambda: self.indexing_finished.emit(report))
 
     @Slot(str)
     def _worker_failed(self, details: str) -> None:
@@ -730,8 +779,7 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str, timeout_ms: int = 5000) -> None:
         self.statusBar().showMessage(text, timeout_ms)
 
-    def _update_summary(self, count: int) -> None:
-        folders = len(self.catalog.folders())
+    def _update_summary(self, count: int, folders: int) -> None:
         self.status_label.setText(
             f"{count:,} photo{'s' if count != 1 else ''} in {folders} folder{'s' if folders != 1 else ''}"
         )

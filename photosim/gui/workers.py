@@ -105,6 +105,12 @@ class IndexWorker(QObject):
             return self._busy or self._full or bool(self._paths) or bool(self._ops)
 
     @property
+    def has_pending(self) -> bool:
+        """True when more work is queued behind the current run (a run that just ended does not count)."""
+        with self._lock:
+            return self._full or bool(self._paths) or bool(self._ops)
+
+    @property
     def paused(self) -> bool:
         return self._paused
 
@@ -294,3 +300,45 @@ class QueryJob(QRunnable):
             self.signals.errored.emit(self.token, f"the search failed: {type(exc).__name__}: {exc}", text)
         else:
             self.signals.returned.emit(self.token, results)
+
+
+@dataclass(frozen=True)
+class LibrarySnapshot:
+    """What the window shows about the library: every indexed id newest first, folders and their counts."""
+
+    ids: Any  # numpy int64 array
+    folders: list[Any]
+    folder_counts: dict[int, dict[str, int]]
+
+
+class SnapshotSignals(QObject):
+    """Signals of a :class:`SnapshotJob`.
+
+    Signals:
+        returned(object, object): the caller's payload and a LibrarySnapshot (None if reading failed).
+    """
+
+    returned = Signal(object, object)
+
+
+class SnapshotJob(QRunnable):
+    """Reads the library's ids and counts off the GUI thread: sorting 100,000 rows takes a few hundred ms."""
+
+    def __init__(self, library: Library, signals: SnapshotSignals, payload: object) -> None:
+        super().__init__()
+        self.library = library
+        self.signals = signals
+        self.payload = payload
+
+    def run(self) -> None:
+        from ..core.browse import newest_first_ids
+
+        catalog = self.library.catalog
+        try:
+            snapshot: LibrarySnapshot | None = LibrarySnapshot(
+                newest_first_ids(catalog), catalog.folders(), catalog.folder_counts()
+            )
+        except Exception:
+            log.exception("reading the library for the window failed")
+            snapshot = None
+        self.signals.returned.emit(self.payload, snapshot)
