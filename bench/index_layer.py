@@ -117,7 +117,7 @@ def compare(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, folder: Pa
         t = time.perf_counter()
         index = VectorIndex.load(path, d, checksum=checksum, dtype=dtype)
         open_s = time.perf_counter() - t
-        found, lat = _latency(lambda q: index.search(q, K)[0], queries)
+        found, lat = _latency(lambda q, ix=index: ix.search(q, K)[0], queries)
         rows[f"usearch {dtype} (VectorIndex)"] = {"build_s": build, "memory_mb": mem / 1e6,
                                                   "file_mb": path.stat().st_size / 1e6, "open_s": open_s,
                                                   "recall@10": recall_at_k(found, truth), **lat}
@@ -142,7 +142,7 @@ def compare(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, folder: Pa
         open_s = time.perf_counter() - t
         fx.hnsw.efSearch = 128
         faiss.omp_set_num_threads(1)
-        found, lat = _latency(lambda q: fx.search(q[None, :], K)[1][0], queries)
+        found, lat = _latency(lambda q, ix=fx: ix.search(q[None, :], K)[1][0], queries)
         rows["faiss HNSW32 flat f32"] = {"build_s": build, "memory_mb": path.stat().st_size / 1e6,
                                          "file_mb": path.stat().st_size / 1e6, "open_s": open_s,
                                          "recall@10": recall_at_k(found, truth), **lat}
@@ -223,9 +223,9 @@ def run(settings: Settings) -> dict[str, Any]:
         rss_loaded = rss_mb() - rss1
         nq = min(len(queries), 100)
         truth_q = exact_topk(gen.draw(size), queries[:nq]) if size <= 200_000 else _exact_chunked(gen, size, queries[:nq])
-        found, search_lat = _latency(lambda q: index.search(q, K)[0], queries[:nq])
+        found, search_lat = _latency(lambda q, ix=index: ix.search(q, K)[0], queries[:nq])
         query_times = []
-        for i in range(20):
+        for _ in range(20):
             t = time.perf_counter()
             image = decode(read_file(photo), backbone.decode_min_side)
             vec = embedder.embed_images([image])[0]

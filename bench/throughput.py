@@ -111,8 +111,8 @@ def _seeds(paths: list[str]) -> float:
         w, h = im.size
         s = 256 / min(w, h)
         im = im.resize((round(w * s), round(h * s)))
-        l, t = (im.width - 224) // 2, (im.height - 224) // 2
-        return np.asarray(im.crop((l, t, l + 224, t + 224)))
+        left, top = (im.width - 224) // 2, (im.height - 224) // 2
+        return np.asarray(im.crop((left, top, left + 224, top + 224)))
 
     with torch.inference_mode():
         model(torch.zeros(2, 3, 224, 224))
@@ -208,7 +208,7 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"Pipeline / bound: **{r['pipeline_vs_bound']:.2f}**. Pipeline / seeds' approach: "
         f"**{r['speedup_vs_seeds']:.1f}x**.",
-        f"Draft decoding vs full-size decode, min cosine of the vectors: "
+        "Draft decoding vs full-size decode, min cosine of the vectors: "
         + ", ".join(f"{k.replace('_min_cosine', '')}: {v:.4f}" for k, v in r["draft"].items()) + ".",
     ]
     return "\n".join(lines)
