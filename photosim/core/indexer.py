@@ -163,8 +163,9 @@ class Indexer:
         else:
             report.cancelled = True
 
-        emit(Progress("saving", report.indexed, len(work)), force=True)
-        self.library.save_index()
+        if self.library.index_dirty:  # an up-to-date library is not rewritten on every run
+            emit(Progress("saving", report.indexed, len(work)), force=True)
+            self.library.save_index()
         report.seconds = time.monotonic() - started
         emit(Progress("done", len(work), len(work), report.rate, 0.0, failed=report.failed), force=True)
         return report
@@ -323,7 +324,7 @@ class Indexer:
                     rate = meter.update(done)
                     eta = (total - done) / rate if rate > 0 else None
                     emit(Progress("indexing", done, total, rate, eta, result.work.path, report.failed))
-                    if time.monotonic() - last_save > self.save_interval:
+                    if time.monotonic() - last_save > self.save_interval and self.library.index_dirty:
                         self.library.save_index()
                         last_save = time.monotonic()
                 else:  # decoded, waiting for the model: show it moving

@@ -217,6 +217,11 @@ class Library:
         log.warning(message)
         self.index_events.append(message)
 
+    @property
+    def index_dirty(self) -> bool:
+        """The in-memory index has changes the file on disk lacks."""
+        return self._index is not None and self._index_dirty
+
     def add_vectors(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
         self.index.add(ids, vectors)
         self._index_dirty = True

@@ -6,8 +6,10 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..core.catalog import CatalogError
@@ -21,6 +23,11 @@ from .theme import apply_theme
 log = logging.getLogger(__name__)
 
 
+def app_icon_path() -> Path:
+    """The window icon: ``resources/icons`` beside the package (the frozen app keeps the same layout)."""
+    return Path(__file__).resolve().parent.parent.parent / "resources" / "icons" / "photosim-256.png"
+
+
 def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = False, argv: list[str] | None = None) -> int:
     """Open the app on a library and run it until the window closes; returns the exit code."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
@@ -28,6 +35,9 @@ def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = Fals
     app.setApplicationName("photosim")
     app.setApplicationDisplayName("photosim")
     app.setDesktopFileName("photosim")
+    icon = app_icon_path()
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
     apply_theme(app)
     log_path = setup_logging(resolve_log_dir(), verbose)
     data = resolve_data_dir(data_dir)
