@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .atomic import replacing
 from .paths import normalize_path
 
 log = logging.getLogger(__name__)
@@ -92,14 +92,5 @@ def save_settings(data_dir: str | os.PathLike[str], settings: Settings) -> None:
     path = settings_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = asdict(settings.normalized())
-    fd, tmp = tempfile.mkstemp(prefix=SETTINGS_FILE + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
+from .atomic import replacing
 from .images import decode
 
 log = logging.getLogger(__name__)
@@ -72,17 +72,8 @@ class ThumbnailCache:
     def _store(self, target: Path, image: Image.Image) -> None:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".thumb.", suffix=".tmp", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    image.save(fh, "JPEG", quality=85)
-                os.replace(tmp, target)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            with replacing(target) as tmp:
+                image.save(tmp, "JPEG", quality=85)
         except OSError as exc:  # a full or read-only cache disk only costs speed
             log.warning("cannot write thumbnail cache %s: %s", target, exc)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterable
@@ -27,6 +26,7 @@ import xxhash
 from usearch.index import Index
 
 from . import faults
+from .atomic import fsync_dir, fsync_file, replacing
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +87,15 @@ class VectorIndex:
         takes the old one's place, so the caller can record the checksum it is about to have.
         """
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+        with replacing(path) as tmp:
             with self._lock:
-                self._index.save(tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
+                self._index.save(str(tmp))
+            fsync_file(tmp)
             checksum = file_checksum(tmp)
             if before_replace is not None:
                 before_replace(checksum)
             faults.crash_point("index-save-before-rename")
-            os.replace(tmp, path)
-            _fsync_dir(path.parent)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        fsync_dir(path.parent)
         return checksum
 
     # -- content -----------------------------------------------------------------------------
@@ -170,18 +160,3 @@ class VectorIndex:
     @property
     def memory_bytes(self) -> int:
         return int(self._index.memory_usage)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
