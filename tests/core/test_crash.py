@@ -21,7 +21,7 @@ from PIL import Image
 
 from photosim.core.indexer import Indexer
 from photosim.core.library import Library
-from tests.photos import mirror, save_jpeg
+from tests.photos import crop_center, mirror, save_jpeg
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +71,7 @@ def test_sigkill_at_random_moments_and_at_every_crash_point(
         image = Image.open(original).convert("RGB")
         image.save(folder / original.name)
         save_jpeg(mirror(image), folder / f"{original.stem}-mirrored.jpg")
+        save_jpeg(crop_center(image, 0.7), folder / f"{original.stem}-cropped.jpg")
     total = len(list(folder.glob("*.jpg")))
     data_dir = tmp_path / "data"
     rng = random.Random(20261121)
@@ -84,7 +85,7 @@ def test_sigkill_at_random_moments_and_at_every_crash_point(
         deadline = time.monotonic() + 300
         while _indexed_count(data_dir) <= committed and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 1.0))  # somewhere in the middle of embedding, committing or saving
+        time.sleep(rng.uniform(0.0, 0.3))  # somewhere in the middle of embedding, committing or saving
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed_mid_run += 1

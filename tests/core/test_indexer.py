@@ -138,16 +138,21 @@ def test_hidden_and_system_folders_are_skipped_and_symlink_loops_survived(librar
     assert all("/." not in r.path and "@eaDir" not in r.path for r in library.catalog.library_page(0, 1000))
 
 
-def test_cancel_keeps_committed_work_and_the_next_run_finishes(library: Library, photo_dir: Path) -> None:
+def test_cancel_keeps_committed_work_and_the_next_run_finishes(
+    library: Library, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     n = len(list(photo_dir.glob("*.jpg")))
     library.catalog.add_folder(str(photo_dir))
     control = RunControl()
+    add_vectors = library.add_vectors
 
-    def cancel_after_first_batch(p: Progress) -> None:
-        if p.phase == "indexing" and p.done >= 1:
-            control.cancel()
+    def add_then_cancel(ids, vectors) -> None:  # noqa: ANN001
+        add_vectors(ids, vectors)
+        control.cancel()  # the user presses Cancel right after the first batch is committed
 
-    first = Indexer(library, batch_size=4).run(control=control, on_progress=cancel_after_first_batch)
+    monkeypatch.setattr(library, "add_vectors", add_then_cancel)
+    first = Indexer(library, batch_size=4).run(control=control)
+    monkeypatch.setattr(library, "add_vectors", add_vectors)
     assert first.cancelled and 0 < first.indexed < n
     assert library.catalog.counts()["indexed"] == first.indexed
     second = Indexer(library, batch_size=4).run()
@@ -156,21 +161,23 @@ def test_cancel_keeps_committed_work_and_the_next_run_finishes(library: Library,
     _consistent(library)
 
 
-def test_pause_holds_the_run_until_resumed(library: Library, photo_dir: Path) -> None:
+def test_pause_holds_the_run_until_resumed(library: Library, photo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
     library.catalog.add_folder(str(photo_dir))
     control = RunControl()
-    progress: list[Progress] = []
+    add_vectors = library.add_vectors
 
-    def pause_once(p: Progress) -> None:
-        progress.append(p)
-        if p.phase == "indexing" and not hasattr(pause_once, "done"):
-            pause_once.done = True  # type: ignore[attr-defined]
-            control.pause()
+    def add_then_pause(ids, vectors) -> None:  # noqa: ANN001
+        add_vectors(ids, vectors)
+        if not hasattr(add_then_pause, "done"):
+            add_then_pause.done = True  # type: ignore[attr-defined]
+            control.pause()  # the user presses Pause right after the first batch is committed
+
+    monkeypatch.setattr(library, "add_vectors", add_then_pause)
 
     result: list = []
-    worker = threading.Thread(target=lambda: result.append(Indexer(library, batch_size=4).run(control=control, on_progress=pause_once)))
+    worker = threading.Thread(target=lambda: result.append(Indexer(library, batch_size=4).run(control=control)))
     worker.start()
     deadline = time.monotonic() + 120
     while not control.paused and time.monotonic() < deadline:
