@@ -305,7 +305,45 @@ def _freeze_for_cpu(module: Any, input_size: int) -> tuple[Any, bool]:
         return module, False
 
 
-class Embedder:
+class BatchedEmbedder(ABC):
+    """What every runtime (torch here, onnxruntime in the installed app) shares: the backbone's own
+    preparation, batching, and one lock so calls from several threads are serialised. A runtime only
+    says how one batch of prepared uint8 NHWC arrays becomes (N, dim) unit vectors."""
+
+    backbone: Backbone
+    batch_size: int
+    _lock: threading.Lock
+
+    @property
+    def model_id(self) -> str:
+        return self.backbone.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.backbone.dim
+
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        return self.backbone.prepare(image)
+
+    def embed_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """Prepared HxWx3 uint8 arrays to an (N, dim) float32 matrix of unit vectors."""
+        if len(arrays) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        outs = []
+        with self._lock:
+            for start in range(0, len(arrays), self.batch_size):
+                outs.append(self._run(np.stack(arrays[start : start + self.batch_size])))
+        return np.concatenate(outs).astype(np.float32, copy=False)
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self.embed_arrays([self.prepare(im) for im in images])
+
+    @abstractmethod
+    def _run(self, nhwc: np.ndarray) -> np.ndarray:
+        """One batch (N, H, W, 3) uint8 to (N, dim) unit vectors."""
+
+
+class Embedder(BatchedEmbedder):
     """Runs a backbone in batches; thread-safe (calls are serialised), load once, reuse."""
 
     def __init__(
@@ -362,30 +400,6 @@ class Embedder:
         with self._lock:
             self._module, self.optimized = _freeze_for_cpu(self._module, self.backbone.input_size)
         return self.optimized
-
-    @property
-    def model_id(self) -> str:
-        return self.backbone.model_id
-
-    @property
-    def dim(self) -> int:
-        return self.backbone.dim
-
-    def prepare(self, image: Image.Image) -> np.ndarray:
-        return self.backbone.prepare(image)
-
-    def embed_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
-        """Prepared HxWx3 uint8 arrays to an (N, dim) float32 matrix of unit vectors."""
-        if len(arrays) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        outs = []
-        with self._lock:
-            for start in range(0, len(arrays), self.batch_size):
-                outs.append(self._run(np.stack(arrays[start : start + self.batch_size])))
-        return np.concatenate(outs).astype(np.float32, copy=False)
-
-    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        return self.embed_arrays([self.prepare(im) for im in images])
 
     def _run(self, nhwc: np.ndarray) -> np.ndarray:
         import torch

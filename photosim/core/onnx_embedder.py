@@ -19,14 +19,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from .embedder import BACKBONES, DEFAULT_BACKBONE, DEVICE_CHOICES, Backbone, EmbedderError
+from .embedder import BACKBONES, DEFAULT_BACKBONE, DEVICE_CHOICES, Backbone, BatchedEmbedder, EmbedderError
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +106,7 @@ def onnx_device(requested: str = "auto") -> str:
     return requested
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(BatchedEmbedder):
     """Runs an exported backbone with onnxruntime; thread-safe (calls serialised), loaded once."""
 
     precision = "fp32"
@@ -169,27 +167,5 @@ class OnnxEmbedder:
         self._lock = threading.Lock()
         log.info("model %s on %s via onnxruntime (%s)", backbone.model_id, self.device, path)
 
-    @property
-    def model_id(self) -> str:
-        return self.backbone.model_id
-
-    @property
-    def dim(self) -> int:
-        return self.backbone.dim
-
-    def prepare(self, image: Image.Image) -> np.ndarray:
-        return self.backbone.prepare(image)
-
-    def embed_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
-        """Prepared HxWx3 uint8 arrays to an (N, dim) float32 matrix of unit vectors."""
-        if len(arrays) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        outs = []
-        with self._lock:
-            for start in range(0, len(arrays), self.batch_size):
-                batch = np.ascontiguousarray(np.stack(arrays[start : start + self.batch_size]), dtype=np.uint8)
-                outs.append(self._session.run(None, {self._input: batch})[0])
-        return np.concatenate(outs).astype(np.float32, copy=False)
-
-    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        return self.embed_arrays([self.prepare(im) for im in images])
+    def _run(self, nhwc: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input: np.ascontiguousarray(nhwc, dtype=np.uint8)})[0]
