@@ -54,6 +54,10 @@ class WelcomeView(QWidget):
         self.pictures_button.clicked.connect(lambda: self.pictures_chosen.emit(self.pictures or ""))
         self.choose_button = QPushButton("Choose folders…")
         self.choose_button.clicked.connect(self.choose_requested)
+        if self.pictures is None:
+            # No Pictures folder: a greyed-out primary button would only confuse; choosing is the way in.
+            self.pictures_button.hide()
+            self.choose_button.setObjectName("primary")
         for button in (self.pictures_button, self.choose_button):
             button.setMinimumWidth(360)
             button.setMinimumHeight(36)
