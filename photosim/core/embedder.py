@@ -242,6 +242,16 @@ BACKBONES: dict[str, type[Backbone]] = {"efficientnet-lite0": EfficientNetLite0}
 DEFAULT_BACKBONE = "efficientnet-lite0"
 
 
+def resolve_backbone(backbone: Backbone | str | None = None) -> Backbone:
+    """A backbone instance from an instance, a registered name, or None (the default)."""
+    if isinstance(backbone, Backbone):
+        return backbone
+    name = backbone or DEFAULT_BACKBONE
+    if name not in BACKBONES:
+        raise EmbedderError(f"unknown model '{name}' (known: {', '.join(BACKBONES)})")
+    return BACKBONES[name]()
+
+
 def pick_device(requested: str = "auto") -> str:
     """Resolve 'auto' to cuda, then mps, then cpu; refuse a device that is not there."""
     import torch
@@ -360,11 +370,7 @@ class Embedder(BatchedEmbedder):
         for it when it has enough photos to pay back the few seconds that freezing costs."""
         import torch
 
-        if backbone is None or isinstance(backbone, str):
-            name = backbone or DEFAULT_BACKBONE
-            if name not in BACKBONES:
-                raise EmbedderError(f"unknown model '{name}' (known: {', '.join(BACKBONES)})")
-            backbone = BACKBONES[name]()
+        backbone = resolve_backbone(backbone)
         self.backbone = backbone
         self.device = pick_device(device)
         self.batch_size = batch_size

@@ -21,7 +21,7 @@ from filelock import FileLock, Timeout
 
 from . import faults
 from .catalog import Catalog
-from .embedder import BACKBONES, DEFAULT_BACKBONE, Backbone, EmbedderError
+from .embedder import Backbone, resolve_backbone
 from .paths import resolve_data_dir
 from .vectors import IndexFileError, VectorIndex
 
@@ -64,15 +64,7 @@ class Library:
         self.data_dir = resolve_data_dir(data_dir)
         self.writable = writable
         self.device_request = device
-        if embedder is not None:
-            self.backbone: Backbone = embedder.backbone
-        elif isinstance(model, Backbone):
-            self.backbone = model
-        else:
-            name = model or DEFAULT_BACKBONE
-            if name not in BACKBONES:
-                raise EmbedderError(f"unknown model '{name}' (known: {', '.join(BACKBONES)})")
-            self.backbone = BACKBONES[name]()
+        self.backbone: Backbone = embedder.backbone if embedder is not None else resolve_backbone(model)
         self._embedder = embedder
         self._lock: FileLock | None = None
         if writable:

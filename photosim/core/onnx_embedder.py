@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedder import BACKBONES, DEFAULT_BACKBONE, DEVICE_CHOICES, Backbone, BatchedEmbedder, EmbedderError
+from .embedder import DEVICE_CHOICES, Backbone, BatchedEmbedder, EmbedderError, resolve_backbone
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +123,7 @@ class OnnxEmbedder(BatchedEmbedder):
             import onnxruntime as ort
         except ImportError as exc:
             raise EmbedderError("onnxruntime is not installed, and neither is torch: no way to run the model") from exc
-        if backbone is None or isinstance(backbone, str):
-            name = backbone or DEFAULT_BACKBONE
-            if name not in BACKBONES:
-                raise EmbedderError(f"unknown model '{name}' (known: {', '.join(BACKBONES)})")
-            backbone = BACKBONES[name]()
+        backbone = resolve_backbone(backbone)
         self.backbone = backbone
         self.batch_size = batch_size
         path = Path(model_path) if model_path is not None else find_model(backbone.model_id)
