@@ -145,13 +145,16 @@ class Searcher:
         ]
         if not rows:
             return []
-        matrix = np.stack([v for _, v in (catalog.embedding(r.id) or ("", np.zeros(0)) for r in rows)])
+        by_id = {r.id: r for r in rows}
+        chunks = list(catalog.iter_embeddings(self.library.model_id, ids=list(by_id)))
+        ids = np.concatenate([c[0] for c in chunks])
+        matrix = np.concatenate([c[1] for c in chunks])
         sims = matrix @ (vector / (np.linalg.norm(vector) or 1.0))
         sims = sims / np.maximum(np.linalg.norm(matrix, axis=1), 1e-12)
         order = np.argsort(-sims)
         results = []
         for i in order:
-            row = rows[int(i)]
+            row = by_id[int(ids[i])]
             if os.path.exists(row.path):
                 results.append(SearchResult(row.id, row.path, float(sims[i])))
                 if len(results) >= k:
