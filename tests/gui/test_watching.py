@@ -164,17 +164,22 @@ def test_the_ui_stays_responsive_while_indexing(qtbot, make_window, tmp_path) ->
         assert worst < 1000, f"the event loop stalled for {worst:.0f} ms"
 
 
-def test_closing_while_indexing_stops_cleanly(qtbot, make_window, tmp_path, library, originals_dir) -> None:
+def _window_indexing_many_photos(qtbot, make_window, tmp_path, originals_dir):  # noqa: ANN001, ANN202
+    """A window busy indexing about sixty full-size photos, caught after its first progress report."""
     from interior_photos import get_all_photos
 
     folder = tmp_path / "many"
     shutil.copytree(originals_dir, folder)
     for path in sorted(get_all_photos()):
         shutil.copy(path, folder)
-    total = len(list(folder.glob("*.jpg")))
     window = make_window([folder], wait=False)
     qtbot.waitUntil(lambda: window._last_progress is not None and window._last_progress.phase == "indexing"
                     and window._last_progress.done > 0, timeout=120_000)
+    return window, len(list(folder.glob("*.jpg")))
+
+
+def test_closing_while_indexing_stops_cleanly(qtbot, make_window, tmp_path, library, originals_dir) -> None:
+    window, total = _window_indexing_many_photos(qtbot, make_window, tmp_path, originals_dir)
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 30
@@ -192,16 +197,7 @@ def test_closing_while_indexing_stops_cleanly(qtbot, make_window, tmp_path, libr
 
 
 def test_pause_and_resume_from_the_status_bar(qtbot, make_window, tmp_path, library, originals_dir) -> None:
-    from interior_photos import get_all_photos
-
-    folder = tmp_path / "many"
-    shutil.copytree(originals_dir, folder)
-    for path in sorted(get_all_photos()):
-        shutil.copy(path, folder)
-    total = len(list(folder.glob("*.jpg")))
-    window = make_window([folder], wait=False)
-    qtbot.waitUntil(lambda: window._last_progress is not None and window._last_progress.phase == "indexing"
-                    and window._last_progress.done > 0, timeout=120_000)
+    window, total = _window_indexing_many_photos(qtbot, make_window, tmp_path, originals_dir)
     assert window.pause_button.isVisible()
     text = window.progress_text.text()
     assert f"/ {total}" in text and "img/s" in text and "left" in text
