@@ -33,10 +33,6 @@ from ..core.watcher import collapse_paths
 log = logging.getLogger(__name__)
 
 
-INDEX_BATCH = 16
-"""Smaller than the engine's default: progress moves more often and a cancel (closing the window,
-a folder change) waits for less work in flight, at a negligible cost in throughput."""
-
 BACKGROUND_NICENESS = 10
 """Indexing runs at a lower CPU priority than the window, so a busy CPU slows indexing, not the UI."""
 
@@ -218,7 +214,7 @@ class IndexWorker(QObject):
     def _run(self, full: bool, paths: set[str], control: RunControl, excluded: list[str]) -> None:
         self._load_model()
         self.run_started.emit(full)
-        indexer = Indexer(self.library, excluded=excluded, batch_size=INDEX_BATCH)
+        indexer = Indexer(self.library, excluded=excluded)
         report: IndexReport = indexer.run(
             paths=None if full else collapse_paths(paths), control=control, on_progress=self._progress
         )

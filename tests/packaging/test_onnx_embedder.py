@@ -32,7 +32,10 @@ def onnx_embedder(onnx_model_dir: Path, embedder) -> OnnxEmbedder:  # noqa: ANN0
     return OnnxEmbedder(embedder.backbone, device="cpu", model_path=onnx_model_dir / model_file_name(embedder.model_id))
 
 
-def test_onnx_vectors_match_torch_on_real_photos(onnx_embedder: OnnxEmbedder, embedder) -> None:  # noqa: ANN001
+def test_onnx_vectors_match_torch_on_real_photos(onnx_embedder: OnnxEmbedder) -> None:
+    from photosim.core.embedder import Embedder
+
+    embedder = Embedder(device="cpu", precision="fp32")  # the export is fp32; bf16 is checked elsewhere
     photos = sample_images(n_interior=12)
     images = list(photos.values())
     edited = [edit(im) for im in images[:6] for edit in EDITS.values()]
