@@ -10,11 +10,16 @@ rebuilt from the catalog without running the model. What makes it trustworthy:
   checked by ``load``: usearch itself has none and happily loads silently corrupted bytes.
 * One lock serialises access; additions go in small chunks because the binding holds the GIL while
   adding, and a search from the UI thread must not wait for a whole batch.
+* Opening maps the file (usearch ``view``) instead of reading it: a 1M-photo index is searchable in
+  a third of a second instead of 1.1 s. The first change loads it into memory (about 0.8 s at 1M,
+  on the indexing thread); a library that is only searched never pays that. On Windows, where a
+  mapped file cannot be replaced, the index is always loaded.
 """
 
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import threading
 import warnings
@@ -37,12 +42,18 @@ class IndexFileError(Exception):
     """The index file is missing, unreadable, corrupt or of another shape."""
 
 
+#: Map index files for searching and load them only when they change (see the module docstring).
+VIEW_ON_OPEN = os.name == "posix"
+
+
 def file_checksum(path: str | os.PathLike[str]) -> str:
-    hasher = xxhash.xxh3_128()
+    """xxh3-128 of a file's bytes, hashed straight from a memory map (no copies): 0.2 s for 1.2 GB."""
     with open(path, "rb") as fh:
-        while chunk := fh.read(8 * 1024 * 1024):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            return xxhash.xxh3_128_hexdigest(b"")
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return xxhash.xxh3_128_hexdigest(mapped)
 
 
 class VectorIndex:
@@ -51,15 +62,31 @@ class VectorIndex:
     def __init__(self, ndim: int, *, dtype: str = "f16", connectivity: int = 16, expansion_search: int = 128) -> None:
         self.ndim = ndim
         self.dtype = dtype
+        self.connectivity = connectivity
         self._lock = threading.RLock()
-        self._index = Index(
-            ndim=ndim, metric="cos", dtype=dtype, connectivity=connectivity, expansion_search=expansion_search
+        self._index = self._new_index(expansion_search)
+        #: The file this index is a read-only map of, until the first change loads it (see load()).
+        self._viewed: Path | None = None
+
+    def _new_index(self, expansion_search: int) -> Index:
+        return Index(
+            ndim=self.ndim, metric="cos", dtype=self.dtype, connectivity=self.connectivity,
+            expansion_search=expansion_search,
         )
 
     # -- persistence -------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | os.PathLike[str], ndim: int, *, checksum: str | None, dtype: str = "f16") -> "VectorIndex":
-        """Load a saved index, verifying its checksum and shape; raise IndexFileError otherwise."""
+    def load(
+        cls, path: str | os.PathLike[str], ndim: int, *, checksum: str | None, dtype: str = "f16",
+        view: bool | None = None,
+    ) -> "VectorIndex":
+        """Open a saved index, verifying its checksum and shape; raise IndexFileError otherwise.
+
+        ``view`` (default :data:`VIEW_ON_OPEN`) maps the file read-only; the first add or remove then
+        loads it into memory. Safe because saves never write into this file: they rename a new one
+        over it, and the mapping keeps the old inode alive.
+        """
+        view = VIEW_ON_OPEN if view is None else view
         path = Path(path)
         if not path.exists():
             raise IndexFileError("index file is missing")
@@ -73,7 +100,11 @@ class VectorIndex:
             raise IndexFileError("index file checksum does not match (corrupt or left by an interrupted save)")
         self = cls(ndim, dtype=dtype)
         try:
-            self._index.load(str(path))
+            if view:
+                self._index.view(str(path))
+                self._viewed = path
+            else:
+                self._index.load(str(path))
         except Exception as exc:
             raise IndexFileError(f"usearch could not load the index file: {exc}") from exc
         if self._index.ndim != ndim:
@@ -98,6 +129,23 @@ class VectorIndex:
         fsync_dir(path.parent)
         return checksum
 
+    def _make_writable(self) -> None:
+        """Swap a mapped index for a loaded copy of the same file (call with the lock held)."""
+        if self._viewed is None:
+            return
+        loaded = self._new_index(self._index.expansion_search)
+        try:
+            loaded.load(str(self._viewed))
+        except Exception as exc:
+            raise IndexFileError(f"usearch could not load the index file: {exc}") from exc
+        log.debug("index %s loaded for changes (%d vectors)", self._viewed, len(loaded))
+        self._index, self._viewed = loaded, None
+
+    @property
+    def mapped(self) -> bool:
+        """True while the index is a read-only map of its file (nothing changed since it was opened)."""
+        return self._viewed is not None
+
     # -- content -----------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._index)
@@ -120,6 +168,9 @@ class VectorIndex:
             fresh = np.fromiter((not self._index.contains(int(k)) for k in keys), dtype=bool, count=len(keys))
         if not fresh.all():
             keys, vectors = keys[fresh], vectors[fresh]
+        if len(keys):
+            with self._lock:
+                self._make_writable()
         for start in range(0, len(keys), ADD_CHUNK):
             with self._lock:
                 self._index.add(keys[start : start + ADD_CHUNK], vectors[start : start + ADD_CHUNK])
@@ -129,6 +180,7 @@ class VectorIndex:
         with self._lock:
             for key in keys:
                 if self._index.contains(int(key)):
+                    self._make_writable()
                     self._index.remove(int(key))
                     removed += 1
         return removed

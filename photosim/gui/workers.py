@@ -50,9 +50,16 @@ def lower_thread_priority(niceness: int = BACKGROUND_NICENESS) -> None:
 
 
 def ensure_model(library: Library, lock: threading.Lock) -> None:
-    """Load the model once, whichever thread needs it first (the Library property is not locked)."""
+    """Load the model once, whichever thread needs it first (the Library property is not locked).
+
+    The app keeps its model for its whole life, so it is frozen at once (about half a second, on
+    this worker thread): every later query and indexing run gets the faster graph.
+    """
     with lock:
-        library.embedder  # noqa: B018 - loading is the point
+        embedder = library.embedder
+        optimize = getattr(embedder, "optimize", None)
+        if optimize is not None:
+            optimize()
 
 
 class IndexWorker(QObject):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosim.core.vectors import IndexFileError, VectorIndex
+from photosim.core.vectors import VIEW_ON_OPEN, IndexFileError, VectorIndex
 
 
 def _vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -72,3 +72,26 @@ def test_interrupted_save_keeps_previous_file(tmp_path: Path) -> None:
         bigger.save(path, before_replace=die)
     assert [p.name for p in tmp_path.iterdir()] == ["v.usearch"]
     assert len(VectorIndex.load(path, 32, checksum=checksum)) == 10
+
+
+@pytest.mark.skipif(not VIEW_ON_OPEN, reason="indexes are mapped on open only where files can be replaced while mapped")
+def test_an_opened_index_is_mapped_until_it_changes_and_a_save_never_breaks_a_reader(tmp_path: Path) -> None:
+    path = tmp_path / "v.usearch"
+    vecs = _vectors(300)
+    writer_seed = VectorIndex(32)
+    writer_seed.add(np.arange(300), vecs)
+    checksum = writer_seed.save(path)
+
+    reader = VectorIndex.load(path, 32, checksum=checksum)  # e.g. `photosim search` in another process
+    writer = VectorIndex.load(path, 32, checksum=checksum)
+    assert reader.mapped and writer.mapped
+    assert reader.search(vecs[7], 1)[0].tolist() == [7]
+
+    writer.remove([7])  # the first change loads the file into memory...
+    writer.add([1000], _vectors(1, seed=5))
+    assert not writer.mapped and 7 not in writer and 1000 in writer and len(writer) == 300
+    new_checksum = writer.save(path)  # ...so the save renames a new file over the one still mapped
+
+    assert reader.search(vecs[7], 1)[0].tolist() == [7]  # the reader still sees its (old) file, no SIGBUS
+    again = VectorIndex.load(path, 32, checksum=new_checksum)
+    assert len(again) == 300 and 7 not in again and again.search(vecs[8], 1)[0].tolist() == [8]
