@@ -24,7 +24,7 @@ import numpy as np
 
 from photosim.core.embedder import EfficientNetLite0, Embedder
 from photosim.core.images import decode, read_file
-from photosim.core.vectors import VIEW_ON_OPEN, VectorIndex
+from photosim.core.vectors import VIEW_ON_OPEN, VectorIndex, expansion_for
 
 from .common import Settings, cores, log, percentiles, rss_mb
 from .corpus import camera_corpus, quality_corpus
@@ -249,6 +249,10 @@ def run(settings: Settings) -> dict[str, Any]:
         nq = min(len(queries), 100)
         truth_q = exact_topk(gen.draw(size), queries[:nq]) if size <= 200_000 else _exact_chunked(gen, size, queries[:nq])
         found, search_lat = _latency(lambda q, ix=index: ix.search(q, K)[0], queries[:nq])
+        sweep = {}  # recall against search width, to check the default policy (expansion_for)
+        for ef in (64, 128, 256, 512, 768, 1024):
+            f_ef, lat_ef = _latency(lambda q, ix=index, e=ef: ix.search(q, K, expansion=e)[0], queries[:nq])
+            sweep[str(ef)] = {"recall@10": recall_at_k(f_ef, truth_q), "p50_ms": lat_ef["p50_ms"]}
         query_times = []
         for _ in range(20):
             t = time.perf_counter()
@@ -261,7 +265,8 @@ def run(settings: Settings) -> dict[str, Any]:
             index._make_writable()  # what the first new photo after opening costs (mapped -> loaded)
         writable_s = time.perf_counter() - t
         res["sizes"][str(size)] = {
-            "mapped_on_open": VIEW_ON_OPEN, "load_for_changes_s": writable_s,
+            "mapped_on_open": VIEW_ON_OPEN, "load_for_changes_s": writable_s, "expansion": expansion_for(size),
+            "connectivity": index.connectivity, "sweep": sweep,
             "build_s": build, "file_mb": path.stat().st_size / 1e6, "memory_mb": index.memory_bytes / 1e6,
             "rss_growth_on_open_mb": rss_loaded, "open_s": open_s, "recall@10": recall_at_k(found, truth_q),
             "search": search_lat, "embed_plus_search": percentiles(query_times[2:]), "rss_before_mb": rss0,
@@ -315,4 +320,12 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(f"| {int(size):,} | {row['build_s']:.0f} | {row['file_mb']:.0f} | {row['memory_mb']:.0f} | "
                      f"{row['open_s']:.3f} | {row.get('load_for_changes_s', 0):.3f} | {row['recall@10']:.3f} | "
                      f"{s['p50_ms']:.2f} / {s['p95_ms']:.2f} | {q['p50_ms']:.0f} / {q['p95_ms']:.0f} |")
+    first = next(iter(r["sizes"].values()))
+    lines += ["", "Default search width (expansion_search) by size: "
+              + ", ".join(f"{int(size):,}: {row['expansion']}" for size, row in r["sizes"].items())
+              + f"; connectivity {first.get('connectivity', '?')}. Recall@10 / search p50 ms against the width:", "",
+              "| photos | " + " | ".join(first["sweep"]) + " |", "| ---: |" + " ---: |" * len(first["sweep"])]
+    for size, row in r["sizes"].items():
+        lines.append(f"| {int(size):,} | " + " | ".join(
+            f"{v['recall@10']:.3f} / {v['p50_ms']:.1f}" for v in row["sweep"].values()) + " |")
     return "\n".join(lines)

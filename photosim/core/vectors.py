@@ -45,6 +45,25 @@ class IndexFileError(Exception):
 #: Map index files for searching and load them only when they change (see the module docstring).
 VIEW_ON_OPEN = os.name == "posix"
 
+#: HNSW links per photo. 24, not usearch's 16: on the benchmark's vectors at 1M photos, 16 links
+#: reach recall@10 0.88 even with expansion 512, 32 links reach 0.97 but take 1.6 GB of RAM; 24 keep
+#: a 1M-photo index under 1.5 GB (``bench/index_layer.py``, RESULTS.md).
+CONNECTIVITY = 24
+
+#: (library size up to, expansion_search): how wide a search looks, growing with the library so that
+#: recall@10 against exact search stays at 0.95 or more on the benchmark's vectors while a search at
+#: 100k photos stays near 2 ms. Bigger libraries pay with time: about 20 ms at 1M.
+EXPANSION_STEPS = ((50_000, 128), (200_000, 256), (500_000, 512))
+EXPANSION_MAX = 768
+
+
+def expansion_for(n: int) -> int:
+    """The search width (usearch ``expansion_search``) for an index of ``n`` photos."""
+    for limit, expansion in EXPANSION_STEPS:
+        if n <= limit:
+            return expansion
+    return EXPANSION_MAX
+
 
 def file_checksum(path: str | os.PathLike[str]) -> str:
     """xxh3-128 of a file's bytes, hashed straight from a memory map (no copies): 0.2 s for 1.2 GB."""
@@ -59,12 +78,16 @@ def file_checksum(path: str | os.PathLike[str]) -> str:
 class VectorIndex:
     """A cosine HNSW index keyed by catalog photo ids."""
 
-    def __init__(self, ndim: int, *, dtype: str = "f16", connectivity: int = 16, expansion_search: int = 128) -> None:
+    def __init__(
+        self, ndim: int, *, dtype: str = "f16", connectivity: int = CONNECTIVITY, expansion_search: int | None = None
+    ) -> None:
+        """``expansion_search`` None: :func:`expansion_for` the index's size at each search."""
         self.ndim = ndim
         self.dtype = dtype
         self.connectivity = connectivity
         self._lock = threading.RLock()
-        self._index = self._new_index(expansion_search)
+        self.fixed_expansion = expansion_search
+        self._index = self._new_index(expansion_search or EXPANSION_STEPS[0][1])
         #: The file this index is a read-only map of, until the first change loads it (see load()).
         self._viewed: Path | None = None
 
@@ -192,19 +215,10 @@ class VectorIndex:
             if n == 0 or k <= 0:
                 return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
             k = min(k, n)
-            if expansion is not None:
-                old = self._index.expansion_search
-                self._index.expansion_search = max(expansion, k)
-            elif self._index.expansion_search < k:
-                old = self._index.expansion_search
-                self._index.expansion_search = k
-            else:
-                old = None
-            try:
-                matches = self._index.search(np.asarray(vector, dtype=np.float32).reshape(self.ndim), k)
-            finally:
-                if old is not None:
-                    self._index.expansion_search = old
+            wanted = max(expansion or self.fixed_expansion or expansion_for(n), k)
+            if self._index.expansion_search != wanted:
+                self._index.expansion_search = wanted
+            matches = self._index.search(np.asarray(vector, dtype=np.float32).reshape(self.ndim), k)
         keys = np.asarray(matches.keys, dtype=np.uint64)
         sims = 1.0 - np.asarray(matches.distances, dtype=np.float32)
         return keys, sims
