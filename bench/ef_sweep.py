@@ -27,8 +27,9 @@ def main(n: int = 30_000, connectivities: tuple[int, ...] = (16, 32)) -> None:
         index = VectorIndex(base.shape[1], connectivity=conn)
         t = time.time()
         index._index.add(np.arange(n, dtype=np.uint64), base, threads=2)
-        print(f"connectivity {conn}: build {time.time() - t:.1f} s", flush=True)
-        for ef in (64, 128, 256, 512):
+        print(f"connectivity {conn}: build {time.time() - t:.1f} s, index memory {index.memory_bytes / 1e6:.0f} MB",
+              flush=True)
+        for ef in (64, 128, 256, 512, 768, 1024):
             t = time.time()
             found = [index.search(v, 10, expansion=ef)[0] for v in queries]
             ms = (time.time() - t) / len(queries) * 1000

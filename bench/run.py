@@ -2,8 +2,9 @@
 
 Writes ``bench-results/results-<timestamp>.md`` and ``.json`` (and ``latest.md`` / ``latest.json``).
 The generated corpora are cached in ``bench-results/cache`` (the first run spends a few minutes
-making 12 MP files). The full run takes about 10-15 minutes on an idle 2-core machine; ``--quick``
-a few minutes; ``--no-million`` leaves out the 1M-vector library (its build alone is minutes).
+making 12 MP files). The full run takes about 31 minutes on an idle 2-core machine, 25 of them
+building the 1M-vector index; ``--no-million`` leaves that out (about 7 minutes); ``--quick`` takes
+a few minutes.
 """
 
 from __future__ import annotations
