@@ -13,6 +13,7 @@ import platform
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -62,6 +63,17 @@ def format_report(exc_type: type[BaseException], exc: BaseException, tb: Traceba
     return "\n".join(line.rstrip("\n") for line in lines)
 
 
+
+def close_and_copy_buttons(copy_label: str, on_copy: Callable[[], object], on_close: Callable[[], object]) -> QDialogButtonBox:
+    """How photosim's text dialogs end: Close, and a button that copies their text for a bug report."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    copy = QPushButton(copy_label)
+    copy.clicked.connect(on_copy)
+    buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
+    buttons.rejected.connect(on_close)
+    return buttons
+
+
 class ErrorDialog(QDialog):
     """Shows one or more error reports; the user can copy them. No signals of its own."""
 
@@ -80,12 +92,7 @@ class ErrorDialog(QDialog):
         self.text.setReadOnly(True)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         layout.addWidget(self.text, 1)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = QPushButton("Copy report")
-        copy.clicked.connect(self.copy_report)
-        buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.rejected.connect(self.close)
-        layout.addWidget(buttons)
+        layout.addWidget(close_and_copy_buttons("Copy report", self.copy_report, self.close))
 
     def add_report(self, report: str) -> None:
         self.text.appendPlainText("\n" + "-" * 60 + "\n" + report)

@@ -9,10 +9,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
-    QDialogButtonBox,
     QHeaderView,
     QLabel,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -20,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.catalog import Catalog
+from .errors import close_and_copy_buttons
 
 
 class ProblemsDialog(QDialog):
@@ -56,12 +55,7 @@ class ProblemsDialog(QDialog):
             self.table.setItem(r, 1, QTableWidgetItem(why))
         self.table.setColumnWidth(0, 300)
         layout.addWidget(self.table, 1)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = QPushButton("Copy list")
-        copy.clicked.connect(self.copy_all)
-        buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(close_and_copy_buttons("Copy list", self.copy_all, self.reject))
         self.rows = rows
 
     def copy_all(self) -> None:
