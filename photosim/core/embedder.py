@@ -27,7 +27,9 @@ from PIL import Image
 
 log = logging.getLogger(__name__)
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+#: The engine's device names. Users choose among auto / cpu / gpu (photosim.core.devices), which
+#: resolves to one of these.
+ENGINE_DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 class EmbedderError(Exception):
@@ -312,8 +314,8 @@ def pick_device(requested: str = "auto") -> str:
     import torch
 
     requested = (requested or "auto").lower()
-    if requested not in DEVICE_CHOICES:
-        raise EmbedderError(f"unknown device '{requested}' (choose from {', '.join(DEVICE_CHOICES)})")
+    if requested not in ENGINE_DEVICES:
+        raise EmbedderError(f"unknown device '{requested}' (choose from {', '.join(ENGINE_DEVICES)})")
     cuda = torch.cuda.is_available()
     mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
     if requested == "auto":

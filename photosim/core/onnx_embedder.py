@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedder import DEVICE_CHOICES, Backbone, BatchedEmbedder, EmbedderError, resolve_backbone
+from .embedder import ENGINE_DEVICES, Backbone, BatchedEmbedder, EmbedderError, resolve_backbone
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ def onnx_device(requested: str = "auto") -> str:
     import onnxruntime as ort
 
     requested = (requested or "auto").lower()
-    if requested not in DEVICE_CHOICES:
-        raise EmbedderError(f"unknown device '{requested}' (choose from {', '.join(DEVICE_CHOICES)})")
+    if requested not in ENGINE_DEVICES:
+        raise EmbedderError(f"unknown device '{requested}' (choose from {', '.join(ENGINE_DEVICES)})")
     cuda = "CUDAExecutionProvider" in ort.get_available_providers()
     if requested == "auto":
         return "cuda" if cuda else "cpu"

@@ -74,13 +74,6 @@ def create_embedder(backbone: Backbone, device: str = "auto", runtime: str | Non
 
 def default_device(runtime: str | None = None) -> str:
     """The device ``auto`` resolves to with the chosen runtime (for status displays); cpu on any doubt."""
-    try:
-        if chosen_runtime(runtime) == "torch":
-            from .embedder import pick_device
+    from .devices import describe_default
 
-            return pick_device("auto")
-        from .onnx_embedder import onnx_device
-
-        return onnx_device("auto")
-    except Exception:
-        return "cpu"
+    return describe_default(runtime)

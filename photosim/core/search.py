@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .catalog import INDEXED, decode_vector
+from .catalog import INDEXED, Catalog, decode_vector
 from .images import ImageLoadError, decode, read_file
 from .library import Library
 from .paths import is_within, normalize_path
@@ -36,8 +36,11 @@ class SearchResult:
 class Searcher:
     """Answers queries against one library with its current model."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, catalog: Catalog | None = None) -> None:
+        """``catalog``: a reader connection of the caller's own (the service's query thread has one);
+        default: the library's."""
         self.library = library
+        self.catalog = catalog if catalog is not None else library.catalog
 
     # -- query vectors -----------------------------------------------------------------------
     def embed_file(self, path: str | os.PathLike[str]) -> np.ndarray:
@@ -64,7 +67,7 @@ class Searcher:
 
     def library_photo(self, path: str) -> int | None:
         """The id of an up-to-date indexed library photo at ``path`` (so its stored vector can serve)."""
-        row = self.library.catalog.get_by_path(normalize_path(path))
+        row = self.catalog.get_by_path(normalize_path(path))
         if row is None or row.state != INDEXED or row.model != self.library.model_id:
             return None
         try:
@@ -87,7 +90,7 @@ class Searcher:
         return self.search_vector(self.embed_bytes(data), k, folder=folder)
 
     def search_photo(self, photo_id: int, k: int = 10, *, folder: str | None = None) -> list[SearchResult]:
-        stored = self.library.catalog.embedding(photo_id)
+        stored = self.catalog.embedding(photo_id)
         if stored is None:
             raise QueryError("that photo is not indexed yet")
         model, vector = stored
@@ -100,7 +103,7 @@ class Searcher:
     ) -> list[SearchResult]:
         if k <= 0:
             raise QueryError("the number of results must be at least 1")
-        catalog = self.library.catalog
+        catalog = self.catalog
         folder_path = normalize_path(folder) if folder else None
         if folder_path is not None:
             owner = catalog.folder_for(folder_path)
@@ -137,7 +140,7 @@ class Searcher:
     def _exact_in_folder(
         self, vector: np.ndarray, k: int, folder_id: int, folder_path: str, excluded: set[int]
     ) -> list[SearchResult]:
-        catalog = self.library.catalog
+        catalog = self.catalog
         rows = [
             r for r in catalog.photos_in_folder(folder_id).values()
             if r.state == INDEXED and r.model == self.library.model_id and is_within(r.path, folder_path)
