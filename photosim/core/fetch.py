@@ -102,7 +102,7 @@ def fetch_image(
             if time.monotonic() > deadline:
                 raise FetchError(f"the download took longer than {timeout:.0f} s: {url}")
             try:
-                chunk = response.read(CHUNK)
+                chunk = response.read1(CHUNK)  # what has arrived: the deadline is checked between reads
             except TimeoutError:
                 raise FetchError(f"the download took longer than {timeout:.0f} s: {url}") from None
             except OSError as exc:
