@@ -60,9 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for another writer instead of failing")
     _add_common(p)
 
-    p = sub.add_parser("search", help="print the photos most similar to each query image")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files; '-' reads image bytes from stdin")
-    p.add_argument("-k", type=int, default=10, metavar="N", help="number of results per query (default 10)")
+    p = sub.add_parser("search", help="print the photos most similar to each query image",
+                       description="Copies of the query come first, then similar photos, down to where the "
+                                   "results stop being meaningful for this query (at most -k). A summary "
+                                   "line per query goes to stderr.")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="image files or http(s) links; '-' reads image bytes from stdin")
+    p.add_argument("-k", type=int, default=10, metavar="N", help="at most this many results per query (default 10)")
+    p.add_argument("--all", action="store_true", help="ignore the cutoff: print all -k results")
+    p.add_argument("--min-score", type=float, default=None, metavar="S",
+                   help="cut off at this cosine score instead of the automatic cutoff (copies are always shown)")
+    p.add_argument("--crop", default=None, metavar="X,Y,W,H",
+                   help="search with this region of the image (pixels of the upright picture as displayed)")
     p.add_argument("--folder", default=None, help="only return photos inside this folder")
     p.add_argument("--json", action="store_true", help="one JSON line per query on stdout")
     p.add_argument("--device", default=None, help="auto, cpu or gpu (default: the app's setting, else auto)")
@@ -453,6 +462,7 @@ class ProgressBar:
 
 # -- search -------------------------------------------------------------------------------------
 def cmd_search(args: argparse.Namespace) -> int:
+    from .core.fetch import is_url
     from .core.paths import path_json_fields
     from .core.search import Searcher
 
@@ -460,10 +470,13 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise UserError("-k must be at least 1")
     if args.images.count("-") > 1:
         raise UserError("'-' (stdin) can be given only once")
+    crop = _parse_crop(args.crop) if args.crop is not None else None
     for image in args.images:
-        if image != "-" and not os.path.exists(image):
+        if image == "-" or is_url(image):
+            continue
+        if not os.path.exists(image):
             raise UserError(f"no such file: {image}")
-        if image != "-" and os.path.isdir(image):
+        if os.path.isdir(image):
             raise UserError(f"is a folder, not an image: {image}")
     from .core.library import CATALOG_FILE
     from .core.paths import resolve_data_dir
@@ -476,22 +489,63 @@ def cmd_search(args: argparse.Namespace) -> int:
         searcher = Searcher(lib)
         for image in args.images:
             if image == "-":
-                data = sys.stdin.buffer.read()
-                results = searcher.search_bytes(data, args.k, folder=args.folder)
+                found = searcher.results_for_bytes(sys.stdin.buffer.read(), args.k, folder=args.folder, crop=crop)
+            elif is_url(image):
+                found = searcher.results_for_bytes(_download(image), args.k, folder=args.folder, crop=crop)
             else:
-                results = searcher.search_file(image, args.k, folder=args.folder)
+                found = searcher.results_for_file(image, args.k, folder=args.folder, crop=crop)
+            found = found.with_cutoff(args.min_score, show_all=args.all)
+            shown = found.shown[: max(args.k, found.same)]
             if args.json:
-                line = {**path_json_fields(image, "query"),
-                        "results": [{**path_json_fields(r.path), "score": round(r.score, 6)} for r in results]}
+                line = {**path_json_fields(image, "query"), "same": found.same,
+                        "similar": len(shown) - min(found.same, len(shown)),
+                        "more": len(found.results) - len(shown),
+                        "results": [{**path_json_fields(r.path), "score": round(r.score, 6), "match": r.match}
+                                    for r in shown]}
                 print(json.dumps(line), flush=True)
             else:
                 if len(args.images) > 1:
                     print(f"{image}:")
-                for r in results:
+                for r in shown:
                     print(f"{r.score:.4f}  {r.path}")
-                if not results:
+                if not shown:
                     print("(no results)")
+                more = len(found.results) - len(shown)
+                print(f"photosim: {image if image != '-' else 'stdin'}: {found.header()}"
+                      + (f"; {more} more with --all" if more else ""), file=sys.stderr)
     return 0
+
+
+def _parse_crop(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(round(float(v))) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--crop wants X,Y,W,H in pixels (four numbers), not '{text}'") from None
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise UserError(f"--crop wants a non-negative X,Y and a positive W,H, not '{text}'")
+    return x, y, w, h
+
+
+def _download(url: str) -> bytes:
+    """Fetch a query image from a link, with a progress line on a terminal."""
+    from .core.fetch import FetchError, fetch_image
+
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int | None) -> None:
+        if tty:
+            of = f" of {total / 1e6:.1f} MB" if total else ""
+            sys.stderr.write(f"\r\x1b[Kdownloading {done / 1e6:.1f} MB{of}")
+            sys.stderr.flush()
+
+    try:
+        return fetch_image(url, progress=progress).data
+    except FetchError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        if tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 # -- folders ------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
 
     q1 = save_jpeg(crop_center(Image.open(photo_dir / "chelsea.jpg")), tmp_path / "q1.jpg")
     q2 = save_jpeg(mirror(Image.open(photo_dir / "rocket.jpg")), tmp_path / "q2.jpg")
-    code, out, err = run(capsys, "search", str(q1), str(q2), "-k", "3", "--json", "--data-dir", str(data_dir))
+    code, out, err = run(capsys, "search", str(q1), str(q2), "-k", "3", "--json", "--all", "--data-dir", str(data_dir))
     assert code == 0
     lines = out.splitlines()
     assert len(lines) == 2
@@ -53,11 +53,12 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
     assert first["query"] == str(q1) and second["query"] == str(q2)
     assert first["results"][0]["path"] == str(photo_dir / "chelsea.jpg")
     assert second["results"][0]["path"] == str(photo_dir / "rocket.jpg")
-    assert len(first["results"]) == 3 and set(first["results"][0]) == {"path", "score"}
+    assert len(first["results"]) == 3 and set(first["results"][0]) == {"path", "score", "match"}
+    assert first["results"][0]["match"] == "same" and first["results"][1]["match"] == "similar"
     scores = [r["score"] for r in first["results"]]
     assert scores == sorted(scores, reverse=True)
 
-    code, out, _ = run(capsys, "search", str(q1), "-k", "2", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "search", str(q1), "-k", "2", "--all", "--data-dir", str(data_dir))
     rows = out.splitlines()
     assert code == 0 and len(rows) == 2 and rows[0].endswith(str(photo_dir / "chelsea.jpg"))
 
@@ -183,3 +184,30 @@ def test_full_disk_is_a_clear_message_and_loses_nothing(capsys, small_disk: Path
         assert sorted(lib.index.keys().tolist()) == sorted(lib.catalog.indexed_ids(lib.model_id).tolist())
     code, _, err = run(capsys, "index", "--data-dir", str(data_dir))
     assert code == 0 and f"indexed {total - committed}," in err
+
+
+def test_search_cutoff_flags_and_region(capsys, photo_dir: Path, data_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """Down to the cutoff by default, everything with --all, a chosen floor with --min-score, a region with --crop."""
+    run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+    query = save_jpeg(crop_center(Image.open(photo_dir / "chelsea.jpg"), 0.8), tmp_path / "cat.jpg")
+    code, out, err = run(capsys, "search", str(query), "-k", "6", "--data-dir", str(data_dir))
+    rows = out.splitlines()
+    assert code == 0 and rows[0].endswith(str(photo_dir / "chelsea.jpg")) and len(rows) < 6
+    assert "1 copy of this photo" in err and "more with --all" in err
+    code, out, _ = run(capsys, "search", str(query), "-k", "6", "--all", "--data-dir", str(data_dir))
+    assert len(out.splitlines()) == 6
+    code, out, _ = run(capsys, "search", str(query), "-k", "6", "--min-score", "-1", "--json", "--data-dir", str(data_dir))
+    answer = json.loads(out)
+    assert len(answer["results"]) == 6 and answer["same"] == 1 and answer["similar"] == 5
+    assert [r["match"] for r in answer["results"]] == ["same"] + ["similar"] * 5
+    code, out, _ = run(capsys, "search", str(query), "--min-score", "0.99", "--json", "--data-dir", str(data_dir))
+    assert [r["match"] for r in json.loads(out)["results"]] == ["same"]  # copies are always shown
+
+    w, h = Image.open(photo_dir / "astronaut.jpg").size
+    code, out, _ = run(capsys, "search", str(photo_dir / "astronaut.jpg"), "--crop", f"{w // 4},0,{w // 2},{h * 2 // 3}",
+                       "-k", "1", "--data-dir", str(data_dir))
+    assert code == 0 and out.splitlines()[0].endswith(str(photo_dir / "astronaut.jpg"))
+    code, _, err = run(capsys, "search", str(query), "--crop", "10,10,abc", "--data-dir", str(data_dir))
+    assert "--crop" in _one_line_error(code, err)
+    code, _, err = run(capsys, "search", "http://127.0.0.1:9/nothing.jpg", "--data-dir", str(data_dir))
+    assert "cannot reach" in _one_line_error(code, err)
