@@ -150,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
             return _fail("the disk holding the library is full; work committed so far is kept")
         if isinstance(exc, sqlite3.DatabaseError):
+            from .core.catalog import is_corruption
+
+            if is_corruption(exc):
+                return _fail(f"the library's catalog is damaged ({exc}); run 'photosim check --repair'")
             return _fail(f"the library's catalog cannot be used: {exc}")
         if isinstance(exc, OSError) and exc.errno is not None:
             return _fail(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc))
@@ -257,10 +261,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
         close_service(service)
-    if service.last_failure is not None:
-        raise service.last_failure
     if service.damaged:
         raise UserError(service.damaged)
+    if service.last_failure is not None:
+        raise service.last_failure
     report = _merge_reports(reports)
     if report.cancelled or control.cancelled:
         print("photosim: interrupted; the work done so far is saved, 'photosim index' continues it",
