@@ -55,8 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for another writer instead of failing")
     _add_common(p)
 
-    p = sub.add_parser("search", help="print the photos most similar to each query image")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files; '-' reads image bytes from stdin")
+    p = sub.add_parser("search", help="print the photos most similar to each query image, or labelled like words")
+    p.add_argument("images", nargs="*", metavar="IMAGE", help="image files; '-' reads image bytes from stdin")
+    p.add_argument("--text", nargs="+", metavar="WORD",
+                   help="photos whose labels match all these words (a word covers its kinds: 'dog' finds every breed)")
+    p.add_argument("--like", action="store_true",
+                   help="look-alikes: the same photo (edited copies) first, then photos of the same kind of thing")
+    p.add_argument("--only", metavar="WORD", default=None, help="keep only results labelled like WORD (e.g. dog)")
     p.add_argument("-k", type=int, default=10, metavar="N", help="number of results per query (default 10)")
     p.add_argument("--folder", default=None, help="only return photos inside this folder")
     p.add_argument("--json", action="store_true", help="one JSON line per query on stdout")
@@ -71,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     fr = fsub.add_parser("remove", help="stop watching a folder and drop its photos from the library")
     fr.add_argument("path")
     _add_common(fr)
+    _add_common(p)
+
+    p = sub.add_parser("info", help="what the library knows about a photo: labels, size, date, camera")
+    p.add_argument("path", metavar="PHOTO")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(p)
+
+    p = sub.add_parser("words", help="known words for 'search --text', by how many photos carry them")
+    p.add_argument("prefix", nargs="?", default="", help="only words starting with this")
+    p.add_argument("-n", type=int, default=20, metavar="N", help="at most N words (default 20)")
     _add_common(p)
 
     p = sub.add_parser("status", help="what the library holds")
@@ -99,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .app_launcher import launch_app
 
         return launch_app(args)
-    handler = {"index": cmd_index, "search": cmd_search, "folders": cmd_folders, "status": cmd_status}[args.command]
+    handler = {"index": cmd_index, "search": cmd_search, "folders": cmd_folders, "status": cmd_status,
+               "info": cmd_info, "words": cmd_words}[args.command]
     try:
         return handler(args)
     except UserError as exc:
@@ -174,6 +190,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         previous = _cancel_on_first_interrupt(control)
         try:
             report = Indexer(lib, workers=args.workers).run(control=control, on_progress=bar.update)
+            if not report.cancelled:
+                _label_photos(lib, control, bar)
         finally:
             bar.close()
             if previous is not None:
@@ -196,6 +214,21 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _label_photos(lib, control, bar) -> None:  # noqa: ANN001
+    """After indexing: label photos indexed before labels existed, then save the look-alike index."""
+    from .core.semantic import SemanticIndex
+    from .core.tags import LabelBackfill
+
+    backfill = LabelBackfill(lib)
+    if backfill.pending():
+        result = backfill.run(control, on_progress=bar.update)
+        if result.labelled:
+            print(f"photosim: labelled {result.labelled} photos indexed before labels existed", file=sys.stderr)
+    if not control.cancelled:
+        SemanticIndex.of(lib).sync()
+        SemanticIndex.of(lib).save()
+
+
 class ProgressBar:
     """A one-line progress bar with rate and time left; plain periodic lines when not a terminal."""
 
@@ -212,6 +245,8 @@ class ProgressBar:
             text = "scanning folders..."
         elif p.phase == "saving":
             text = "saving index..."
+        elif p.phase == "labelling":
+            text = f"labelling photos indexed earlier: {p.done}/{p.total}"
         elif p.phase == "done":
             return
         else:
@@ -244,6 +279,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UserError("-k must be at least 1")
+    if not args.images and not args.text:
+        raise UserError("give an image to search with, or words with --text")
+    if args.text and args.images:
+        raise UserError("search with images or with --text words, not both")
     if args.images.count("-") > 1:
         raise UserError("'-' (stdin) can be given only once")
     for image in args.images:
@@ -259,13 +298,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     with _open(args, writable=False) as lib:
         if len(lib.index) == 0:
             raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
+        if args.text or args.like:
+            return _search_labels(lib, args)
         searcher = Searcher(lib)
+        labels = _label_index(lib, args.only)
+        want = args.k * 5 if labels is not None else args.k  # room for the ones --only drops
         for image in args.images:
             if image == "-":
                 data = sys.stdin.buffer.read()
-                results = searcher.search_bytes(data, args.k, folder=args.folder)
+                results = searcher.search_bytes(data, want, folder=args.folder)
             else:
-                results = searcher.search_file(image, args.k, folder=args.folder)
+                results = searcher.search_file(image, want, folder=args.folder)
+            if labels is not None:
+                results = labels.narrow(results, args.only)[: args.k]
             if args.json:
                 line = {"query": image, "results": [{"path": r.path, "score": round(r.score, 6)} for r in results]}
                 print(json.dumps(line), flush=True)
@@ -276,6 +321,117 @@ def cmd_search(args: argparse.Namespace) -> int:
                     print(f"{r.score:.4f}  {r.path}")
                 if not results:
                     print("(no results)")
+    return 0
+
+
+def _label_index(lib, word: str | None):  # noqa: ANN001, ANN202
+    """The library's labels for --only WORD (None without it); an unknown word is a user error."""
+    if word is None:
+        return None
+    from .core.tags import NO_MATCH, LabelIndex
+
+    labels = LabelIndex(lib)
+    if not labels.taxonomy.is_known(word):
+        raise UserError(f"{NO_MATCH}: photosim knows no word '{word}' (see 'photosim words {word[:3]}')")
+    return labels
+
+
+def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
+    """``search --text WORDS`` and ``search --like IMAGE``."""
+    from .core.tags import LabelIndex
+
+    labels = LabelIndex(lib)
+    if args.text:
+        words = list(args.text) + ([args.only] if args.only else [])
+        found = labels.search(words, args.k)
+        if args.json:
+            print(json.dumps({"query": {"text": found.words, "unknown": found.unknown},
+                              "results": [{"path": h.path, "score": round(h.score, 6)} for h in found.hits]}))
+        else:
+            for h in found.hits:
+                print(f"{h.score:.4f}  {h.path}")
+        if found.message:
+            print(f"photosim: {found.message}", file=sys.stderr)
+            return 1
+        return 0
+    from .core.semantic import LookAlikes
+
+    if args.folder:
+        raise UserError("--folder does not combine with --like yet")
+    _label_index(lib, args.only)  # an unknown --only word is a user error
+    finder = LookAlikes(lib, labels)
+    for image in args.images:
+        if image == "-":
+            from .core.images import ImageLoadError, decode
+            from .core.search import QueryError
+
+            try:
+                picture = decode(sys.stdin.buffer.read(), lib.backbone.decode_min_side)
+            except ImageLoadError as exc:
+                raise QueryError(f"cannot use the given image data as a query: {exc}") from None
+            similar = finder.similar_to_image(picture, args.k, only=args.only)
+        else:
+            similar = finder.similar_to_file(image, args.k, only=args.only)
+        rows = [("same", r) for r in similar.same] + [("alike", r) for r in similar.alike]
+        if args.json:
+            print(json.dumps({"query": image, "results": [{"path": r.path, "score": round(r.score, 6), "kind": kind}
+                                                          for kind, r in rows]}), flush=True)
+        else:
+            if len(args.images) > 1:
+                print(f"{image}:")
+            for kind, r in rows:
+                print(f"{r.score:.4f}  {kind:5s}  {r.path}")
+            if not rows:
+                print("(no results)")
+    return 0
+
+
+# -- info, words ---------------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> int:
+    from .core.paths import normalize_path
+    from .core.tags import photo_info
+
+    with _open(args, writable=False) as lib:
+        row = lib.catalog.get_by_path(normalize_path(args.path))
+        if row is None:
+            raise UserError(f"not in the library: {args.path}")
+        info = photo_info(lib, row.id)
+    assert info is not None
+    if args.json:
+        data = {k: v for k, v in info.__dict__.items() if k != "tags"}
+        data["tags"] = [{"name": t.name, "probability": round(t.probability, 4), "broader": list(t.broader[:6])}
+                        for t in info.tags]
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"path:     {info.path}")
+    print(f"size:     {info.width} x {info.height} px, {info.file_size / 1e6:.1f} MB")
+    taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.taken_at)) if info.taken_at else "unknown"
+    print(f"taken:    {taken} (file modified {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.modified_at))})")
+    print(f"camera:   {info.camera or 'unknown'}")
+    if not info.analysed:
+        print("labels:   not yet (run 'photosim index')")
+    for t in info.tags:
+        print(f"label:    {t.name} ({t.probability:.0%}): {', '.join(t.broader[:5])}")
+    return 0
+
+
+def cmd_words(args: argparse.Namespace) -> int:
+    from .core.tags import LabelIndex
+
+    with _open(args, writable=False) as lib:
+        labels = LabelIndex(lib)
+        if args.prefix:
+            found = labels.complete(args.prefix, args.n)
+        else:
+            counts = labels.word_counts()
+            order = sorted(range(len(counts)), key=lambda i: (-counts[i], labels.taxonomy.words[i]))
+            found = [(labels.taxonomy.words[i], int(counts[i])) for i in order[: args.n] if counts[i]]
+    for word, n in found:
+        print(f"{n:7d}  {word}")
+    if not found:
+        print(f"photosim: no known word starts with '{args.prefix}'" if args.prefix else "photosim: no photo has labels yet",
+              file=sys.stderr)
+        return 1
     return 0
 
 
