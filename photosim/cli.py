@@ -492,6 +492,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "models_in_catalog": cat.models_in_use(),
             "device": _device_name(),
             "index": {"path": str(lib.index_path), "bytes": index_size, "vectors": int(cat.get_meta(f"index.{lib.model_id}.count") or 0)},
+            "labels": _labels_status(lib),
         }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -500,6 +501,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"photos:   {counts['indexed']} indexed, {counts['pending']} pending, {counts['failed']} failed")
     print(f"model:    {info['model']} on {info['device']}")
     print(f"index:    {info['index']['vectors']} vectors, {index_size / 1e6:.1f} MB")
+    labels = info["labels"]
+    print(f"labels:   {labels['labelled']} photos labelled"
+          + (f", {labels['pending']} to label (run 'photosim index')" if labels["pending"] else ""))
     print("folders:" + ("" if info["folders"] else "  none"))
     for f in info["folders"]:
         c = f["counts"]
@@ -510,6 +514,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         for item in info["failures"]:
             print(f"  {item['path']}: {item['reason']}")
     return 0
+
+
+def _labels_status(lib) -> dict[str, int]:  # noqa: ANN001
+    """How many indexed photos have labels (word search, look-alikes) and how many still need them."""
+    from .core.tags import labels_model_for
+
+    model = labels_model_for(lib.model_id)
+    return {"labelled": len(lib.catalog.labelled_ids(model)), "pending": lib.catalog.count_missing_labels(model)}
 
 
 def _device_name() -> str:

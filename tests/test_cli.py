@@ -71,6 +71,7 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
     assert status["folders"][0]["path"] == str(photo_dir) and status["folders"][0]["online"]
     assert status["model"].startswith("efficientnet-lite0") and status["device"] in ("cpu", "cuda", "mps")
     assert status["index"]["vectors"] == 8 and status["index"]["bytes"] > 8 * 512
+    assert status["labels"] == {"labelled": 8, "pending": 0}
     code, out, _ = run(capsys, "status", "--data-dir", str(data_dir))
     assert code == 0 and "8 indexed" in out and "broken.jpg" in out
 

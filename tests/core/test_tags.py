@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosim.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, encode_vector
+from photosim.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, _migration_labels, encode_vector
 from photosim.core.indexer import Indexer
 from photosim.core.library import Library
 from photosim.core.progress import RunControl
@@ -122,6 +122,7 @@ def test_known_photos_get_labels_a_person_would_recognise(labelled: Library) -> 
     rocket = photo_info(labelled, _id(labelled, "rocket.jpg"))
     assert rocket is not None
     assert {"missile", "projectile", "space shuttle", "drilling platform"} & {t.name for t in rocket.tags}
+    assert "rocket.jpg" in _names(LabelIndex(labelled).search(["missile"]).hits)  # "missile" covers both classes
     probs = [t.probability for t in cat.tags]
     assert probs == sorted(probs, reverse=True) and all(0 < p <= 1 for p in probs)
 
@@ -243,8 +244,10 @@ def test_the_look_alike_index_is_saved_and_reopened_without_rebuilding(labelled:
 def test_a_catalog_of_the_previous_schema_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite3"
     db = sqlite3.connect(path)
-    MIGRATIONS[0](db)  # the schema before labels existed
-    db.execute("PRAGMA user_version = 1")
+    before = MIGRATIONS.index(_migration_labels)
+    for migration in MIGRATIONS[:before]:  # the schema before labels existed
+        migration(db)
+    db.execute(f"PRAGMA user_version = {before}")
     db.execute("INSERT INTO folders(path, added_at) VALUES ('/p', 0)")
     db.execute("INSERT INTO photos(path, folder_id, size, mtime_ns, fingerprint, state, model, embedding, updated_at) "
                "VALUES ('/p/a.jpg', 1, 10, 1, 'f', 'indexed', 'm', ?, 0)", (encode_vector(np.ones(4)),))
@@ -266,12 +269,11 @@ def test_backfill_labels_an_old_library_resumably(tmp_path: Path, photo_dir: Pat
     with Library(data, embedder=embedder) as lib:
         lib.catalog.add_folder(str(photo_dir))
         Indexer(lib, workers=1).run()
-        # Make it a library from before labels: the previous schema, no labels table.
-        lib.catalog.db.execute("DROP TABLE photo_labels")
-        lib.catalog.db.execute("PRAGMA user_version = 1")
+        # Make it a library from before labels, as the migration leaves one: every photo without labels.
+        lib.catalog.db.execute("DELETE FROM photo_labels")
         embeddings = dict(lib.catalog.db.execute("SELECT id, embedding FROM photos").fetchall())
         index_bytes = lib.index_path.read_bytes()
-    with Library(data, embedder=embedder) as lib:  # opening migrates
+    with Library(data, embedder=embedder) as lib:
         model = labels_model_for(lib.model_id)
         backfill = LabelBackfill(lib, batch_size=3)
         assert backfill.pending() == len(SMALL_SET)
