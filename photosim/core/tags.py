@@ -209,7 +209,6 @@ class LabelIndex:
         self.classes = np.zeros((0, TOP_K), dtype=np.int16)
         self.probs = np.zeros((0, TOP_K), dtype=np.float32)
         self._counts: np.ndarray | None = None
-        self._word_ids: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         self.refresh()
@@ -299,17 +298,6 @@ class LabelIndex:
         return [r for r in results if int(r.photo_id) in wanted]
 
     # -- completion ------------------------------------------------------------------------------
-    def _class_words(self) -> tuple[np.ndarray, np.ndarray]:
-        """Flat word ids of every class (``flat[offsets[c]:offsets[c + 1]]``)."""
-        if self._word_ids is None:
-            index = {w: i for i, w in enumerate(self.taxonomy.words)}
-            per_class = [np.array([index[w] for w in self.taxonomy.words_of_class(c)], dtype=np.int32)
-                         for c in range(self.taxonomy.n_classes)]
-            offsets = np.zeros(len(per_class) + 1, dtype=np.int64)
-            offsets[1:] = np.cumsum([len(a) for a in per_class])
-            self._word_ids = (np.concatenate(per_class), offsets)
-        return self._word_ids
-
     def word_counts(self, *, min_score: float = MIN_WORD_SCORE) -> np.ndarray:
         """How many photos carry each word of ``taxonomy.words`` (cached until the labels change).
 
@@ -320,7 +308,7 @@ class LabelIndex:
         with self._lock:
             if self._counts is not None:
                 return self._counts
-            flat, offsets = self._class_words()
+            flat, offsets = self.taxonomy.class_word_ids()
             n_words = len(self.taxonomy.words)
             counts = np.zeros(n_words, dtype=np.int64)
             chunk = 20_000

@@ -104,6 +104,7 @@ class Taxonomy:
         self._depth: dict[str, int] = {}
         self.words: list[str] = sorted(self._word_synsets)
         self._longest_word = max(len(w.split()) for w in self.words)
+        self._class_word_ids: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_classes(self) -> int:
@@ -189,6 +190,20 @@ class Taxonomy:
     def words_of_class(self, index: int) -> list[str]:
         """Every word that finds photos of class ``index``: its own lemmas and all its ancestors'."""
         return sorted({normalize_word(lemma) for n in self.class_nodes[index] for lemma in self.synsets[self.node_ids[n]].lemmas})
+
+    def class_word_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into :attr:`words` of every class's words, flat: ``flat[offsets[c]:offsets[c + 1]]``.
+
+        Built once per taxonomy (about 0.1 s): completion counts photos per word with it.
+        """
+        if self._class_word_ids is None:
+            index = {w: i for i, w in enumerate(self.words)}
+            per_class = [np.array([index[w] for w in self.words_of_class(c)], dtype=np.int32)
+                         for c in range(self.n_classes)]
+            offsets = np.zeros(len(per_class) + 1, dtype=np.int64)
+            offsets[1:] = np.cumsum([len(a) for a in per_class])
+            self._class_word_ids = (np.concatenate(per_class), offsets)
+        return self._class_word_ids
 
     def broader(self, index: int, *, min_depth: int = 4) -> list[str]:
         """General words for class ``index``, nearest first, leaving out the abstract top of the tree.
