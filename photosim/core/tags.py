@@ -195,8 +195,9 @@ class _HasPhotoId(Protocol):
 class LabelIndex:
     """The labels of every indexed photo, in memory, for word search, completion and narrowing.
 
-    Loaded from the catalog on first use (about 1 s for 1M photos; 80 bytes each) and brought up to
-    date before each query when the catalog's labels changed (only the new rows are read). Thread-safe.
+    Loaded from the catalog on first use (0.8 s for 100k photos, 128 bytes each in memory) and brought
+    up to date before each query when the catalog's labels changed (only the new rows are read; the
+    check itself took 24 ms at 100k). One word scores 100k photos in about 30 ms. Thread-safe.
     """
 
     def __init__(self, library: Library, taxonomy: Taxonomy | None = None) -> None:
@@ -301,8 +302,9 @@ class LabelIndex:
     def word_counts(self, *, min_score: float = MIN_WORD_SCORE) -> np.ndarray:
         """How many photos carry each word of ``taxonomy.words`` (cached until the labels change).
 
-        Exact up to classes below COUNT_MIN, which are left out of the sums. About 1 s per 100k
-        photos the first time; a GUI should ask from a worker thread.
+        Exact up to classes below COUNT_MIN, which are left out of the sums. The first call after the
+        labels changed took 4 s for 100k photos (synthetic labels spread thinner than real ones, on a
+        busy 2-core machine); a GUI should ask from a worker thread and keep the answer.
         """
         self.refresh()
         with self._lock:
@@ -311,21 +313,18 @@ class LabelIndex:
             flat, offsets = self.taxonomy.class_word_ids()
             n_words = len(self.taxonomy.words)
             counts = np.zeros(n_words, dtype=np.int64)
-            chunk = 20_000
+            chunk = 2048  # photos per step: a (chunk, words) float64 mass table of 50 MB
             for start in range(0, len(self.ids), chunk):
                 cls = self.classes[start : start + chunk].astype(np.int64)
                 prb = self.probs[start : start + chunk]
                 rows, cols = np.nonzero(prb >= COUNT_MIN)
                 c, p = cls[rows, cols], prb[rows, cols]
                 lens = offsets[c + 1] - offsets[c]
-                rep_rows = np.repeat(rows, lens)
-                starts = np.repeat(offsets[c], lens)
                 within = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-                words = flat[starts + within]
-                keys = rep_rows.astype(np.int64) * n_words + words
-                unique, inverse = np.unique(keys, return_inverse=True)
-                mass = np.bincount(inverse, weights=np.repeat(p, lens))
-                counts += np.bincount((unique[mass >= min_score] % n_words).astype(np.int64), minlength=n_words)
+                words = flat[np.repeat(offsets[c], lens) + within]
+                cells = np.repeat(rows, lens).astype(np.int64) * n_words + words
+                mass = np.bincount(cells, weights=np.repeat(p, lens), minlength=len(cls) * n_words)
+                counts += (mass.reshape(len(cls), n_words) >= min_score).sum(axis=0)
             self._counts = counts
             return counts
 

@@ -6,7 +6,7 @@ under more general nouns (tench < cyprinid < ... < fish < vertebrate < animal), 
 photo labelled "tench", and "furniture" one labelled "four-poster". The part of WordNet 3.0 above the
 1000 classes (1,860 synsets, 3,253 words) is shipped as ``resources/wordnet/imagenet-wordnet.json``,
 made by ``packaging/tools/make_wordnet_resource.py`` from Debian's ``wordnet-base``: nothing is
-downloaded or parsed from the full database at run time (it loads in about 10 ms).
+downloaded or parsed from the full database at run time (it loads in about 70 ms).
 
 Words are matched the way a person types them: any case, spaces or hyphens or underscores alike,
 plurals ("dogs", "geese", "boxes") reduced to the singular WordNet lists.
