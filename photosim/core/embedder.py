@@ -264,8 +264,8 @@ def region_max_probabilities(fmap: Any, classifier: Any) -> Any:
     average is mostly "living room". Measured on the category benchmark (``bench/categories.py``):
     category precision@5 of the descriptor made from these probabilities 0.71, from the whole
     picture's alone 0.64, on photos whose subject fills part of the frame. Costs ten 1280x1000
-    products and softmaxes per photo: 1.6 ms on top of 22.2 ms for the frozen bf16 model (+7%,
-    measured side by side on a busy 2-core machine).
+    products and softmaxes per photo: 1.1-1.6 ms on top of the frozen bf16 model's 8.5-22 ms (+7-13%,
+    two runs side by side on a busy 2-core machine; ``bench/categories.py``).
     """
     import torch
     import torch.nn.functional as F

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -186,10 +186,6 @@ class TextSearch:
         if not self.words:
             return f"{NO_MATCH}: no words given"
         return f"{NO_MATCH}: {' '.join(self.words)}"
-
-
-class _HasPhotoId(Protocol):
-    photo_id: int
 
 
 class LabelIndex:
