@@ -60,12 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for another writer instead of failing")
     _add_common(p)
 
-    p = sub.add_parser("search", help="print the photos most similar to each query image",
+    p = sub.add_parser("search", help="print the photos most similar to each query image, or labelled like words",
                        description="Copies of the query come first, then similar photos, down to where the "
                                    "results stop being meaningful for this query (at most -k). A summary "
-                                   "line per query goes to stderr.")
-    p.add_argument("images", nargs="+", metavar="IMAGE",
+                                   "line per query goes to stderr. With --text, photos labelled like the words.")
+    p.add_argument("images", nargs="*", metavar="IMAGE",
                    help="image files or http(s) links; '-' reads image bytes from stdin")
+    p.add_argument("--text", nargs="+", metavar="WORD",
+                   help="photos whose labels match all these words (a word covers its kinds: 'dog' finds every breed)")
+    p.add_argument("--like", action="store_true",
+                   help="look-alikes: the same photo (edited copies) first, then photos of the same kind of thing")
+    p.add_argument("--only", metavar="WORD", default=None, help="keep only results labelled like WORD (e.g. dog)")
     p.add_argument("-k", type=int, default=10, metavar="N", help="at most this many results per query (default 10)")
     p.add_argument("--all", action="store_true", help="ignore the cutoff: print all -k results")
     p.add_argument("--min-score", type=float, default=None, metavar="S",
@@ -101,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(fr)
     _add_common(p)
 
+    p = sub.add_parser("info", help="what the library knows about a photo: labels, size, date, camera")
+    p.add_argument("path", metavar="PHOTO")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(p)
+
+    p = sub.add_parser("words", help="known words for 'search --text', by how many photos carry them")
+    p.add_argument("prefix", nargs="?", default="", help="only words starting with this")
+    p.add_argument("-n", type=int, default=20, metavar="N", help="at most N words (default 20)")
+    _add_common(p)
+
     p = sub.add_parser("status", help="what the library holds")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_common(p)
@@ -129,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return launch_app(args)
     _exact_bytes_output()
     handler = {"index": cmd_index, "watch": cmd_watch, "search": cmd_search, "folders": cmd_folders,
-               "status": cmd_status, "check": cmd_check}[args.command]
+               "status": cmd_status, "check": cmd_check, "info": cmd_info, "words": cmd_words}[args.command]
     try:
         return handler(args)
     except UserError as exc:
@@ -438,6 +453,8 @@ class ProgressBar:
             text = "scanning folders..."
         elif p.phase == "saving":
             text = "saving index..."
+        elif p.phase == "labelling":
+            text = f"labelling photos indexed earlier: {p.done}/{p.total}"
         elif p.phase == "done":
             return
         else:
@@ -472,6 +489,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UserError("-k must be at least 1")
+    if not args.images and not args.text:
+        raise UserError("give an image to search with, or words with --text")
+    if args.text and args.images:
+        raise UserError("search with images or with --text words, not both")
     if args.images.count("-") > 1:
         raise UserError("'-' (stdin) can be given only once")
     crop = _parse_crop(args.crop) if args.crop is not None else None
@@ -490,16 +511,23 @@ def cmd_search(args: argparse.Namespace) -> int:
     with _open(args, writable=False) as lib:
         if len(lib.index) == 0:
             raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
+        if args.text or args.like:
+            return _search_labels(lib, args)
         searcher = Searcher(lib)
+        labels = _label_index(lib, args.only)
+        want = args.k * 5 if labels is not None else args.k  # room for the ones --only drops
         for image in args.images:
             if image == "-":
-                found = searcher.results_for_bytes(sys.stdin.buffer.read(), args.k, folder=args.folder, crop=crop)
+                found = searcher.results_for_bytes(sys.stdin.buffer.read(), want, folder=args.folder, crop=crop)
             elif is_url(image):
-                found = searcher.results_for_bytes(_download(image), args.k, folder=args.folder, crop=crop)
+                found = searcher.results_for_bytes(_download(image), want, folder=args.folder, crop=crop)
             else:
-                found = searcher.results_for_file(image, args.k, folder=args.folder, crop=crop)
+                found = searcher.results_for_file(image, want, folder=args.folder, crop=crop)
             found = found.with_cutoff(args.min_score, show_all=args.all)
-            shown = found.shown[: max(args.k, found.same)]
+            shown = found.shown
+            if labels is not None:  # "similar to this photo, only dogs": the word is the cutoff
+                shown = labels.narrow(found.results, args.only)
+            shown = shown[: max(args.k, found.same)]
             if args.json:
                 line = {**path_json_fields(image, "query"), "same": found.same,
                         "similar": len(shown) - min(found.same, len(shown)),
@@ -550,6 +578,117 @@ def _download(url: str) -> bytes:
         if tty:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+def _label_index(lib, word: str | None):  # noqa: ANN001, ANN202
+    """The library's labels for --only WORD (None without it); an unknown word is a user error."""
+    if word is None:
+        return None
+    from .core.tags import NO_MATCH, LabelIndex
+
+    labels = LabelIndex(lib)
+    if not labels.taxonomy.is_known(word):
+        raise UserError(f"{NO_MATCH}: photosim knows no word '{word}' (see 'photosim words {word[:3]}')")
+    return labels
+
+
+def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
+    """``search --text WORDS`` and ``search --like IMAGE``."""
+    from .core.tags import LabelIndex
+
+    labels = LabelIndex(lib)
+    if args.text:
+        words = list(args.text) + ([args.only] if args.only else [])
+        found = labels.search(words, args.k)
+        if args.json:
+            print(json.dumps({"query": {"text": found.words, "unknown": found.unknown},
+                              "results": [{"path": h.path, "score": round(h.score, 6)} for h in found.hits]}))
+        else:
+            for h in found.hits:
+                print(f"{h.score:.4f}  {h.path}")
+        if found.message:
+            print(f"photosim: {found.message}", file=sys.stderr)
+            return 1
+        return 0
+    from .core.semantic import LookAlikes
+
+    if args.folder:
+        raise UserError("--folder does not combine with --like yet")
+    _label_index(lib, args.only)  # an unknown --only word is a user error
+    finder = LookAlikes(lib, labels)
+    for image in args.images:
+        if image == "-":
+            from .core.images import ImageLoadError, decode
+            from .core.search import QueryError
+
+            try:
+                picture = decode(sys.stdin.buffer.read(), lib.backbone.decode_min_side)
+            except ImageLoadError as exc:
+                raise QueryError(f"cannot use the given image data as a query: {exc}") from None
+            similar = finder.similar_to_image(picture, args.k, only=args.only)
+        else:
+            similar = finder.similar_to_file(image, args.k, only=args.only)
+        rows = [("same", r) for r in similar.same] + [("alike", r) for r in similar.alike]
+        if args.json:
+            print(json.dumps({"query": image, "results": [{"path": r.path, "score": round(r.score, 6), "kind": kind}
+                                                          for kind, r in rows]}), flush=True)
+        else:
+            if len(args.images) > 1:
+                print(f"{image}:")
+            for kind, r in rows:
+                print(f"{r.score:.4f}  {kind:5s}  {r.path}")
+            if not rows:
+                print("(no results)")
+    return 0
+
+
+# -- info, words ---------------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> int:
+    from .core.paths import normalize_path
+    from .core.tags import photo_info
+
+    with _open(args, writable=False) as lib:
+        row = lib.catalog.get_by_path(normalize_path(args.path))
+        if row is None:
+            raise UserError(f"not in the library: {args.path}")
+        info = photo_info(lib, row.id)
+    assert info is not None
+    if args.json:
+        data = {k: v for k, v in info.__dict__.items() if k != "tags"}
+        data["tags"] = [{"name": t.name, "probability": round(t.probability, 4), "broader": list(t.broader[:6])}
+                        for t in info.tags]
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"path:     {info.path}")
+    print(f"size:     {info.width} x {info.height} px, {info.file_size / 1e6:.1f} MB")
+    taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.taken_at)) if info.taken_at else "unknown"
+    print(f"taken:    {taken} (file modified {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.modified_at))})")
+    print(f"camera:   {info.camera or 'unknown'}")
+    if not info.analysed:
+        print("labels:   not yet (run 'photosim index')")
+    for t in info.tags:
+        print(f"label:    {t.name} ({t.probability:.0%}): {', '.join(t.broader[:5])}")
+    return 0
+
+
+def cmd_words(args: argparse.Namespace) -> int:
+    from .core.tags import LabelIndex
+
+    with _open(args, writable=False) as lib:
+        labels = LabelIndex(lib)
+        if args.prefix:
+            found = labels.complete(args.prefix, args.n)
+        else:
+            counts = labels.word_counts()
+            order = sorted(range(len(counts)), key=lambda i: (-counts[i], labels.taxonomy.words[i]))
+            found = [(labels.taxonomy.words[i], int(counts[i])) for i in order[: args.n] if counts[i]]
+    for word, n in found:
+        print(f"{n:7d}  {word}")
+    if not found:
+        print(f"photosim: no known word starts with '{args.prefix}'" if args.prefix else "photosim: no photo has labels yet",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 # -- folders ------------------------------------------------------------------------------------
@@ -612,6 +751,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "models_in_catalog": cat.models_in_use(),
             "device": _device_name(),
             "index": {"path": str(lib.index_path), "bytes": index_size, "vectors": int(cat.get_meta(f"index.{lib.model_id}.count") or 0)},
+            "labels": _labels_status(lib),
         }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -620,6 +760,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"photos:   {counts['indexed']} indexed, {counts['pending']} pending, {counts['failed']} failed")
     print(f"model:    {info['model']} on {info['device']}")
     print(f"index:    {info['index']['vectors']} vectors, {index_size / 1e6:.1f} MB")
+    labels = info["labels"]
+    print(f"labels:   {labels['labelled']} photos labelled"
+          + (f", {labels['pending']} to label (run 'photosim index')" if labels["pending"] else ""))
     print("folders:" + ("" if info["folders"] else "  none"))
     for folder, f in zip(folders, info["folders"], strict=True):
         c = f["counts"]
@@ -630,6 +773,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         for row in failures:
             print(f"  {row.path}: {row.error}")
     return 0
+
+
+def _labels_status(lib) -> dict[str, int]:  # noqa: ANN001
+    """How many indexed photos have labels (word search, look-alikes) and how many still need them."""
+    from .core.tags import labels_model_for
+
+    model = labels_model_for(lib.model_id)
+    return {"labelled": len(lib.catalog.labelled_ids(model)), "pending": lib.catalog.count_missing_labels(model)}
 
 
 def _device_name() -> str:

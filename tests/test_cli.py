@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,7 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
     assert status["folders"][0]["path"] == str(photo_dir) and status["folders"][0]["online"]
     assert status["model"].startswith("efficientnet-lite0") and status["device"] in ("cpu", "cuda", "mps")
     assert status["index"]["vectors"] == 8 and status["index"]["bytes"] > 8 * 512
+    assert status["labels"] == {"labelled": 8, "pending": 0}
     code, out, _ = run(capsys, "status", "--data-dir", str(data_dir))
     assert code == 0 and "8 indexed" in out and "broken.jpg" in out
 
@@ -211,3 +213,40 @@ def test_search_cutoff_flags_and_region(capsys, photo_dir: Path, data_dir: Path,
     assert "--crop" in _one_line_error(code, err)
     code, _, err = run(capsys, "search", "http://127.0.0.1:9/nothing.jpg", "--data-dir", str(data_dir))
     assert "cannot reach" in _one_line_error(code, err)
+
+
+def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: Path, data_dir: Path) -> None:  # noqa: ANN001
+    """issue 12: `search --text`, `search --like`, `--only`, `info`, `words`."""
+    shutil.copy(photo_dir / "coffee.jpg", photo_dir / "coffee-copy.jpg")  # a copy reuses the original's labels
+    code, _, err = run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+    assert code == 0 and "failed 0" in err
+
+    code, out, _ = run(capsys, "search", "--text", "cats", "--data-dir", str(data_dir))
+    assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()] == ["chelsea.jpg"]
+    code, out, _ = run(capsys, "search", "--text", "beverage", "-k", "1", "--json", "--data-dir", str(data_dir))
+    found = json.loads(out)
+    assert code == 0 and found["query"]["text"] == ["beverage"] and len(found["results"]) == 1
+    assert Path(found["results"][0]["path"]).name.startswith("coffee")
+
+    code, out, err = run(capsys, "search", "--text", "dog", "--data-dir", str(data_dir))
+    assert code == 1 and out == "" and err.strip() == "photosim: no photo is labelled like that: dog"
+    code, _, err = run(capsys, "search", "--text", "blorp", "--data-dir", str(data_dir))
+    assert code == 1 and "knows no word 'blorp'" in err
+    code, _, err = run(capsys, "search", "--data-dir", str(data_dir))
+    assert "--text" in _one_line_error(code, err)
+
+    code, out, _ = run(capsys, "search", str(photo_dir / "coffee.jpg"), "--like", "-k", "3", "--data-dir", str(data_dir))
+    lines = [line.split() for line in out.splitlines()]
+    assert code == 0 and lines[0][1:] == ["same", str(photo_dir / "coffee-copy.jpg")] and len(lines) == 3
+    assert {kind for _, kind, _ in lines[1:]} == {"alike"}
+    code, out, _ = run(capsys, "search", str(photo_dir / "coffee.jpg"), "-k", "3", "--only", "cat", "--data-dir", str(data_dir))
+    assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()] == ["chelsea.jpg"]
+    code, _, err = run(capsys, "search", str(photo_dir / "coffee.jpg"), "--only", "blorp", "--data-dir", str(data_dir))
+    assert "knows no word" in _one_line_error(code, err)
+
+    code, out, _ = run(capsys, "info", str(photo_dir / "chelsea.jpg"), "--json", "--data-dir", str(data_dir))
+    info = json.loads(out)
+    assert code == 0 and info["analysed"] and "cat" in info["tags"][0]["broader"]
+    assert (info["width"], info["height"]) == Image.open(photo_dir / "chelsea.jpg").size
+    code, out, _ = run(capsys, "words", "ca", "--data-dir", str(data_dir))
+    assert code == 0 and "cat" in [line.split(None, 1)[1] for line in out.splitlines()]

@@ -91,7 +91,32 @@ def _migration_2(db: sqlite3.Connection) -> None:
     db.execute("UPDATE photos SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'")
 
 
-MIGRATIONS = [_migration_1, _migration_2]
+def _migration_labels(db: sqlite3.Connection) -> None:
+    """What the classifier says about each photo (issue 12), in a table of its own.
+
+    One row per analysed photo: the labels recipe that made it (``model``), its top class
+    probabilities (``labels``: uint16 class index + float16 probability pairs, best first; see
+    :mod:`photosim.core.tags`), and the camera named in its EXIF. A table beside ``photos`` rather
+    than new columns: rows of libraries indexed before it simply have none yet (the backfill finds
+    them with one anti-join), and a photo's row goes with it (``ON DELETE CASCADE``) when its file
+    is deleted or changed, while a moved photo keeps its id and so its labels.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE photo_labels (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            labels BLOB NOT NULL,
+            camera TEXT,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX photo_labels_model ON photo_labels(model);
+        """
+    )
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_labels]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -623,6 +648,106 @@ class Catalog:
         ids = [(int(i),) for i in photo_ids]
         with self.transaction() as db:
             db.executemany("DELETE FROM photos WHERE id = ?", ids)
+
+    # -- labels (what the classifier says about a photo; see photosim.core.tags) ---------------
+    @_locked
+    def set_labels(self, photo_id: int, model: str, labels: bytes, camera: str | None) -> None:
+        """Record a photo's labels; joins the caller's transaction (the indexer's batch commit)."""
+        self.db.execute(
+            "INSERT INTO photo_labels(photo_id, model, labels, camera, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(photo_id) DO UPDATE SET model = excluded.model, labels = excluded.labels, "
+            "camera = excluded.camera, updated_at = excluded.updated_at",
+            (photo_id, model, labels, camera, time.time()),
+        )
+
+    @_locked
+    def copy_labels(self, source_id: int, target_id: int) -> bool:
+        """Give a copy of a photo (same content) the original's labels; False if it has none."""
+        cur = self.db.execute(
+            "INSERT OR REPLACE INTO photo_labels(photo_id, model, labels, camera, updated_at) "
+            "SELECT ?, model, labels, camera, ? FROM photo_labels WHERE photo_id = ?",
+            (target_id, time.time(), source_id),
+        )
+        return cur.rowcount > 0
+
+    @_locked
+    def labels_of(self, photo_id: int) -> tuple[str, bytes, str | None] | None:
+        """(model, labels blob, camera) of a photo, or None if it has not been analysed."""
+        row = self.db.execute(
+            "SELECT model, labels, camera FROM photo_labels WHERE photo_id = ?", (photo_id,)
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def iter_labels(self, model: str, ids: Iterable[int] | None = None, chunk: int = 4096) -> Iterator[tuple[list[int], list[bytes]]]:
+        """Yield (photo ids, label blobs) chunks of indexed photos analysed with ``model``.
+
+        Like :meth:`iter_embeddings`, each chunk is read under the lock, released between chunks.
+        """
+        sql = ("SELECT l.photo_id, l.labels FROM photo_labels l JOIN photos p ON p.id = l.photo_id "
+               "WHERE l.model = ? AND p.state = 'indexed'")
+        if ids is None:
+            last = -1
+            while True:
+                with self._lock:
+                    rows = self.db.execute(sql + " AND l.photo_id > ? ORDER BY l.photo_id LIMIT ?",
+                                           (model, last, chunk)).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                yield [r[0] for r in rows], [r[1] for r in rows]
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            found: list[tuple[int, bytes]] = []
+            with self._lock:
+                for sub in range(0, len(part), 500):
+                    piece = part[sub : sub + 500]
+                    marks = ",".join("?" * len(piece))
+                    found += self.db.execute(sql + f" AND l.photo_id IN ({marks})", (model, *piece)).fetchall()
+            if found:
+                yield [r[0] for r in found], [r[1] for r in found]
+
+    @_locked
+    def labelled_ids(self, model: str) -> np.ndarray:
+        """Ids of the indexed photos analysed with ``model``, ascending."""
+        rows = self.db.execute(
+            "SELECT l.photo_id FROM photo_labels l JOIN photos p ON p.id = l.photo_id "
+            "WHERE l.model = ? AND p.state = 'indexed' ORDER BY l.photo_id",
+            (model,),
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+
+    @_locked
+    def photos_missing_labels(self, model: str, limit: int = 256, after_id: int = 0) -> list[PhotoRow]:
+        """Indexed photos not yet analysed with ``model`` (the backfill's work), by id from ``after_id``."""
+        rows = self.db.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'indexed' AND id > ? AND NOT EXISTS "
+            "(SELECT 1 FROM photo_labels l WHERE l.photo_id = photos.id AND l.model = ?) ORDER BY id LIMIT ?",
+            (after_id, model, limit),
+        )
+        return [PhotoRow.from_row(row) for row in rows]
+
+    @_locked
+    def count_missing_labels(self, model: str) -> int:
+        return int(self.db.execute(
+            "SELECT COUNT(*) FROM photos WHERE state = 'indexed' AND NOT EXISTS "
+            "(SELECT 1 FROM photo_labels l WHERE l.photo_id = photos.id AND l.model = ?)",
+            (model,),
+        ).fetchone()[0])
+
+    @_locked
+    def labels_stamp(self, model: str) -> tuple[int, int]:
+        """(count, sum of ids) of the photos labelled by ``model``: changes whenever one comes or goes.
+
+        Ids are never reused, so any addition or removal changes the pair; caches of the labels
+        (word search, the look-alike index) compare it instead of re-reading every row. Read from
+        the labels table alone (labels are written only for indexed photos and leave with their
+        row), so it stays cheap: one pass over the model index.
+        """
+        row = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(photo_id), 0) FROM photo_labels WHERE model = ?", (model,)
+        ).fetchone()
+        return int(row[0]), int(row[1])
 
     def integrity_problems(self) -> list[str]:
         """Checks used by tests, ``status`` and ``check``: the SQLite check plus our own invariants."""

@@ -34,6 +34,8 @@ MODEL_DIR_ENV = "PHOTOSIM_MODEL_DIR"
 META_MODEL_ID = "photosim.model_id"
 META_DIM = "photosim.dim"
 META_INPUT = "photosim.input"
+#: How many class probabilities follow the vector in each output row (0 or absent: none).
+META_CLASSES = "photosim.classes"
 #: The exported graph takes prepared photos exactly as :meth:`Backbone.prepare` returns them, stacked.
 INPUT_LAYOUT = "uint8 NHWC"
 
@@ -160,6 +162,8 @@ class OnnxEmbedder(BatchedEmbedder):
         self.device = wanted
         self.model_path = path
         self._input = self._session.get_inputs()[0].name
+        #: Class probabilities per photo after the vector (0 for a file exported without them).
+        self.classes = int(meta.get(META_CLASSES, 0) or 0)
         self._lock = threading.Lock()
         log.info("model %s on %s via onnxruntime (%s)", backbone.model_id, self.device, path)
 

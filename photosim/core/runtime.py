@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from PIL import Image
 
-from .embedder import Backbone, EmbedderError
+from .embedder import Analysis, Backbone, EmbedderError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,6 +41,8 @@ class EmbedderLike(Protocol):
     def embed_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray: ...
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
+
+    def analyse_arrays(self, arrays: Sequence[np.ndarray]) -> Analysis: ...
 
 
 def torch_available() -> bool:

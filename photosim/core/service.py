@@ -529,10 +529,35 @@ class LibraryService:
                         self._full = True
                     else:
                         self._paths.update(paths)
+        if not report.cancelled and not control.cancelled:
+            self._label_and_index_look_alikes(control)
         if report.any_change and self._backups:
             make_backup(self.library.catalog, self.library.data_dir)
         self.last_report = report
         self.request_snapshot(heavy=True, then=RunFinished(report))
+
+    def _label_and_index_look_alikes(self, control: RunControl) -> None:
+        """Label photos indexed before labels existed, then bring the look-alike index up to date.
+
+        The indexer labels new photos in its own forward pass; this catches up an older library in the
+        background (resumable: the work list is "indexed photos without labels") and keeps the
+        look-alike index a cache of the catalog's labels. An ONNX model exported before labels existed
+        gives none: nothing to do then.
+        """
+        from .semantic import SemanticIndex
+        from .tags import LabelBackfill
+
+        if not getattr(self.library.embedder, "classes", 1):
+            return
+        backfill = LabelBackfill(self.library, workers=self._workers)
+        if backfill.pending():
+            result = backfill.run(control, on_progress=self._progressed)
+            if result.labelled:
+                self._emit(Noticed(f"labelled {result.labelled} photos indexed before labels existed"))
+        if not control.cancelled:
+            index = SemanticIndex.of(self.library)
+            index.sync()
+            index.save()
 
     def _progressed(self, progress: Progress) -> None:
         self._progress = progress

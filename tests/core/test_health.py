@@ -126,7 +126,10 @@ def test_a_catalog_that_is_not_a_database_any_more(capsys, photo_dir: Path, data
 def test_a_damaged_index_is_rebuilt_without_the_model(capsys, photo_dir: Path, data_dir: Path,  # noqa: ANN001
                                                       monkeypatch) -> None:  # noqa: ANN001
     run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
-    index_file = next(data_dir.glob("vectors-*.usearch"))
+    from photosim.core.embedder import resolve_backbone
+    from photosim.core.library import index_file_name
+
+    index_file = data_dir / index_file_name(resolve_backbone(None).model_id)
     damage_middle(index_file) if index_file.stat().st_size >= 4 * 4096 else index_file.write_bytes(b"x" * 100)
     code, out, _ = run(capsys, "check", "--data-dir", str(data_dir))
     assert code == 1 and "checksum does not match" in out
