@@ -88,3 +88,18 @@ def launch_app(args: argparse.Namespace) -> int:
               f"'pip install PySide6-Essentials', or use 'photosim --help' for the command line", file=sys.stderr)
         return 2
     return run_app(data_dir=args.data_dir, verbose=args.verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m photosim.app_launcher --missing``: the Debian packages Qt still needs here (for `make run`)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--missing"]:
+        missing = missing_xcb_packages() if uses_xcb() else []
+        print(" ".join(missing))
+        return 0
+    print("usage: python -m photosim.app_launcher --missing", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
