@@ -87,7 +87,10 @@ def launch_app(args: argparse.Namespace) -> int:
         print(f"photosim: error: the desktop app is not available ({exc}); install it with "
               f"'pip install PySide6-Essentials', or use 'photosim --help' for the command line", file=sys.stderr)
         return 2
-    return run_app(data_dir=args.data_dir, verbose=args.verbose)
+    find = getattr(args, "find", None)
+    if find is not None:
+        find = os.path.abspath(find)
+    return run_app(data_dir=args.data_dir, verbose=args.verbose, find=find)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find similar photos in your own photo library. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"photosim {__version__}")
+    parser.add_argument("--find", metavar="FILE", nargs="?", const=None, default=None,
+                        help="open the app and find photos similar to FILE (a running app comes forward and searches)")
     parser.add_argument("--self-test", action="store_true",
                         help="check that this installation works: index sample photos and query them in the window "
                              "(options: photosim --self-test --help)")

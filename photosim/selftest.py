@@ -189,7 +189,7 @@ def _engine_test(report: SelfTestReport, work: Path, folder: Path, queries: list
         if result.indexed != report.photos:
             raise SelfTestError(f"indexed {result.indexed} of {report.photos} sample photos: {result.failures}")
         for query, expected in queries:
-            results = service.search(Query("file", str(query), query.name), 3)
+            results = service.search(Query("file", str(query), query.name), 3).results
             _check_results(report, query, expected, [r.path for r in results], [r.score for r in results])
     finally:
         close_service(service)

@@ -100,11 +100,13 @@ def lower_thread_priority(niceness: int = BACKGROUND_NICENESS) -> None:
 
 @dataclass(frozen=True)
 class Query:
-    """What to search with: a file path, image bytes, or a library photo id."""
+    """What to search with: a file path, image bytes, or a library photo id; ``crop`` a region of it
+    (x, y, width, height in pixels of the upright picture as displayed)."""
 
     kind: str  # "file" | "bytes" | "photo"
     value: Any
     label: str
+    crop: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -605,6 +607,8 @@ class LibraryService:
 
     def _query_main(self) -> None:
         reader = self.library.catalog.reader()
+        # One searcher for the lane's life: it keeps the library's background sample between queries.
+        searcher = Searcher(self.library, catalog=reader)
         try:
             while True:
                 with self._query_cond:
@@ -613,21 +617,27 @@ class LibraryService:
                     if self._stopped:
                         return
                     job = self._queries.popleft()
-                self._answer(job, reader)
+                self._answer(job, searcher)
         finally:
             reader.close()
 
-    def _answer(self, job: _QueryJob, reader: Catalog) -> None:
+    def _answer(self, job: _QueryJob, searcher: Searcher) -> None:
+        """A :class:`~photosim.core.results.ResultSet`: copies first, then similar photos, with a cutoff."""
         try:
             self.ensure_model()
-            searcher = Searcher(self.library, catalog=reader)
             query = job.query
             if query.kind == "file":
-                results = searcher.search_file(query.value, job.k)
+                results = searcher.results_for_file(query.value, job.k, crop=query.crop)
             elif query.kind == "bytes":
-                results = searcher.search_bytes(query.value, job.k)
+                results = searcher.results_for_bytes(query.value, job.k, crop=query.crop)
             elif query.kind == "photo":
-                results = searcher.search_photo(int(query.value), job.k)
+                if query.crop is not None:
+                    row = searcher.catalog.get(int(query.value))
+                    if row is None:
+                        raise QueryError("that photo is no longer in the library")
+                    results = searcher.results_for_file(row.path, job.k, crop=query.crop)
+                else:
+                    results = searcher.results_for_photo(int(query.value), job.k)
             else:
                 raise QueryError(f"unknown kind of query: {query.kind}")
         except (QueryError, EmbedderError) as exc:

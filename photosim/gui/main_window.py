@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
         self.status = StatusPresenter(service, self.bridge, self.statusBar(), self)
         self.results = ResultsPresenter(
             service, self.bridge, self.model, self.grid, self.header,
-            results_count=lambda: self.settings.results, message=self.show_message, parent=self,
+            results_count=lambda: self.settings.results, message=self.show_message, dialog_parent=self, parent=self,
         )
         self.folders = FoldersPresenter(service, self.bridge, self.folders_panel, self.welcome, self, self)
         self._build_menus()
@@ -298,6 +298,20 @@ class MainWindow(QMainWindow):
     def find_similar_to_photo(self, photo_id: int) -> None:
         self.results.find_similar_to_photo(photo_id)
 
+    def find_similar_to_link(self, url: str) -> None:
+        """Download an image link (a browser's dragged link, a pasted address) and search with it."""
+        self.stack.setCurrentWidget(self.browse_page)
+        self.results.find_similar_to_link(url)
+
+    @Slot(str)
+    def find(self, path: str) -> None:
+        """``photosim --find FILE`` (here or forwarded by a second launch): search with that file."""
+        self.bring_forward()
+        if os.path.isfile(path):
+            self.find_similar_to_file(path)
+        else:
+            self.show_message(f"Cannot find similar photos: no such file: {display_path(path)}", 10000)
+
     @Slot()
     def find_similar_to_current(self) -> None:
         photo_id = self.grid.currentIndex().data(PhotoModel.PhotoIdRole)
@@ -355,9 +369,8 @@ class MainWindow(QMainWindow):
             self.add_folders(intent.paths)
             return True
         if isinstance(intent, drops.QueryLink):
-            self.show_message("photosim only searches with images on this computer: save the image first, "
-                              "then drop the file.", 10000)
-            return False
+            self.find_similar_to_link(intent.url)
+            return True
         if intent.message and not quiet:
             self.show_message(intent.message, 10000)
         return False

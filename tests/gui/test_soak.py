@@ -31,6 +31,7 @@ def rss_mb() -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a thousand real queries (decode, embed, verify): minutes on two busy cores
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc")
 def test_files_threads_and_memory_stay_flat_under_churn(qtbot, make_window, photo_dir: Path,  # noqa: ANN001
                                                         originals_dir: Path, tmp_path: Path) -> None:
