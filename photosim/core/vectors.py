@@ -20,7 +20,8 @@ Every photo must stay findable, and an HNSW graph does not promise that by itsel
 * usearch's multi-threaded ``add`` can leave nodes that no search reaches (usearch issue #735: a
   node's lower-level links are built after it is already reachable from above, and a concurrent
   insert that lands on it dead-ends there). Inserts therefore run on one thread
-  (:data:`ADD_THREADS`); ``bench/reachability.py`` measures both the bug and the cost.
+  (:data:`ADD_THREADS`), which measured no slower here; ``bench/reachability.py`` measures both
+  the bug and the cost.
 * Large groups of byte-identical photos (the indexer gives copies the same vector) strand some
   copies even on one thread: the graph's neighbour selection cannot tell identical vectors apart.
 * :meth:`VectorIndex.unreachable_keys` finds every photo its own stored vector does not find;
@@ -52,22 +53,23 @@ log = logging.getLogger(__name__)
 
 ADD_CHUNK = 256
 
-#: usearch threads for small additions. One: concurrent inserts strand nodes that no search
-#: reaches (usearch #735): 0.1 to 1.4 of ~440 real photos per build added in batches of 8 on all
-#: cores, none on one thread; one thread is also no slower for batches that small.
+#: usearch threads per insert. One: concurrent inserts strand nodes that no search reaches (usearch
+#: #735). Measured with ``bench/reachability.py`` on this 2-core machine (shared, load 5-7):
+#: the indexer's batches of 8, 672 real embeddings, 40 builds: all cores stranded photos in 4
+#: builds (up to 3 each), one thread in none, and one thread added 8511 photos/s against 5067.
+#: A rebuild from the catalog: one thread took 4.4 s for 10k photos and 323 s for 100k, all cores
+#: 9.6 s and 401 s before the check that must follow them (2.0 s and 56 s). In CPU time all cores
+#: cost more too (5.1 s and 221 s against 4.0 s and 204 s), so only a machine with idle cores could
+#: gain (at best 1.6x on two idle cores at 100k, by CPU time / 2). ``add(threads=0)`` still offers
+#: that path, checked and repaired (``verify``).
 ADD_THREADS = 1
-#: Additions at least this big (a rebuild from the catalog) use all cores, then check the added
-#: photos and re-insert the stranded ones on one thread. The check costs about a third of the
-#: inserts' CPU time, so this wins wherever a second core is free: measured on 20k photos, 16.8 s
-#: of CPU for the inserts + 5.2 s for the check, against 15.4 s on one thread (1.4x faster on an
-#: idle 2-core machine, more with more cores), but no faster where other work holds the cores.
-PARALLEL_ADD_MIN = 1024
 
 #: Libraries up to this many photos are searched exactly (usearch's brute force over the stored
-#: vectors, one thread): there it costs what the graph costs (one query: 0.14 / 0.17 ms at 2k
-#: photos, 0.32 / 0.24-0.30 ms at 5k, 0.75 ms exact at 10k), finds the true neighbours and cannot
-#: miss a photo the graph does not reach. ``bench/reachability.py`` measures the crossover.
-EXACT_SEARCH_LIMIT = 5_000
+#: vectors, one thread): there it costs what the graph costs, finds the true neighbours and cannot
+#: miss a photo the graph does not reach. One query, p50, exact / graph (``bench/reachability.py``,
+#: interleaved): 0.17 / 0.20 ms at 2k photos, 0.38 / 0.34 ms at 5k, 0.98 / 1.16 ms at 10k,
+#: 1.66 / 1.37 ms at 20k, 8.5 / 6.6 ms at 50k.
+EXACT_SEARCH_LIMIT = 10_000
 
 #: The reachability check asks every photo's own vector for this many results at this search width
 #: first; the few it misses are asked again, wider (:data:`CONFIRM_EXPANSIONS`), before being called
@@ -78,7 +80,7 @@ CHECK_EXPANSION = 8
 CONFIRM_EXPANSIONS = (32, 256, 1024)
 #: Queries per batch search of the check: the index lock is released between batches so that a
 #: search from the UI never waits for a whole check.
-CHECK_CHUNK = 2048
+CHECK_CHUNK = 1024
 #: Distances below this count as "the same vector": a result list made only of such twins may hide
 #: the photo behind its identical copies, so the check then asks for more results.
 TWIN_DISTANCE = 1e-3
@@ -119,6 +121,25 @@ def file_checksum(path: str | os.PathLike[str]) -> str:
             return xxhash.xxh3_128_hexdigest(b"")
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             return xxhash.xxh3_128_hexdigest(mapped)
+
+
+def _self_hits(matches: object, keys: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """For a batch self-search for ``count`` results: (each query found its own key, it got all
+    ``count`` results and they were all twins of it).
+
+    Only the first ``counts[i]`` results of a row are real; usearch pads the rest with sentinels.
+    A batch of one query comes back as plain ``Matches``, already cut to its real results.
+    """
+    found_keys = np.asarray(matches.keys).reshape(len(keys), -1)  # type: ignore[attr-defined]
+    distances = np.asarray(matches.distances, dtype=np.float32).reshape(len(keys), -1)  # type: ignore[attr-defined]
+    counts = np.asarray(getattr(matches, "counts", [found_keys.shape[1]])).reshape(len(keys))
+    if found_keys.shape[1] == 0:
+        return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=bool)
+    real = np.arange(found_keys.shape[1])[None, :] < counts[:, None]
+    found = ((found_keys == keys[:, None]) & real).any(axis=1)
+    full = counts >= count
+    last = distances[np.arange(len(keys)), np.maximum(counts - 1, 0)]
+    return found, full & (last <= TWIN_DISTANCE)
 
 
 @dataclass(frozen=True)
@@ -253,10 +274,9 @@ class VectorIndex:
     ) -> None:
         """Add vectors; keys already present are skipped (an id's embedding never changes).
 
-        ``threads`` None: one thread for small additions (the indexer's batches of 8, where one
-        thread is also the faster), all cores for at least :data:`PARALLEL_ADD_MIN` at once (a
-        rebuild from the catalog). ``verify`` (default: whenever more than one thread inserts)
-        then checks every added photo and re-inserts the ones the concurrent inserts stranded.
+        ``threads`` None: :data:`ADD_THREADS` (one: safe, and measured faster here for batches
+        and rebuilds alike). With several threads, ``verify`` (the default then) checks every
+        added photo afterwards and re-inserts the ones the concurrent inserts stranded;
         ``verify=False`` with several threads is usearch's bug (#735) unguarded: only the benchmark
         and the tests that need an unreachable photo ask for it.
         """
@@ -269,7 +289,7 @@ class VectorIndex:
         if not len(keys):
             return
         if threads is None:
-            threads = 0 if len(keys) >= PARALLEL_ADD_MIN and (os.cpu_count() or 1) > 1 else ADD_THREADS
+            threads = ADD_THREADS
         if verify is None:
             verify = threads != 1
         with self._lock:
@@ -402,8 +422,7 @@ class VectorIndex:
             if self._index.expansion_search != wanted:
                 self._index.expansion_search = wanted
             matches = self._index.search(vectors, count, threads=threads)
-        found = np.asarray(matches.keys).reshape(len(keys), -1) == keys[:, None]
-        return found.any(axis=1)
+        return _self_hits(matches, keys, count)[0]
 
     def _widen_past_twins(self, missed: np.ndarray, threads: int) -> np.ndarray:
         """Keep the keys that stay unfound even when asked for more results than they have twins."""
@@ -419,11 +438,9 @@ class VectorIndex:
                 if self._index.expansion_search != wanted:
                     self._index.expansion_search = wanted
                 matches = self._index.search(vectors, count, threads=threads)
-            found_keys = np.asarray(matches.keys).reshape(len(missed), -1)
-            distances = np.asarray(matches.distances, dtype=np.float32).reshape(len(missed), -1)
-            found = (found_keys == missed[:, None]).any(axis=1)
+            found, full_of_twins = _self_hits(matches, missed, count)
             # all results are twins (same vector): the photo may be hidden behind them, ask for more
-            crowded = (distances[:, -1] <= TWIN_DISTANCE) & (count < n)
+            crowded = full_of_twins & (count < n)
             unreachable.append(missed[~found & ~crowded])
             missed = missed[~found & crowded]
         return np.sort(np.concatenate(unreachable)) if unreachable else np.zeros(0, dtype=np.uint64)

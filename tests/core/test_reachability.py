@@ -77,9 +77,9 @@ def test_building_in_batches_of_eight_leaves_no_photo_unreachable(photo_vectors:
 
 
 def test_bulk_additions_on_all_cores_leave_no_photo_unreachable(photo_vectors: np.ndarray) -> None:
-    # A rebuild from the catalog adds thousands at once on all cores, then checks the added photos
-    # and re-inserts the stranded ones. Without that check this fails: in three runs here, 22, 26 and
-    # 30 of 300 builds stranded photos (up to 19 in one build), so 150 builds are plenty.
+    # The all-cores path that add(threads=0) offers (photosim itself inserts on one thread) checks
+    # the added photos afterwards and re-inserts the stranded ones. Without that check this fails:
+    # in three runs here 22, 26 and 30 of 300 builds stranded photos (up to 19 in one build).
     lost: dict[int, list[int]] = {}
     builds = 150
     for build in range(builds):
