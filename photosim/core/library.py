@@ -370,7 +370,7 @@ class Library:
         index = self.index  # opening repairs a missing or corrupt file
         if self._reconcile(index):
             self._index_dirty = True
-        done[:0] = self.index_events[events_before:]
+        done[:0] = [event.removeprefix("vector index: ") for event in self.index_events[events_before:]]
         previous_exact = set(index.exact_keys.tolist())
         repair = index.repair_unreachable(threads=threads)
         if repair.reinserted or set(repair.exact) != previous_exact:

@@ -54,21 +54,21 @@ log = logging.getLogger(__name__)
 ADD_CHUNK = 256
 
 #: usearch threads per insert. One: concurrent inserts strand nodes that no search reaches (usearch
-#: #735). Measured with ``bench/reachability.py`` on this 2-core machine (shared, load 5-7):
-#: the indexer's batches of 8, 672 real embeddings, 40 builds: all cores stranded photos in 4
-#: builds (up to 3 each), one thread in none, and one thread added 8511 photos/s against 5067.
-#: A rebuild from the catalog: one thread took 4.4 s for 10k photos and 323 s for 100k, all cores
-#: 9.6 s and 401 s before the check that must follow them (2.0 s and 56 s). In CPU time all cores
-#: cost more too (5.1 s and 221 s against 4.0 s and 204 s), so only a machine with idle cores could
-#: gain (at best 1.6x on two idle cores at 100k, by CPU time / 2). ``add(threads=0)`` still offers
-#: that path, checked and repaired (``verify``).
+#: #735). Measured with ``bench/reachability.py`` on this 2-core machine (shared, load 5-11), see
+#: bench/RESULTS-reachability.md. The indexer's batches of 8, 672 real embeddings, 40 builds: all
+#: cores stranded photos in 4 and in 14 builds (up to 3 each), one thread in none, and one thread
+#: added photos 1.5-1.7x faster. A rebuild from the catalog: one thread won every run at 10k and
+#: 20k (e.g. 4.4 s against 9.6 s + 2.0 s for the check that must follow all cores); at 100k one
+#: thread took 323, 420 and 485 s, all cores + check 457, 201 and 537 s. With the check, all cores
+#: cost 0-25% more CPU, so they win only where a core is idle; ``add(threads=0)`` offers that
+#: path, checked and repaired (``verify``), for a machine where it measures faster.
 ADD_THREADS = 1
 
 #: Libraries up to this many photos are searched exactly (usearch's brute force over the stored
 #: vectors, one thread): there it costs what the graph costs, finds the true neighbours and cannot
 #: miss a photo the graph does not reach. One query, p50, exact / graph (``bench/reachability.py``,
-#: interleaved): 0.17 / 0.20 ms at 2k photos, 0.38 / 0.34 ms at 5k, 0.98 / 1.16 ms at 10k,
-#: 1.66 / 1.37 ms at 20k, 8.5 / 6.6 ms at 50k.
+#: interleaved, three runs): 0.14-0.19 / 0.20-0.23 ms at 2k photos, 0.32-0.41 / 0.24-0.38 ms at
+#: 5k, 0.75-1.30 / 0.75-1.35 ms at 10k, 1.66-2.14 / 1.37-1.87 ms at 20k, 8.5-10.8 / 6.4-6.6 ms at 50k.
 EXACT_SEARCH_LIMIT = 10_000
 
 #: The reachability check asks every photo's own vector for this many results at this search width

@@ -218,7 +218,8 @@ def test_library_health_reports_and_repair_fixes_every_kind_of_problem(library_w
 
     with Library(data_dir, embedder=lib._embedder) as writer:
         summary = writer.repair_index()
-        assert "re-inserted" in summary and "saved" in summary
+        assert summary.startswith("vector index: repaired from the catalog (added 1, removed 1); re-inserted ")
+        assert summary.endswith("; saved")
         after = writer.index_health()
         assert after.healthy and after.missing_ids == after.extra_ids == after.unreachable_ids == ()
         assert set(after.exact_ids) <= lost and after.index_vectors == 258
@@ -243,3 +244,10 @@ def test_a_corrupt_index_file_is_reported_then_rebuilt(library_with_copies: Libr
         summary = writer.repair_index(rebuild=True)
         assert "rebuilt the index from the catalog (258 photos" in summary
         assert writer.index_health().healthy
+
+
+def test_an_empty_library_is_healthy_and_has_nothing_to_repair(tmp_path: Path) -> None:
+    with Library(tmp_path / "data") as lib:  # no photo indexed yet: no index file is ever written
+        health = lib.index_health()
+        assert health.healthy and health.index_vectors == health.catalog_photos == 0
+        assert lib.repair_index().startswith("vector index: nothing to repair")
