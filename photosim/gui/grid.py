@@ -204,16 +204,17 @@ class PhotoDelegate(QStyledItemDelegate):
                                  "missing" if path is None else "cannot show")
         caption = QRect(rect.x() + self.PADDING, thumb.bottom() + 3, self.cell, self.CAPTION - 4)
         score = model.data(index, PhotoModel.ScoreRole)
+        match = model.data(index, PhotoModel.MatchRole)
         font = QFont(option.font)  # type: ignore[attr-defined]
         if score is not None:
             font.setBold(True)
             painter.setFont(font)
-            text = f"{score:.2f}"
+            text = f"copy · {score:.2f}" if match == "same" else f"{score:.2f}"
             chip = painter.fontMetrics().boundingRect(text).adjusted(-7, -2, 7, 2)
             chip.moveCenter(caption.center())
             shape = QPainterPath()
             shape.addRoundedRect(chip, chip.height() / 2, chip.height() / 2)
-            painter.fillPath(shape, _score_color(score))
+            painter.fillPath(shape, _SAME_COLOR if match == "same" else _score_color(score))
             painter.setPen(QColor("#111"))
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
         else:
@@ -226,10 +227,12 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+_SAME_COLOR = QColor("#7fd88f")
+"""Green: the same photo (an edited or re-saved copy of the query, verified)."""
+
+
 def _score_color(score: float) -> QColor:
-    """Green for near-duplicates, amber for look-alikes, grey for distant matches."""
-    if score >= 0.85:
-        return QColor("#7fd88f")
+    """Amber for close look-alikes, grey for distant ones (copies are green, whatever their score)."""
     if score >= 0.65:
         return QColor("#f2c45a")
     return QColor("#b9bec7")
