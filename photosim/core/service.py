@@ -100,21 +100,45 @@ def lower_thread_priority(niceness: int = BACKGROUND_NICENESS) -> None:
 
 @dataclass(frozen=True)
 class Query:
-    """What to search with: a file path, image bytes, or a library photo id; ``crop`` a region of it
-    (x, y, width, height in pixels of the upright picture as displayed)."""
+    """What to search with: a file path, image bytes, a library photo id, or words.
 
-    kind: str  # "file" | "bytes" | "photo"
+    ``crop``: a region of the picture (x, y, width, height in pixels of the upright picture as
+    displayed). ``only``: keep only results labelled like this word ("similar to this photo, only dogs").
+    """
+
+    kind: str  # "file" | "bytes" | "photo" | "text" (value: a list of words)
     value: Any
     label: str
     crop: tuple[int, int, int, int] | None = None
+    only: str | None = None
+
+
+@dataclass
+class Lane:
+    """What a call on the query lane may use: the lane's own searcher, labels and reader connection."""
+
+    service: LibraryService
+    catalog: Catalog
+    searcher: Searcher
+    _labels: Any = None
+
+    @property
+    def labels(self) -> Any:
+        """The lane's :class:`~photosim.core.tags.LabelIndex` (loaded on first use, then kept up to date)."""
+        if self._labels is None:
+            from .tags import LabelIndex
+
+            self._labels = LabelIndex(self.service.library, catalog=self.catalog)
+        return self._labels
 
 
 @dataclass
 class _QueryJob:
     token: int
-    query: Query
+    query: Query | None
     k: int
     future: Future[Any]
+    call: Any = None  # for submit_call: fn(lane) -> value
 
 
 class LibraryService:
@@ -600,6 +624,18 @@ class LibraryService:
             self._query_cond.notify_all()
         return token, job.future
 
+    def submit_call(self, fn: Any) -> Future[Any]:
+        """Run ``fn(lane)`` on the query lane (a :class:`Lane`: its reader connection, searcher and labels);
+        for quick reads a view needs off the GUI thread (photo info, known words)."""
+        job = _QueryJob(next(self._tokens), None, 0, Future(), call=fn)
+        with self._query_cond:
+            if self._stopped:
+                job.future.set_exception(QueryError("photosim is closing"))
+                return job.future
+            self._queries.append(job)
+            self._query_cond.notify_all()
+        return job.future
+
     def search(self, query: Query, k: int, timeout: float | None = 120.0) -> Any:
         """Run a query through the query lane and wait for it (command line, self-test)."""
         _token, future = self.submit_query(query, k)
@@ -607,8 +643,9 @@ class LibraryService:
 
     def _query_main(self) -> None:
         reader = self.library.catalog.reader()
-        # One searcher for the lane's life: it keeps the library's background sample between queries.
-        searcher = Searcher(self.library, catalog=reader)
+        # One searcher (and label index) for the lane's life: they keep the library's background sample
+        # and labels between queries.
+        lane = Lane(self, reader, Searcher(self.library, catalog=reader))
         try:
             while True:
                 with self._query_cond:
@@ -617,29 +654,57 @@ class LibraryService:
                     if self._stopped:
                         return
                     job = self._queries.popleft()
-                self._answer(job, searcher)
+                if job.call is not None:
+                    self._run_call(job, lane)
+                else:
+                    self._answer(job, lane)
         finally:
             reader.close()
 
-    def _answer(self, job: _QueryJob, searcher: Searcher) -> None:
-        """A :class:`~photosim.core.results.ResultSet`: copies first, then similar photos, with a cutoff."""
+    def _run_call(self, job: _QueryJob, lane: Lane) -> None:
         try:
+            job.future.set_result(job.call(lane))
+        except Exception as exc:
+            log.debug("call on the query lane failed: %s", exc, exc_info=True)
+            job.future.set_exception(exc)
+
+    def _answer(self, job: _QueryJob, lane: Lane) -> None:
+        """A :class:`~photosim.core.results.ResultSet` (copies first, then similar photos, with a cutoff),
+        or for words a :class:`~photosim.core.word_results.WordResults`."""
+        searcher = lane.searcher
+        query = job.query
+        assert query is not None
+        try:
+            if query.kind == "text":
+                from .word_results import word_results
+
+                words = list(query.value) + ([query.only] if query.only else [])
+                results: Any = word_results(lane.labels.search(words, job.k))
+                job.future.set_result(results)
+                self._emit(QueryAnswered(job.token, results))
+                return
             self.ensure_model()
-            query = job.query
+            k = job.k * 5 if query.only else job.k  # room for what the word leaves out
+            if query.only and not lane.labels.taxonomy.is_known(query.only):
+                from .tags import NO_MATCH
+
+                raise QueryError(f"{NO_MATCH}: photosim knows no word '{query.only}'")
             if query.kind == "file":
-                results = searcher.results_for_file(query.value, job.k, crop=query.crop)
+                results = searcher.results_for_file(query.value, k, crop=query.crop)
             elif query.kind == "bytes":
-                results = searcher.results_for_bytes(query.value, job.k, crop=query.crop)
+                results = searcher.results_for_bytes(query.value, k, crop=query.crop)
             elif query.kind == "photo":
                 if query.crop is not None:
                     row = searcher.catalog.get(int(query.value))
                     if row is None:
                         raise QueryError("that photo is no longer in the library")
-                    results = searcher.results_for_file(row.path, job.k, crop=query.crop)
+                    results = searcher.results_for_file(row.path, k, crop=query.crop)
                 else:
-                    results = searcher.results_for_photo(int(query.value), job.k)
+                    results = searcher.results_for_photo(int(query.value), k)
             else:
                 raise QueryError(f"unknown kind of query: {query.kind}")
+            if query.only:
+                results = narrowed(results, lane.labels.narrow(results.results, query.only), job.k)
         except (QueryError, EmbedderError) as exc:
             job.future.set_exception(exc)
             self._emit(QueryFailed(job.token, str(exc)))
@@ -710,6 +775,15 @@ class LibraryService:
                         self._cond.notify_all()
         finally:
             reader.close()
+
+
+def narrowed(results: Any, kept: list[Any], k: int) -> Any:
+    """A result set cut down to the results a word kept: the word is the cutoff ("only dogs")."""
+    from .results import ResultSet
+
+    kept = kept[:k]
+    same = sum(1 for r in kept if getattr(r, "match", "") == "same")
+    return ResultSet(kept, len(kept), same, getattr(results, "variant", ""), getattr(results, "background", None))
 
 
 def open_service(
