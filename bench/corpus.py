@@ -7,9 +7,13 @@ Two corpora, both cached on disk (generating 12 MP files takes a while and must 
   Each file is a different crop of a sample photo, upscaled, with a little sensor-like grain so that it
   compresses (and decodes) like a real photo, not like a smooth upscale, and so that no two files share
   a fingerprint (the indexer would otherwise reuse embeddings of duplicates and look faster than it is).
-* the **edited-copy corpus**: every sample photo as an original, and eleven edited copies of each
-  (crop, corner crop, mirror, rotation, EXIF-rotated, greyscale, colour shift, watermark text,
-  letterbox borders, blur, low-quality JPEG). Retrieval quality is whether each copy finds its original.
+* the **edited-copy corpus**: every sample photo as an original, and nineteen edited copies of each:
+  the eleven edits of the first version (crop, corner crop, mirror, rotation, EXIF-rotated, greyscale,
+  colour shift, watermark text, letterbox borders, blur, low-quality JPEG) and eight that sharing,
+  printing, posting and re-saving do to photos (turned 90 degrees without an EXIF tag, a phone
+  screenshot with its bars, a messenger's small recompressed copy, a photo of a print or a screen,
+  a square post with blurred padding, stickers, an app filter, a heavy vignette). Retrieval quality
+  is whether each copy finds its original.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 CORPUS_VERSION = 2
+#: The edited-copy corpus has its own version: v3 added eight edits (the first eleven are unchanged,
+#: byte for byte: each edit's random generator is seeded by its position, and new edits come last).
+EDITED_VERSION = 3
 CAMERA_SIZE = (4000, 3000)
 ORIENTATION = 0x0112
 
@@ -236,6 +243,144 @@ def _low_jpeg(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, d
     return im.resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.BILINEAR), {"quality": 10}
 
 
+def _rotated_90(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """Turned a quarter either way and saved without an orientation tag (what many editors and
+    messengers do when they drop EXIF): the pixels themselves are sideways."""
+    return im.transpose(Image.Transpose.ROTATE_90 if rng.integers(2) else Image.Transpose.ROTATE_270), {}
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=max(8, int(size)))
+
+
+def _screenshot(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A phone screenshot of the photo in a viewer app: a 1080x2340 portrait screen scaled down,
+    status bar (time, battery), a title bar, the photo fitted to the width, an action bar; PNG-like
+    sharp UI, then saved as JPEG by the messenger that carried it."""
+    dark = bool(rng.integers(2))
+    bg, fg = ((18, 18, 18), (235, 235, 235)) if dark else ((250, 250, 250), (30, 30, 30))
+    sw, sh = 540, 1170
+    screen = Image.new("RGB", (sw, sh), bg)
+    draw = ImageDraw.Draw(screen)
+    draw.text((28, 14), f"{int(rng.integers(7, 23))}:{int(rng.integers(0, 60)):02d}", font=_font(26), fill=fg)
+    draw.rectangle((sw - 70, 20, sw - 30, 38), outline=fg, width=2)  # battery
+    draw.rectangle((sw - 66, 24, sw - 66 + int(rng.integers(8, 32)), 34), fill=fg)
+    for i in range(3):  # signal bars
+        draw.rectangle((sw - 120 + i * 10, 36 - 6 * (i + 1), sw - 114 + i * 10, 38), fill=fg)
+    draw.text((20, 70), "<  Photos", font=_font(30), fill=fg)
+    draw.text((sw - 150, 72), "Edit   ...", font=_font(26), fill=fg)
+    fitted = ImageOps.contain(im, (sw, sh - 320))
+    top = 130 + (sh - 320 - fitted.height) // 2
+    screen.paste(fitted, ((sw - fitted.width) // 2, top))
+    y = sh - 130
+    for i, x in enumerate(range(50, sw, sw // 4)):  # share, heart, info, trash
+        if i % 2:
+            draw.ellipse((x, y, x + 40, y + 40), outline=fg, width=3)
+        else:
+            draw.rectangle((x, y, x + 36, y + 40), outline=fg, width=3)
+    draw.rounded_rectangle((sw // 2 - 70, sh - 24, sw // 2 + 70, sh - 16), radius=4, fill=fg)  # home bar
+    return screen, {"quality": 85}
+
+
+def _messenger(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A messenger's data-saving copy: long side 480 px, JPEG quality 35 with 4:2:0 chroma."""
+    small = ImageOps.contain(im, (480, 480), Image.Resampling.BILINEAR)
+    return small, {"quality": 35, "subsampling": 2}
+
+
+def _photo_of_print(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A phone photo of the picture shown on a screen or a print lying on a table: seen at an angle
+    (a perspective warp), on a darker surround, a little out of focus, with uneven light and noise."""
+    w, h = im.size
+    out_w, out_h = int(w * 1.25), int(h * 1.25)
+    j = lambda a: float(rng.uniform(0.02, 0.12)) * a  # noqa: E731 - corner jitter
+    # where the picture's corners land in the output (clockwise from top left)
+    quad = [(out_w * 0.1 + j(w), out_h * 0.1 + j(h)), (out_w * 0.9 - j(w), out_h * 0.1 + j(h)),
+            (out_w * 0.9 - j(w), out_h * 0.9 - j(h)), (out_w * 0.1 + j(w), out_h * 0.9 - j(h))]
+    src = [(0, 0), (w, 0), (w, h), (0, h)]
+    coeffs = _perspective_coeffs(quad, src)
+    surround = tuple(int(v) for v in rng.integers(30, 110, size=3))
+    canvas = Image.new("RGB", (out_w, out_h), surround)
+    warped = im.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC)
+    mask = Image.new("L", im.size, 255).transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs,
+                                                  Image.Resampling.BILINEAR)
+    canvas.paste(warped, (0, 0), mask)
+    canvas = canvas.filter(ImageFilter.GaussianBlur(radius=max(1.0, min(out_w, out_h) / 400)))
+    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+    light = 0.8 + 0.35 * (xx / out_w) * (1 - 0.5 * yy / out_h)  # brighter towards one side (a lamp, a window)
+    arr = np.asarray(canvas, dtype=np.float32) * light[..., None]
+    arr += rng.normal(0, 4.0, size=arr.shape[:2])[..., None]
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), {"quality": 88}
+
+
+def _perspective_coeffs(dst: list[tuple[float, float]], src: list[tuple[float, float]]) -> list[float]:
+    """Pillow's PERSPECTIVE coefficients mapping output points ``dst`` back to input points ``src``."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, src, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    return np.linalg.solve(np.asarray(rows, dtype=np.float64), np.asarray(rhs, dtype=np.float64)).tolist()
+
+
+def _square_padded(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A square post that keeps the whole picture: fitted into a square whose empty sides are filled
+    with a blurred, enlarged copy of the picture (what posting apps offer instead of cropping)."""
+    side = max(im.size)
+    fill = ImageOps.fit(im, (side, side)).filter(ImageFilter.GaussianBlur(radius=side / 30))
+    fill = ImageEnhance.Brightness(fill).enhance(0.8)
+    fill.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
+    return fill.resize((1080, 1080), Image.Resampling.BICUBIC) if side > 1080 else fill, {}
+
+
+def _stickers(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """Three opaque stickers (smiley faces and a heart), each about a sixth of the short side, placed
+    at random, covering roughly 8% of the picture."""
+    out = im.copy()
+    draw = ImageDraw.Draw(out)
+    w, h = im.size
+    r = min(w, h) // 12
+    for i in range(3):
+        cx, cy = int(rng.uniform(r, w - r)), int(rng.uniform(r, h - r))
+        if i == 2:  # a heart: two circles and a triangle
+            red = (230, 30, 60)
+            draw.ellipse((cx - r, cy - r // 2 - r // 2, cx, cy + r // 2 - r // 2), fill=red)
+            draw.ellipse((cx, cy - r // 2 - r // 2, cx + r, cy + r // 2 - r // 2), fill=red)
+            draw.polygon([(cx - r, cy - r // 4), (cx + r, cy - r // 4), (cx, cy + r)], fill=red)
+            continue
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(255, 205, 40), outline=(120, 80, 0), width=max(1, r // 15))
+        e = r // 4
+        draw.ellipse((cx - 2 * e, cy - 2 * e, cx - e, cy - e // 2), fill=(40, 30, 20))
+        draw.ellipse((cx + e, cy - 2 * e, cx + 2 * e, cy - e // 2), fill=(40, 30, 20))
+        draw.arc((cx - 2 * e, cy - e, cx + 2 * e, cy + 2 * e), 20, 160, fill=(40, 30, 20), width=max(1, r // 10))
+    return out, {}
+
+
+def _app_filter(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """An Instagram-like look: lifted blacks (faded), an S contrast curve, teal shadows and warm
+    highlights, a little less saturation."""
+    x = np.asarray(im, dtype=np.float32) / 255.0
+    x = 0.5 + (x - 0.5) * 1.25  # contrast
+    x = 1 / (1 + np.exp(-6 * (x - 0.5)))  # S curve
+    x = (x - x.min()) / max(1e-6, float(x.max() - x.min()))
+    x = 0.12 + 0.83 * x  # fade: blacks lifted, whites dimmed
+    lum = x.mean(axis=2, keepdims=True)
+    tint = np.where(lum < 0.5, np.array([-0.05, 0.02, 0.05]), np.array([0.06, 0.02, -0.05])) * (np.abs(lum - 0.5) * 2)
+    x = np.clip(x + tint, 0, 1)
+    out = Image.fromarray((x * 255).astype(np.uint8))
+    return ImageEnhance.Color(out).enhance(0.8), {}
+
+
+def _vignette(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A heavy vignette: brightness falls from full in the middle to about 15% in the corners."""
+    w, h = im.size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.sqrt(((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2) / math.sqrt(2)  # 0 centre, 1 corner
+    gain = 1.0 - 0.85 * np.clip((d - 0.25) / 0.75, 0, 1) ** 1.5
+    arr = np.asarray(im, dtype=np.float32) * gain[..., None]
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), {}
+
+
 EDITS: dict[str, Edit] = {
     "crop": _crop,
     "corner crop": _corner_crop,
@@ -248,6 +393,15 @@ EDITS: dict[str, Edit] = {
     "letterbox borders": _letterbox,
     "blur": _blur,
     "low-quality JPEG": _low_jpeg,
+    # v3: what sharing, printing, posting and re-saving do
+    "rotated 90, no EXIF": _rotated_90,
+    "screenshot": _screenshot,
+    "messenger copy": _messenger,
+    "photo of a print": _photo_of_print,
+    "square, padded": _square_padded,
+    "stickers": _stickers,
+    "app filter": _app_filter,
+    "heavy vignette": _vignette,
 }
 
 
@@ -260,7 +414,7 @@ class QualityCorpus:
 
 def quality_corpus(cache: Path, seed: int = 11) -> QualityCorpus:
     """Originals (JPEG q95, native size) and one edited copy of each per edit, cached in ``cache``."""
-    folder = cache / f"edited-v{CORPUS_VERSION}"
+    folder = cache / f"edited-v{EDITED_VERSION}"
     marker = folder / "corpus.json"
     if marker.exists():
         info = json.loads(marker.read_text())

@@ -25,7 +25,7 @@ from photosim.core.images import decode, read_file
 
 from .common import Settings, log
 from .corpus import EDITS, quality_corpus
-from .recipes import GapCentreCropLite0, GapSquashLite0, RgemSquash1280Lite0
+from .recipes import CopyOnlyLite0, GapCentreCropLite0, GapSquashLite0, RgemSquash1280Lite0
 
 
 def _recall(vectors: np.ndarray, n_originals: int, targets: np.ndarray, edits: list[str]) -> dict[str, Any]:
@@ -70,17 +70,24 @@ def run(settings: Settings) -> dict[str, Any]:
     ]
     if default_precision != "fp32":
         recipes.append((f"current, {default_precision} (the indexer's default here)", current, default_precision))
+    copy_only = CopyOnlyLite0()
+    recipes.append((f"current without the class-probability head (before issue 12), {default_precision}",
+                    copy_only, default_precision))
     results: dict[str, Any] = {"edits": list(EDITS), "n_originals": len(names), "n_queries": len(corpus.queries),
                                "recipes": {}, "default_precision": default_precision}
     by_precision: dict[str, np.ndarray] = {}
     for label, backbone, precision in recipes:
-        embedder = Embedder(backbone, device="cpu", precision=precision, optimize=backbone is current)
+        embedder = Embedder(backbone, device="cpu", precision=precision, optimize=backbone in (current, copy_only))
         vectors = embedder.embed_arrays([backbone.prepare(im) for im in images])
         results["recipes"][label] = _recall(vectors, len(names), targets, edits)
         r = results["recipes"][label]["with_distractors"]
         log(f"quality: {label}: recall@1 {r['overall']:.3f} (worst edit {r['min_edit']:.2f})")
         if backbone is current:
             by_precision[precision] = vectors
+        if backbone is copy_only:
+            same = by_precision[precision]
+            results["head_drift"] = {"precision": precision, "max_abs": float(np.abs(vectors - same).max()),
+                                     "min_cosine": float((vectors * same).sum(axis=1).min())}
     results["current"] = f"current: {current.model_id}, fp32"
 
     if default_precision != "fp32":  # drift, and a library indexed in one precision searched in the other
@@ -116,6 +123,10 @@ def markdown(results: dict[str, Any]) -> str:
     for label, r in results["recipes"].items():
         h = r["originals_only"]
         lines.append(f"| {label} | {h['overall']:.3f} | {h['min_edit']:.2f} |")
+    drift = results.get("head_drift")
+    if drift:
+        lines += ["", f"Copy vectors with and without the class-probability head ({drift['precision']}, frozen): "
+                  f"largest difference {drift['max_abs']:.2g}, lowest cosine {drift['min_cosine']:.6f}."]
     p = results.get("precision")
     if p:
         low = results["default_precision"]

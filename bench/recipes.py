@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from photosim.core.embedder import EfficientNetLite0, _FeatureHead, center_crop_array, load_efficientnet_lite0
+from photosim.core.embedder import (
+    EfficientNetLite0,
+    _FeatureHead,
+    center_crop_array,
+    fold_batch_norms,
+    load_efficientnet_lite0,
+    projection_matrix,
+)
 
 
 def gap_pool(fmap: Any) -> Any:
@@ -45,3 +52,18 @@ class RgemSquash1280Lite0(EfficientNetLite0):
 
     def build(self) -> Any:
         return _FeatureHead(load_efficientnet_lite0())
+
+
+class CopyOnlyLite0(EfficientNetLite0):
+    """The current recipe as it was before issue 12: the copy vector alone, no class probabilities after it.
+
+    Measured beside the current one to show that the probabilities the same pass now also returns
+    leave the copy vectors (and so every edited-copy figure) as they were.
+    """
+
+    model_id = "bench/rgem-squash-rp512-copy-only"
+
+    def build(self) -> Any:
+        net = load_efficientnet_lite0()
+        fold_batch_norms(net)
+        return _FeatureHead(net, projection=projection_matrix(1280, self.dim))

@@ -93,6 +93,8 @@ install -m 644 packaging/linux/photosim.desktop "$STAGE/usr/share/applications/p
 sed -e "s/@VERSION@/$VERSION/" -e "s/@DATE@/$(date -u +%F)/" packaging/linux/io.github.photosim.photosim.metainfo.xml \
     > "$STAGE/usr/share/metainfo/io.github.photosim.photosim.metainfo.xml"
 install -m 644 packaging/linux/copyright "$STAGE/usr/share/doc/photosim/copyright"
+# `photosim watch` as a systemd user service (not enabled: `systemctl --user enable --now photosim-watch`).
+install -D -m 644 packaging/linux/systemd/photosim-watch.service "$STAGE/usr/lib/systemd/user/photosim-watch.service"
 for px in 16 24 32 48 64 128 256 512; do
     install -D -m 644 "resources/icons/photosim-$px.png" "$STAGE/usr/share/icons/hicolor/${px}x${px}/apps/photosim.png"
 done

@@ -1,7 +1,12 @@
-"""The ``photosim`` command line: index, search, folders, status (and, with no command, the app).
+"""The ``photosim`` command line: index, watch, search, folders, status, check (and, with no command, the app).
 
 Every user error (missing file, not an image, empty library, unknown folder, busy library) is one
-line on stderr and exit code 2; never a traceback.
+line on stderr and exit code 2; never a traceback. Commands that change the library (``index``,
+``watch``) run it through the same :class:`~photosim.core.service.LibraryService` as the app.
+
+Paths are printed as the exact bytes of the name on disk (so ``xargs`` and scripts find the file even
+when the name is not valid UTF-8); in ``--json`` output such a path is shown with replacement
+characters and its exact bytes follow, base64-encoded, as ``path_b64``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find similar photos in your own photo library. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"photosim {__version__}")
+    parser.add_argument("--find", metavar="FILE", nargs="?", const=None, default=None,
+                        help="open the app and find photos similar to FILE (a running app comes forward and searches)")
     parser.add_argument("--self-test", action="store_true",
                         help="check that this installation works: index sample photos and query them in the window "
                              "(options: photosim --self-test --help)")
@@ -50,17 +57,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="watch folders and bring the index up to date")
     p.add_argument("folders", nargs="*", metavar="FOLDER", help="folders to add to the watched set first")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--device", default=None, help="auto, cpu or gpu (default: the app's setting, else auto)")
     p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores - 1)")
     p.add_argument("--wait", action="store_true", help="wait for another writer instead of failing")
     _add_common(p)
 
-    p = sub.add_parser("search", help="print the photos most similar to each query image")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files; '-' reads image bytes from stdin")
-    p.add_argument("-k", type=int, default=10, metavar="N", help="number of results per query (default 10)")
+    p = sub.add_parser("search", help="print the photos most similar to each query image, or labelled like words",
+                       description="Copies of the query come first, then similar photos, down to where the "
+                                   "results stop being meaningful for this query (at most -k). A summary "
+                                   "line per query goes to stderr. With --text, photos labelled like the words.")
+    p.add_argument("images", nargs="*", metavar="IMAGE",
+                   help="image files or http(s) links; '-' reads image bytes from stdin")
+    p.add_argument("--text", nargs="+", metavar="WORD",
+                   help="photos whose labels match all these words (a word covers its kinds: 'dog' finds every breed)")
+    p.add_argument("--like", action="store_true",
+                   help="look-alikes: the same photo (edited copies) first, then photos of the same kind of thing")
+    p.add_argument("--only", metavar="WORD", default=None, help="keep only results labelled like WORD (e.g. dog)")
+    p.add_argument("-k", type=int, default=10, metavar="N", help="at most this many results per query (default 10)")
+    p.add_argument("--all", action="store_true", help="ignore the cutoff: print all -k results")
+    p.add_argument("--min-score", type=float, default=None, metavar="S",
+                   help="cut off at this cosine score instead of the automatic cutoff (copies are always shown)")
+    p.add_argument("--crop", default=None, metavar="X,Y,W,H",
+                   help="search with this region of the image (pixels of the upright picture as displayed)")
     p.add_argument("--folder", default=None, help="only return photos inside this folder")
     p.add_argument("--json", action="store_true", help="one JSON line per query on stdout")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--device", default=None, help="auto, cpu or gpu (default: the app's setting, else auto)")
+    _add_common(p)
+
+    p = sub.add_parser("watch", help="keep the watched folders indexed until Ctrl+C or SIGTERM (no window)")
+    p.add_argument("folders", nargs="*", metavar="FOLDER", help="folders to add to the watched set first")
+    p.add_argument("--device", default=None, help="auto, cpu or gpu (default: the app's setting, else auto)")
+    p.add_argument("--poll", action="store_true", help="poll every folder instead of waiting for change events")
+    p.add_argument("--rescan-minutes", type=float, default=10.0, metavar="M",
+                   help="re-scan every folder this often, to catch what events missed (default 10)")
+    _add_common(p)
+
+    p = sub.add_parser("check", help="check the catalog, the vector index and the backups (exit 1 if unhealthy)")
+    p.add_argument("--repair", action="store_true",
+                   help="restore a damaged catalog from its newest good backup, rebuild the index, re-scan the folders")
+    p.add_argument("--device", default=None, help="auto, cpu or gpu, for the re-scan after a repair")
     _add_common(p)
 
     p = sub.add_parser("folders", help="list, add or remove watched folders")
@@ -71,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     fr = fsub.add_parser("remove", help="stop watching a folder and drop its photos from the library")
     fr.add_argument("path")
     _add_common(fr)
+    _add_common(p)
+
+    p = sub.add_parser("info", help="what the library knows about a photo: labels, size, date, camera")
+    p.add_argument("path", metavar="PHOTO")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(p)
+
+    p = sub.add_parser("words", help="known words for 'search --text', by how many photos carry them")
+    p.add_argument("prefix", nargs="?", default="", help="only words starting with this")
+    p.add_argument("-n", type=int, default=20, metavar="N", help="at most N words (default 20)")
     _add_common(p)
 
     p = sub.add_parser("status", help="what the library holds")
@@ -99,7 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .app_launcher import launch_app
 
         return launch_app(args)
-    handler = {"index": cmd_index, "search": cmd_search, "folders": cmd_folders, "status": cmd_status}[args.command]
+    _exact_bytes_output()
+    handler = {"index": cmd_index, "watch": cmd_watch, "search": cmd_search, "folders": cmd_folders,
+               "status": cmd_status, "check": cmd_check, "info": cmd_info, "words": cmd_words}[args.command]
     try:
         return handler(args)
     except UserError as exc:
@@ -120,10 +167,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
             return _fail("the disk holding the library is full; work committed so far is kept")
         if isinstance(exc, sqlite3.DatabaseError):
+            from .core.catalog import is_corruption
+
+            if is_corruption(exc):
+                return _fail(f"the library's catalog is damaged ({exc}); run 'photosim check --repair'")
             return _fail(f"the library's catalog cannot be used: {exc}")
         if isinstance(exc, OSError) and exc.errno is not None:
             return _fail(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc))
         raise
+
+
+def _exact_bytes_output() -> None:
+    """Write names that are not valid UTF-8 back as the bytes they came from (surrogate escapes)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):
+                pass
+
+
+def _device_choice(args: argparse.Namespace) -> str:
+    """``--device`` if given, else the app's setting (settings.json in the data folder), else auto."""
+    from .core.devices import normalize_choice
+
+    if getattr(args, "device", None):
+        return normalize_choice(args.device)
+    from .core.paths import resolve_data_dir
+    from .core.settings import load_settings
+
+    return load_settings(resolve_data_dir(args.data_dir)).device
 
 
 def _fail(message: str) -> int:
@@ -134,12 +208,22 @@ def _fail(message: str) -> int:
 def _open(args: argparse.Namespace, *, writable: bool, wait: bool = False):  # noqa: ANN202
     from .core.library import Library
 
-    return Library(args.data_dir, writable=writable, device=getattr(args, "device", "auto"),
-                   lock_timeout=-1 if wait else 0)
+    return Library(args.data_dir, writable=writable, device=_device_choice(args), lock_timeout=-1 if wait else 0)
+
+
+def _open_service(args: argparse.Namespace, *, watch: bool, wait: bool = False, **options):  # noqa: ANN003, ANN202
+    """The library through the same service as the app (the one start-up path)."""
+    from .core.paths import resolve_data_dir
+    from .core.service import open_service
+    from .core.settings import load_settings
+
+    settings = load_settings(resolve_data_dir(args.data_dir))
+    return open_service(args.data_dir, device=_device_choice(args), excluded=settings.excluded,
+                        lock_timeout=-1 if wait else 0, watch=watch, **options)
 
 
 # -- index --------------------------------------------------------------------------------------
-def _cancel_on_first_interrupt(control):  # noqa: ANN001, ANN202
+def _cancel_on_first_interrupt(control, cancel=None):  # noqa: ANN001, ANN202
     """First Ctrl+C: finish the batch in hand, save, and stop. Second Ctrl+C: stop at once."""
     import threading
 
@@ -151,34 +235,55 @@ def _cancel_on_first_interrupt(control):  # noqa: ANN001, ANN202
             raise KeyboardInterrupt
         print("\nphotosim: stopping after the current batch (Ctrl+C again to stop at once)...", file=sys.stderr)
         control.cancel()
+        if cancel is not None:
+            cancel()
 
     return signal.signal(signal.SIGINT, handler)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .core.indexer import Indexer
+    from .core.events import Noticed, Progressed, RunFinished
     from .core.progress import RunControl
+    from .core.service import close_service
 
     for folder in args.folders:
         if not os.path.isdir(folder):
             raise UserError(f"not a folder: {folder}")
-    with _open(args, writable=True, wait=args.wait) as lib:
-        for folder in args.folders:
-            f, added = lib.catalog.add_folder(folder)
-            if not added and f.path != os.path.abspath(folder):
-                print(f"photosim: {folder} is already watched as part of {f.path}", file=sys.stderr)
-        if not lib.catalog.folders():
-            raise UserError("no folders are watched yet: run 'photosim index FOLDER'")
-        bar = ProgressBar(sys.stderr)
-        control = RunControl()
-        previous = _cancel_on_first_interrupt(control)
-        try:
-            report = Indexer(lib, workers=args.workers).run(control=control, on_progress=bar.update)
-        finally:
+    service = _open_service(args, watch=False, wait=args.wait, reconcile_interval=None, background_priority=False,
+                            workers=args.workers)
+    bar = ProgressBar(sys.stderr)
+    reports = []
+
+    def listen(event) -> None:  # noqa: ANN001
+        if isinstance(event, Progressed):
+            bar.update(event.progress)
+        elif isinstance(event, RunFinished):
+            reports.append(event.report)
+        elif isinstance(event, Noticed):
             bar.close()
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-    if report.cancelled:
+            print(f"photosim: {event.text}", file=sys.stderr)
+
+    control = RunControl()  # Ctrl+C: first stops after the batch in hand, the second at once
+    previous = _cancel_on_first_interrupt(control, service.cancel_run)
+    try:
+        service.subscribe(listen)
+        for folder in args.folders:
+            service.add_folder(folder)
+        if not args.folders and not service.library.catalog.folders():
+            raise UserError("no folders are watched yet: run 'photosim index FOLDER'")
+        service.start(initial_scan=True)
+        service.wait_idle()
+    finally:
+        bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        close_service(service)
+    if service.damaged:
+        raise UserError(service.damaged)
+    if service.last_failure is not None:
+        raise service.last_failure
+    report = _merge_reports(reports)
+    if report.cancelled or control.cancelled:
         print("photosim: interrupted; the work done so far is saved, 'photosim index' continues it",
               file=sys.stderr)
     for folder in report.offline_folders:
@@ -194,6 +299,144 @@ def cmd_index(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _merge_reports(reports):  # noqa: ANN001, ANN202
+    """One summary for the runs of one command (a folder change splits a scan into two runs)."""
+    from .core.indexer import IndexReport
+
+    total = IndexReport()
+    for r in reports:
+        for name in ("indexed", "reused", "unchanged", "moved", "removed", "failed", "embedded"):
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+        total.seconds += r.seconds
+        total.work_seconds += r.work_seconds
+        total.cancelled = r.cancelled
+        total.offline_folders += [f for f in r.offline_folders if f not in total.offline_folders]
+        total.scan_errors += r.scan_errors
+        total.failures += r.failures
+    return total
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """The service without a window: keep the folders indexed until Ctrl+C or SIGTERM."""
+    import threading
+
+    from .core.events import CatalogDamaged, Failed, FoldersChanged, ModelLoaded, Noticed, RunFinished, RunStarted
+    from .core.service import close_service
+
+    for folder in args.folders:
+        if not os.path.isdir(folder):
+            raise UserError(f"not a folder: {folder}")
+    log = logging.getLogger("photosim.watch")
+    if not args.verbose:  # the point of this command is its log: say what happens, at INFO
+        logging.getLogger().setLevel(logging.INFO)
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(logging.Formatter("%(asctime)s photosim: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    _log_to_file()
+    options = {"reconcile_interval": max(1.0, args.rescan_minutes * 60.0)}
+    if args.poll:
+        options["poll_folder"] = lambda path: True
+    service = _open_service(args, watch=True, **options)
+    stop = threading.Event()
+
+    def listen(event) -> None:  # noqa: ANN001
+        if isinstance(event, ModelLoaded):
+            log.info("model ready on %s (%s)", event.device, event.runtime)
+        elif isinstance(event, RunStarted):
+            log.info("checking %s", "every folder" if event.full else "changed files")
+        elif isinstance(event, RunFinished):
+            r = event.report
+            if r.any_change or r.failed:
+                log.info("indexed %d, moved %d, removed %d, failed %d in %.1f s", r.indexed, r.moved, r.removed,
+                         r.failed, r.seconds)
+            for path, why in r.failures:
+                log.warning("failed: %s: %s", path, why)
+            for folder in r.offline_folders:
+                log.warning("folder is offline or missing, its photos are kept: %s", folder)
+        elif isinstance(event, FoldersChanged):
+            log.info("watching %d folder(s): %s", len(event.folders), ", ".join(event.folders))
+        elif isinstance(event, Noticed):
+            log.warning("%s", event.text)
+        elif isinstance(event, Failed):
+            log.error("%s", event.details or event.message)
+        elif isinstance(event, CatalogDamaged):
+            log.error("%s", event.message)
+            stop.set()
+
+    def on_signal(signum, frame) -> None:  # noqa: ANN001, ARG001
+        log.info("stopping (signal %d): finishing the batch in hand", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        service.subscribe(listen)
+        for folder in args.folders:
+            service.add_folder(folder)
+        if not args.folders and not service.library.catalog.folders():
+            raise UserError("no folders are watched yet: run 'photosim watch FOLDER'")
+        service.start(initial_scan=True)
+        log.info("photosim %s watching the library in %s (pid %d)", __version__, service.data_dir, os.getpid())
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        close_service(service)
+    log.info("stopped")
+    return 1 if service.damaged else 0
+
+
+def _log_to_file() -> None:
+    """Also log to the rotating log file in the platform's log folder (a service has no terminal)."""
+    from logging.handlers import RotatingFileHandler
+
+    from .core.paths import resolve_log_dir
+
+    try:
+        handler = RotatingFileHandler(resolve_log_dir() / "photosim-watch.log", maxBytes=2_000_000, backupCount=3,
+                                      encoding="utf-8", errors="backslashreplace")
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .core.health import check_library
+
+    report = check_library(args.data_dir)
+    print(f"library: {report.data_dir}")
+    for line in report.lines():
+        print(f"  {line}")
+    if not args.repair:
+        if report.healthy:
+            print("healthy")
+            return 0
+        print("not healthy: 'photosim check --repair' fixes what it can")
+        return 1
+    if report.healthy:
+        print("healthy: nothing to repair")
+        return 0
+    return _repair(args)
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from .core.health import check_library, repair_catalog_and_index
+
+    print("repairing:")
+    result = repair_catalog_and_index(args.data_dir, say=lambda text: print(f"  {text}", flush=True))
+    print("re-scanning every folder so nothing on disk is missed:", flush=True)
+    rescan = argparse.Namespace(**{**vars(args), "folders": [], "wait": False, "workers": None})
+    code = cmd_index(rescan)
+    after = check_library(args.data_dir)
+    print("after the repair:")
+    for line in after.lines():
+        print(f"  {line}")
+    if result.damaged_copy is not None:
+        print(f"the damaged catalog was kept as {result.damaged_copy}")
+    print("healthy" if after.healthy and code == 0 else "still not healthy")
+    return 0 if after.healthy and code == 0 else 1
 
 
 class ProgressBar:
@@ -212,6 +455,8 @@ class ProgressBar:
             text = "scanning folders..."
         elif p.phase == "saving":
             text = "saving index..."
+        elif p.phase == "labelling":
+            text = f"labelling photos indexed earlier: {p.done}/{p.total}"
         elif p.phase == "done":
             return
         else:
@@ -240,16 +485,25 @@ class ProgressBar:
 
 # -- search -------------------------------------------------------------------------------------
 def cmd_search(args: argparse.Namespace) -> int:
+    from .core.fetch import is_url
+    from .core.paths import path_json_fields
     from .core.search import Searcher
 
     if args.k < 1:
         raise UserError("-k must be at least 1")
+    if not args.images and not args.text:
+        raise UserError("give an image to search with, or words with --text")
+    if args.text and args.images:
+        raise UserError("search with images or with --text words, not both")
     if args.images.count("-") > 1:
         raise UserError("'-' (stdin) can be given only once")
+    crop = _parse_crop(args.crop) if args.crop is not None else None
     for image in args.images:
-        if image != "-" and not os.path.exists(image):
+        if image == "-" or is_url(image):
+            continue
+        if not os.path.exists(image):
             raise UserError(f"no such file: {image}")
-        if image != "-" and os.path.isdir(image):
+        if os.path.isdir(image):
             raise UserError(f"is a folder, not an image: {image}")
     from .core.library import CATALOG_FILE
     from .core.paths import resolve_data_dir
@@ -259,23 +513,183 @@ def cmd_search(args: argparse.Namespace) -> int:
     with _open(args, writable=False) as lib:
         if len(lib.index) == 0:
             raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
+        if args.text or args.like:
+            return _search_labels(lib, args)
         searcher = Searcher(lib)
+        labels = _label_index(lib, args.only)
+        want = args.k * 5 if labels is not None else args.k  # room for the ones --only drops
         for image in args.images:
             if image == "-":
-                data = sys.stdin.buffer.read()
-                results = searcher.search_bytes(data, args.k, folder=args.folder)
+                found = searcher.results_for_bytes(sys.stdin.buffer.read(), want, folder=args.folder, crop=crop)
+            elif is_url(image):
+                found = searcher.results_for_bytes(_download(image), want, folder=args.folder, crop=crop)
             else:
-                results = searcher.search_file(image, args.k, folder=args.folder)
+                found = searcher.results_for_file(image, want, folder=args.folder, crop=crop)
+            found = found.with_cutoff(args.min_score, show_all=args.all)
+            shown = found.shown
+            if labels is not None:  # "similar to this photo, only dogs": the word is the cutoff
+                shown = labels.narrow(found.results, args.only)
+            shown = shown[: max(args.k, found.same)]
             if args.json:
-                line = {"query": image, "results": [{"path": r.path, "score": round(r.score, 6)} for r in results]}
+                line = {**path_json_fields(image, "query"), "same": found.same,
+                        "similar": len(shown) - min(found.same, len(shown)),
+                        "more": len(found.results) - len(shown),
+                        "results": [{**path_json_fields(r.path), "score": round(r.score, 6), "match": r.match}
+                                    for r in shown]}
                 print(json.dumps(line), flush=True)
             else:
                 if len(args.images) > 1:
                     print(f"{image}:")
-                for r in results:
+                for r in shown:
                     print(f"{r.score:.4f}  {r.path}")
-                if not results:
+                if not shown:
                     print("(no results)")
+                more = len(found.results) - len(shown)
+                print(f"photosim: {image if image != '-' else 'stdin'}: {found.header()}"
+                      + (f"; {more} more with --all" if more else ""), file=sys.stderr)
+    return 0
+
+
+def _parse_crop(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(round(float(v))) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--crop wants X,Y,W,H in pixels (four numbers), not '{text}'") from None
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise UserError(f"--crop wants a non-negative X,Y and a positive W,H, not '{text}'")
+    return x, y, w, h
+
+
+def _download(url: str) -> bytes:
+    """Fetch a query image from a link, with a progress line on a terminal."""
+    from .core.fetch import FetchError, fetch_image
+
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int | None) -> None:
+        if tty:
+            of = f" of {total / 1e6:.1f} MB" if total else ""
+            sys.stderr.write(f"\r\x1b[Kdownloading {done / 1e6:.1f} MB{of}")
+            sys.stderr.flush()
+
+    try:
+        return fetch_image(url, progress=progress).data
+    except FetchError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        if tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _label_index(lib, word: str | None):  # noqa: ANN001, ANN202
+    """The library's labels for --only WORD (None without it); an unknown word is a user error."""
+    if word is None:
+        return None
+    from .core.tags import NO_MATCH, LabelIndex
+
+    labels = LabelIndex(lib)
+    if not labels.taxonomy.is_known(word):
+        raise UserError(f"{NO_MATCH}: photosim knows no word '{word}' (see 'photosim words {word[:3]}')")
+    return labels
+
+
+def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
+    """``search --text WORDS`` and ``search --like IMAGE``."""
+    from .core.tags import LabelIndex
+
+    labels = LabelIndex(lib)
+    if args.text:
+        words = list(args.text) + ([args.only] if args.only else [])
+        found = labels.search(words, args.k)
+        if args.json:
+            print(json.dumps({"query": {"text": found.words, "unknown": found.unknown},
+                              "results": [{"path": h.path, "score": round(h.score, 6)} for h in found.hits]}))
+        else:
+            for h in found.hits:
+                print(f"{h.score:.4f}  {h.path}")
+        if found.message:
+            print(f"photosim: {found.message}", file=sys.stderr)
+            return 1
+        return 0
+    from .core.semantic import LookAlikes
+
+    if args.folder:
+        raise UserError("--folder does not combine with --like yet")
+    _label_index(lib, args.only)  # an unknown --only word is a user error
+    finder = LookAlikes(lib, labels)
+    for image in args.images:
+        if image == "-":
+            from .core.images import ImageLoadError, decode
+            from .core.search import QueryError
+
+            try:
+                picture = decode(sys.stdin.buffer.read(), lib.backbone.decode_min_side)
+            except ImageLoadError as exc:
+                raise QueryError(f"cannot use the given image data as a query: {exc}") from None
+            similar = finder.similar_to_image(picture, args.k, only=args.only)
+        else:
+            similar = finder.similar_to_file(image, args.k, only=args.only)
+        rows = [("same", r) for r in similar.same] + [("alike", r) for r in similar.alike]
+        if args.json:
+            print(json.dumps({"query": image, "results": [{"path": r.path, "score": round(r.score, 6), "kind": kind}
+                                                          for kind, r in rows]}), flush=True)
+        else:
+            if len(args.images) > 1:
+                print(f"{image}:")
+            for kind, r in rows:
+                print(f"{r.score:.4f}  {kind:5s}  {r.path}")
+            if not rows:
+                print("(no results)")
+    return 0
+
+
+# -- info, words ---------------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> int:
+    from .core.paths import normalize_path
+    from .core.tags import photo_info
+
+    with _open(args, writable=False) as lib:
+        row = lib.catalog.get_by_path(normalize_path(args.path))
+        if row is None:
+            raise UserError(f"not in the library: {args.path}")
+        info = photo_info(lib, row.id)
+    assert info is not None
+    if args.json:
+        data = {k: v for k, v in info.__dict__.items() if k != "tags"}
+        data["tags"] = [{"name": t.name, "probability": round(t.probability, 4), "broader": list(t.broader[:6])}
+                        for t in info.tags]
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"path:     {info.path}")
+    print(f"size:     {info.width} x {info.height} px, {info.file_size / 1e6:.1f} MB")
+    taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.taken_at)) if info.taken_at else "unknown"
+    print(f"taken:    {taken} (file modified {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.modified_at))})")
+    print(f"camera:   {info.camera or 'unknown'}")
+    if not info.analysed:
+        print("labels:   not yet (run 'photosim index')")
+    for t in info.tags:
+        print(f"label:    {t.name} ({t.probability:.0%}): {', '.join(t.broader[:5])}")
+    return 0
+
+
+def cmd_words(args: argparse.Namespace) -> int:
+    from .core.tags import LabelIndex
+
+    with _open(args, writable=False) as lib:
+        labels = LabelIndex(lib)
+        if args.prefix:
+            found = labels.complete(args.prefix, args.n)
+        else:
+            counts = labels.word_counts()
+            order = sorted(range(len(counts)), key=lambda i: (-counts[i], labels.taxonomy.words[i]))
+            found = [(labels.taxonomy.words[i], int(counts[i])) for i in order[: args.n] if counts[i]]
+    for word, n in found:
+        print(f"{n:7d}  {word}")
+    if not found:
+        print(f"photosim: no known word starts with '{args.prefix}'" if args.prefix else "photosim: no photo has labels yet",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -314,28 +728,32 @@ def cmd_folders(args: argparse.Namespace) -> int:
 # -- status -------------------------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
     from .core.library import Library
+    from .core.paths import path_json_fields
 
     with Library(args.data_dir, writable=False) as lib:
         cat = lib.catalog
         counts = cat.counts()
         fcounts = cat.folder_counts()
+        folders = cat.folders()
+        failures = cat.failures()
         index_size = lib.index_path.stat().st_size if lib.index_path.exists() else 0
         info = {
             "data_dir": str(lib.data_dir),
             "counts": counts,
             "folders": [
                 {
-                    "path": f.path,
+                    **path_json_fields(f.path),
                     "online": os.path.isdir(f.path),
                     "counts": fcounts.get(f.id, {"pending": 0, "indexed": 0, "failed": 0}),
                 }
-                for f in cat.folders()
+                for f in folders
             ],
-            "failures": [{"path": r.path, "reason": r.error} for r in cat.failures()],
+            "failures": [{**path_json_fields(r.path), "reason": r.error} for r in failures],
             "model": lib.model_id,
             "models_in_catalog": cat.models_in_use(),
             "device": _device_name(),
             "index": {"path": str(lib.index_path), "bytes": index_size, "vectors": int(cat.get_meta(f"index.{lib.model_id}.count") or 0)},
+            "labels": _labels_status(lib),
         }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -344,16 +762,27 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"photos:   {counts['indexed']} indexed, {counts['pending']} pending, {counts['failed']} failed")
     print(f"model:    {info['model']} on {info['device']}")
     print(f"index:    {info['index']['vectors']} vectors, {index_size / 1e6:.1f} MB")
+    labels = info["labels"]
+    print(f"labels:   {labels['labelled']} photos labelled"
+          + (f", {labels['pending']} to label (run 'photosim index')" if labels["pending"] else ""))
     print("folders:" + ("" if info["folders"] else "  none"))
-    for f in info["folders"]:
+    for folder, f in zip(folders, info["folders"], strict=True):
         c = f["counts"]
-        print(f"  {f['path']}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed)"
+        print(f"  {folder.path}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed)"
               + ("" if f["online"] else "  [offline]"))
-    if info["failures"]:
-        print(f"failures ({len(info['failures'])}):")
-        for item in info["failures"]:
-            print(f"  {item['path']}: {item['reason']}")
+    if failures:
+        print(f"failures ({len(failures)}):")
+        for row in failures:
+            print(f"  {row.path}: {row.error}")
     return 0
+
+
+def _labels_status(lib) -> dict[str, int]:  # noqa: ANN001
+    """How many indexed photos have labels (word search, look-alikes) and how many still need them."""
+    from .core.tags import labels_model_for
+
+    model = labels_model_for(lib.model_id)
+    return {"labelled": len(lib.catalog.labelled_ids(model)), "pending": lib.catalog.count_missing_labels(model)}
 
 
 def _device_name() -> str:

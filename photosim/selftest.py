@@ -167,33 +167,40 @@ def run_self_test(*, window: bool = True, screenshot: str | None = None, timeout
 
 
 def _engine_test(report: SelfTestReport, work: Path, folder: Path, queries: list[tuple[Path, str]]) -> None:
-    from .core.indexer import Indexer
-    from .core.library import Library
+    """The engine through the same library service as the app and the command line (no Qt)."""
     from .core.runtime import chosen_runtime
-    from .core.search import Searcher
+    from .core.service import Query, close_service, open_service
 
     report.runtime = chosen_runtime()
-    with Library(work / "data") as lib:
-        lib.catalog.add_folder(folder)
-        result = Indexer(lib, workers=2).run()
-        report.device = lib.embedder.device
-        report.model_id = lib.model_id
+    service = open_service(work / "data", watch=False, reconcile_interval=None, workers=2)
+    try:
+        service.add_folder(str(folder))
+        service.start(initial_scan=False)
+        if not service.wait_idle(timeout=300):
+            raise SelfTestError("timed out indexing the sample photos")
+        result = service.last_report
+        if service.last_failure is not None:
+            raise SelfTestError(f"indexing failed: {service.last_failure}")
+        assert result is not None
+        report.device = service.device or ""
+        report.model_id = service.model_id
         report.indexed = result.indexed
         report.indexed_s = round(seconds_since_process_start(), 3)
         if result.indexed != report.photos:
             raise SelfTestError(f"indexed {result.indexed} of {report.photos} sample photos: {result.failures}")
-        searcher = Searcher(lib)
         for query, expected in queries:
-            results = searcher.search_file(query, k=3)
+            results = service.search(Query("file", str(query), query.name), 3).results
             _check_results(report, query, expected, [r.path for r in results], [r.score for r in results])
+    finally:
+        close_service(service)
 
 
 def _window_test(report: SelfTestReport, work: Path, screenshot: str | None, timeout: float) -> None:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from .core.library import Library
     from .core.runtime import chosen_runtime
+    from .core.service import close_service, open_service
     from .core.settings import Settings
     from .gui.main_window import MainWindow
     from .gui.theme import apply_theme
@@ -205,15 +212,16 @@ def _window_test(report: SelfTestReport, work: Path, screenshot: str | None, tim
     apply_theme(app)
     deadline = time.monotonic() + timeout
     settings = Settings()
-    library = Library(work / "data", device=settings.torch_device)
-    win = MainWindow(library, settings)
+    service = open_service(work / "data", device=settings.device)
+    win = MainWindow(service, settings)
     events: dict[str, list[object]] = {"model": [], "failed": [], "finished": [], "results": [], "query_failed": []}
-    def model_loaded(device: str) -> None:
-        events["model"].append(device)
+
+    def model_loaded(event: object) -> None:
+        events["model"].append(getattr(event, "device", ""))
         report.model_ready_s = round(seconds_since_process_start(), 3)
 
-    win.worker.model_loaded.connect(model_loaded)
-    win.worker.failed.connect(lambda details: events["failed"].append(details))
+    win.bridge.model_loaded.connect(model_loaded)
+    win.bridge.failed.connect(lambda message, details: events["failed"].append(details or message))
     win.indexing_finished.connect(lambda rep: events["finished"].append(rep))
     win.results_shown.connect(lambda results: events["results"].append(results))
     win.query_failed.connect(lambda message: events["query_failed"].append(message))
@@ -237,22 +245,22 @@ def _window_test(report: SelfTestReport, work: Path, screenshot: str | None, tim
         # Only now the sample copies: the time to a visible window must be what a user waits for.
         folder, queries = _prepare(work)
         report.photos = sum(1 for p in folder.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES)
-        win.start()
+        service.start()
         win.add_folders([str(folder)])
 
         def all_indexed() -> bool:
-            counts = library.catalog.counts()
-            return counts.get("indexed", 0) + counts.get("failed", 0) >= report.photos and not win.worker.busy
+            counts = service.snapshot.counts
+            return counts.get("indexed", 0) + counts.get("failed", 0) >= report.photos and not service.busy
 
         wait("the sample photos to be indexed", all_indexed)
-        counts = library.catalog.counts()
+        counts = service.snapshot.counts
         report.indexed = int(counts.get("indexed", 0))
         report.indexed_s = round(seconds_since_process_start(), 3)
         if events["model"]:
             report.device = str(events["model"][0])
-        report.model_id = library.model_id
+        report.model_id = service.model_id
         if report.indexed != report.photos:
-            failures = [f"{r.path}: {r.error}" for r in library.catalog.failures()]
+            failures = [f"{r.path}: {r.error}" for r in service.failures()]
             raise SelfTestError(f"indexed {report.indexed} of {report.photos} sample photos: {failures}")
         for query, expected in queries:
             before = len(events["results"])
@@ -268,7 +276,7 @@ def _window_test(report: SelfTestReport, work: Path, screenshot: str | None, tim
     finally:
         win.shutdown()
         win.close()
-        library.close()
+        close_service(service)
         app.processEvents()
 
 

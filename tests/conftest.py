@@ -70,3 +70,16 @@ def library(data_dir: Path, embedder) -> Iterator:  # noqa: ANN001
     lib = Library(data_dir, embedder=embedder)
     yield lib
     lib.close()
+
+
+@pytest.fixture
+def odd_dir(tmp_path: Path, photo_dir: Path) -> Path:
+    """The sample photos, one of them (coffee) under a Latin-1 name in a Latin-1 folder."""
+    from tests.photos import LATIN1_FOLDER, LATIN1_NAME
+
+    folder = tmp_path / "odd"
+    shutil.copytree(photo_dir, folder)
+    sub = os.path.join(os.fsencode(folder), LATIN1_FOLDER)
+    os.mkdir(sub)
+    os.rename(os.fsencode(folder / "coffee.jpg"), os.path.join(sub, LATIN1_NAME))
+    return folder

@@ -93,3 +93,15 @@ def save_sideways_with_exif(im: Image.Image, path: Path) -> Path:
 def mean_abs_diff(a: Image.Image, b: Image.Image) -> float:
     b = b.resize(a.size)
     return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).mean())
+
+
+# -- names that are not valid UTF-8 --------------------------------------------------------------
+LATIN1_NAME = b"caf\xe9 au lait \xe0 Paris.jpg"  # "café au lait à Paris" written by an old system
+LATIN1_FOLDER = b"vacances \xe9t\xe9"
+
+
+def odd_path(folder: Path) -> str:
+    """Where the ``odd_dir`` fixture put the coffee photo: a Latin-1 name in a Latin-1 folder."""
+    import os
+
+    return os.fsdecode(os.path.join(os.fsencode(folder), LATIN1_FOLDER, LATIN1_NAME))

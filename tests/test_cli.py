@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
 
     q1 = save_jpeg(crop_center(Image.open(photo_dir / "chelsea.jpg")), tmp_path / "q1.jpg")
     q2 = save_jpeg(mirror(Image.open(photo_dir / "rocket.jpg")), tmp_path / "q2.jpg")
-    code, out, err = run(capsys, "search", str(q1), str(q2), "-k", "3", "--json", "--data-dir", str(data_dir))
+    code, out, err = run(capsys, "search", str(q1), str(q2), "-k", "3", "--json", "--all", "--data-dir", str(data_dir))
     assert code == 0
     lines = out.splitlines()
     assert len(lines) == 2
@@ -53,11 +54,12 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
     assert first["query"] == str(q1) and second["query"] == str(q2)
     assert first["results"][0]["path"] == str(photo_dir / "chelsea.jpg")
     assert second["results"][0]["path"] == str(photo_dir / "rocket.jpg")
-    assert len(first["results"]) == 3 and set(first["results"][0]) == {"path", "score"}
+    assert len(first["results"]) == 3 and set(first["results"][0]) == {"path", "score", "match"}
+    assert first["results"][0]["match"] == "same" and first["results"][1]["match"] == "similar"
     scores = [r["score"] for r in first["results"]]
     assert scores == sorted(scores, reverse=True)
 
-    code, out, _ = run(capsys, "search", str(q1), "-k", "2", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "search", str(q1), "-k", "2", "--all", "--data-dir", str(data_dir))
     rows = out.splitlines()
     assert code == 0 and len(rows) == 2 and rows[0].endswith(str(photo_dir / "chelsea.jpg"))
 
@@ -70,6 +72,7 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
     assert status["folders"][0]["path"] == str(photo_dir) and status["folders"][0]["online"]
     assert status["model"].startswith("efficientnet-lite0") and status["device"] in ("cpu", "cuda", "mps")
     assert status["index"]["vectors"] == 8 and status["index"]["bytes"] > 8 * 512
+    assert status["labels"] == {"labelled": 8, "pending": 0}
     code, out, _ = run(capsys, "status", "--data-dir", str(data_dir))
     assert code == 0 and "8 indexed" in out and "broken.jpg" in out
 
@@ -183,3 +186,125 @@ def test_full_disk_is_a_clear_message_and_loses_nothing(capsys, small_disk: Path
         assert sorted(lib.index.keys().tolist()) == sorted(lib.catalog.indexed_ids(lib.model_id).tolist())
     code, _, err = run(capsys, "index", "--data-dir", str(data_dir))
     assert code == 0 and f"indexed {total - committed}," in err
+
+
+def test_search_cutoff_flags_and_region(capsys, photo_dir: Path, data_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """Down to the cutoff by default, everything with --all, a chosen floor with --min-score, a region with --crop."""
+    run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+    query = save_jpeg(crop_center(Image.open(photo_dir / "chelsea.jpg"), 0.8), tmp_path / "cat.jpg")
+    code, out, err = run(capsys, "search", str(query), "-k", "6", "--data-dir", str(data_dir))
+    rows = out.splitlines()
+    assert code == 0 and rows[0].endswith(str(photo_dir / "chelsea.jpg")) and len(rows) < 6
+    assert "1 copy of this photo" in err and "more with --all" in err
+    code, out, _ = run(capsys, "search", str(query), "-k", "6", "--all", "--data-dir", str(data_dir))
+    assert len(out.splitlines()) == 6
+    code, out, _ = run(capsys, "search", str(query), "-k", "6", "--min-score", "-1", "--json", "--data-dir", str(data_dir))
+    answer = json.loads(out)
+    assert len(answer["results"]) == 6 and answer["same"] == 1 and answer["similar"] == 5
+    assert [r["match"] for r in answer["results"]] == ["same"] + ["similar"] * 5
+    code, out, _ = run(capsys, "search", str(query), "--min-score", "0.99", "--json", "--data-dir", str(data_dir))
+    assert [r["match"] for r in json.loads(out)["results"]] == ["same"]  # copies are always shown
+
+    w, h = Image.open(photo_dir / "astronaut.jpg").size
+    code, out, _ = run(capsys, "search", str(photo_dir / "astronaut.jpg"), "--crop", f"{w // 4},0,{w // 2},{h * 2 // 3}",
+                       "-k", "1", "--data-dir", str(data_dir))
+    assert code == 0 and out.splitlines()[0].endswith(str(photo_dir / "astronaut.jpg"))
+    code, _, err = run(capsys, "search", str(query), "--crop", "10,10,abc", "--data-dir", str(data_dir))
+    assert "--crop" in _one_line_error(code, err)
+    code, _, err = run(capsys, "search", "http://127.0.0.1:9/nothing.jpg", "--data-dir", str(data_dir))
+    assert "cannot reach" in _one_line_error(code, err)
+
+
+def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: Path, data_dir: Path) -> None:  # noqa: ANN001
+    """issue 12: `search --text`, `search --like`, `--only`, `info`, `words`."""
+    shutil.copy(photo_dir / "coffee.jpg", photo_dir / "coffee-copy.jpg")  # a copy reuses the original's labels
+    code, _, err = run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+    assert code == 0 and "failed 0" in err
+
+    code, out, _ = run(capsys, "search", "--text", "cats", "--data-dir", str(data_dir))
+    assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()] == ["chelsea.jpg"]
+    code, out, _ = run(capsys, "search", "--text", "beverage", "-k", "1", "--json", "--data-dir", str(data_dir))
+    found = json.loads(out)
+    assert code == 0 and found["query"]["text"] == ["beverage"] and len(found["results"]) == 1
+    assert Path(found["results"][0]["path"]).name.startswith("coffee")
+
+    code, out, err = run(capsys, "search", "--text", "dog", "--data-dir", str(data_dir))
+    assert code == 1 and out == "" and err.strip() == "photosim: no photo is labelled like that: dog"
+    code, _, err = run(capsys, "search", "--text", "blorp", "--data-dir", str(data_dir))
+    assert code == 1 and "knows no word 'blorp'" in err
+    code, _, err = run(capsys, "search", "--data-dir", str(data_dir))
+    assert "--text" in _one_line_error(code, err)
+
+    code, out, _ = run(capsys, "search", str(photo_dir / "coffee.jpg"), "--like", "-k", "3", "--data-dir", str(data_dir))
+    lines = [line.split() for line in out.splitlines()]
+    assert code == 0 and lines[0][1:] == ["same", str(photo_dir / "coffee-copy.jpg")] and len(lines) == 3
+    assert {kind for _, kind, _ in lines[1:]} == {"alike"}
+    code, out, _ = run(capsys, "search", str(photo_dir / "coffee.jpg"), "-k", "3", "--only", "cat", "--data-dir", str(data_dir))
+    assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()] == ["chelsea.jpg"]
+    code, _, err = run(capsys, "search", str(photo_dir / "coffee.jpg"), "--only", "blorp", "--data-dir", str(data_dir))
+    assert "knows no word" in _one_line_error(code, err)
+
+    code, out, _ = run(capsys, "info", str(photo_dir / "chelsea.jpg"), "--json", "--data-dir", str(data_dir))
+    info = json.loads(out)
+    assert code == 0 and info["analysed"] and "cat" in info["tags"][0]["broader"]
+    assert (info["width"], info["height"]) == Image.open(photo_dir / "chelsea.jpg").size
+    code, out, _ = run(capsys, "words", "ca", "--data-dir", str(data_dir))
+    assert code == 0 and "cat" in [line.split(None, 1)[1] for line in out.splitlines()]
+
+
+@pytest.mark.slow
+def test_watch_keeps_a_folder_indexed_until_sigterm(photo_dir: Path, tmp_path: Path, originals_dir: Path) -> None:
+    """`photosim watch` in a real process: indexes, sees a new photo, answers other processes, stops cleanly."""
+    import signal
+    import time
+
+    env = dict(os.environ, PHOTOSIM_DATA_DIR=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"))
+    cmd = [sys.executable, "-m", "photosim"]
+    proc = subprocess.Popen([*cmd, "watch", str(photo_dir), "--rescan-minutes", "60"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def indexed() -> int:
+            done = subprocess.run([*cmd, "status", "--json"], env=env, capture_output=True, text=True, timeout=120)
+            return json.loads(done.stdout)["counts"]["indexed"] if done.returncode == 0 else -1
+
+        deadline = time.monotonic() + 240
+        while indexed() < 8 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(1)
+        assert indexed() == 8, proc.stderr.read() if proc.poll() is not None else "not indexed in time"
+        shutil.copy(originals_dir / "hubble_deep_field.jpg", photo_dir / "new.jpg")
+        while indexed() < 9 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert indexed() == 9  # the watcher saw it; another process reads the library meanwhile
+        done = subprocess.run([*cmd, "search", str(photo_dir / "new.jpg"), "-k", "1", "--all"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout.strip()  # searches answer while it runs
+        done = subprocess.run([*cmd, "index"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "another photosim process" in done.stderr  # one writer
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "watching the library" in err and "indexed 1," in err and "stopped" in err
+    assert (tmp_path / "state" / "photosim" / "log" / "photosim-watch.log").exists()
+
+
+def test_missing_qt_system_libraries_give_the_apt_line_not_an_abort() -> None:
+    """On a minimal Debian or Ubuntu Qt would abort with no traceback; photosim names the packages."""
+    from photosim.app_launcher import XCB_LIBRARIES, missing_libraries_message, missing_xcb_packages, uses_xcb
+
+    absent = {"libxcb-cursor.so.0", "libxcb-icccm.so.4"}
+
+    def loader(name: str) -> object:
+        if name in absent:
+            raise OSError(f"{name}: cannot open shared object file")
+        return object()
+
+    missing = missing_xcb_packages(loader)
+    assert missing == ["libxcb-cursor0", "libxcb-icccm4"]
+    message = missing_libraries_message(missing)
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4" in message
+    assert missing_xcb_packages(lambda name: object()) == []
+    assert set(XCB_LIBRARIES.values()) >= {"libxcb-cursor0", "libxkbcommon-x11-0"}
+    assert uses_xcb({"QT_QPA_PLATFORM": "xcb"}) == sys.platform.startswith("linux")
+    assert not uses_xcb({"QT_QPA_PLATFORM": "offscreen"})
+    assert not uses_xcb({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"})

@@ -7,8 +7,15 @@ without running the model again.
 
 Design notes:
 
-* WAL journal, so readers (a search from the CLI or the GUI thread) never block the indexer.
-* One connection per thread (SQLite connections must not be shared across threads casually).
+* WAL journal, so readers (a search from the CLI, the app's query thread) never block the indexer.
+* One :class:`Catalog` is one connection with one owner, who closes it. It is never cached per
+  thread: Qt recycles its pool threads, and per-thread connections piled up there (275 open files
+  after two minutes of watcher events in the first version). Several threads may share one
+  Catalog; a re-entrant lock makes each call, and each transaction, run alone on the connection.
+  Threads that should not wait for each other open their own Catalog (:meth:`Catalog.reader`).
+* Paths are stored as the exact bytes the file system gave (BLOB): names that are not valid UTF-8
+  (Latin-1 names from old Windows drives or Samba shares) round-trip to the very file on disk.
+  In Python they are ``str`` with surrogate escapes (``os.fsdecode``), as ``os.scandir`` gives them.
 * A photo's id is never reused and never points at a different embedding: when a changed file is
   re-embedded its row is replaced by a new one. The vector index uses these ids as keys, so "is the
   index consistent with the catalog?" is just a comparison of key sets.
@@ -17,13 +24,16 @@ Design notes:
 
 from __future__ import annotations
 
+import functools
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -75,7 +85,38 @@ def _migration_1(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [_migration_1]
+def _migration_2(db: sqlite3.Connection) -> None:
+    """Paths become the file system's bytes (BLOB), so names that are not valid UTF-8 can be stored."""
+    db.execute("UPDATE folders SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'")
+    db.execute("UPDATE photos SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'")
+
+
+def _migration_labels(db: sqlite3.Connection) -> None:
+    """What the classifier says about each photo (issue 12), in a table of its own.
+
+    One row per analysed photo: the labels recipe that made it (``model``), its top class
+    probabilities (``labels``: uint16 class index + float16 probability pairs, best first; see
+    :mod:`photosim.core.tags`), and the camera named in its EXIF. A table beside ``photos`` rather
+    than new columns: rows of libraries indexed before it simply have none yet (the backfill finds
+    them with one anti-join), and a photo's row goes with it (``ON DELETE CASCADE``) when its file
+    is deleted or changed, while a moved photo keeps its id and so its labels.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE photo_labels (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            labels BLOB NOT NULL,
+            camera TEXT,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX photo_labels_model ON photo_labels(model);
+        """
+    )
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_labels]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -83,11 +124,58 @@ class CatalogError(Exception):
     """A user-facing problem with the catalog (unknown folder, newer schema...)."""
 
 
+class CatalogDamagedError(CatalogError):
+    """The catalog file is damaged (a disk error, a bad sync): ``photosim check --repair`` brings it back."""
+
+
+#: SQLite's result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB.
+_CORRUPTION_CODES = {11, 26}
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True when a sqlite3 error says the database file itself is damaged (not busy, not full)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and (code & 0xFF) in _CORRUPTION_CODES:
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def encode_path(path: str) -> bytes:
+    """A path as stored: the exact bytes of the name on disk."""
+    return os.fsencode(path)
+
+
+def decode_path(value: bytes | str) -> str:
+    """A stored path back to Python's ``str`` form (surrogate escapes for undecodable bytes)."""
+    return os.fsdecode(value) if isinstance(value, (bytes, bytearray, memoryview)) else value
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Run a Catalog method alone on its connection (the lock is re-entrant: methods call each other)."""
+
+    @functools.wraps(method)
+    def wrapper(self: "Catalog", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class Folder:
     id: int
     path: str
     added_at: float
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> "Folder":
+        return cls(int(row[0]), decode_path(row[1]), float(row[2]))
 
 
 @dataclass(frozen=True)
@@ -105,6 +193,10 @@ class PhotoRow:
     height: int | None = None
     taken_at: float | None = None
 
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> "PhotoRow":
+        return cls(row[0], decode_path(row[1]), *row[2:])
+
 
 _PHOTO_COLUMNS = "id, path, folder_id, size, mtime_ns, fingerprint, state, error, model, width, height, taken_at"
 
@@ -118,65 +210,121 @@ def decode_vector(blob: bytes) -> np.ndarray:
 
 
 class Catalog:
-    """Access to the catalog file; safe to use from several threads (one connection each)."""
+    """One connection to the catalog file, with one owner who closes it (see the module notes)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        self._local = threading.local()
-        self._all_connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        self._closed = False
         self._migrate()
 
-    # -- connections -------------------------------------------------------------------------
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def reader(self) -> "Catalog":
+        """A new read-only Catalog on the same file, for a thread that must not wait for this one.
+
+        The caller owns it and closes it.
+        """
+        return Catalog(self.path, readonly=True)
+
+    # -- the connection ----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         if self.readonly and not self.path.exists():
             raise CatalogError(f"no library at {self.path.parent} (run 'photosim index FOLDER' first)")
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA busy_timeout = 30000")
-        if not self.readonly:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 30000")
+            if not self.readonly:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            if is_corruption(exc):
+                raise self._damaged(exc) from exc
+            raise
         return db
+
+    def _damaged(self, exc: BaseException) -> CatalogDamagedError:
+        return CatalogDamagedError(
+            f"the library's catalog is damaged ({exc}); run 'photosim check --repair' to restore it "
+            "from a backup and re-scan the folders"
+        )
 
     @property
     def db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._connect()
-            self._local.db = db
-            with self._lock:
-                self._all_connections.append(db)
-        return db
+        """The connection itself, for the few raw queries outside this class (hold :meth:`locked`)."""
+        with self._lock:
+            if self._closed:
+                raise CatalogError("the catalog is closed")
+            if self._db is None:
+                self._db = self._connect()
+            return self._db
+
+    @contextmanager
+    def locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for raw SQL, with no other thread using it meanwhile."""
+        with self._lock:
+            yield self.db
+
+    @_locked
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only statement and return every row (raw SQL for tests and small helpers)."""
+        return self.db.execute(sql, tuple(params)).fetchall()
 
     def close(self) -> None:
+        """Close the connection; the Catalog cannot be used afterwards."""
         with self._lock:
-            for db in self._all_connections:
+            self._closed = True
+            if self._db is not None:
                 try:
-                    db.close()
+                    self._db.close()
                 except sqlite3.Error:
                     pass
-            self._all_connections.clear()
-        self._local = threading.local()
+                self._db = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write; nested use joins the outer transaction."""
-        db = self.db
-        if db.in_transaction:
-            yield db
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+        """One atomic write; nested use joins the outer transaction. No other thread runs meanwhile."""
+        with self._lock:
+            db = self.db
+            if db.in_transaction:
+                yield db
+                return
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
 
     def _migrate(self) -> None:
+        try:
+            self._migrate_unchecked()
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                self.close()
+                raise self._damaged(exc) from exc
+            raise
+
+    @_locked
+    def _migrate_unchecked(self) -> None:
         if self.readonly:
             if not self.path.exists():
                 return
@@ -201,6 +349,7 @@ class Catalog:
                 db.execute(f"PRAGMA user_version = {number + 1}")
 
     # -- meta --------------------------------------------------------------------------------
+    @_locked
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
@@ -212,10 +361,15 @@ class Catalog:
                 (key, value),
             )
 
+    def delete_meta(self, key: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     # -- folders -----------------------------------------------------------------------------
+    @_locked
     def folders(self) -> list[Folder]:
         rows = self.db.execute("SELECT id, path, added_at FROM folders ORDER BY path").fetchall()
-        return [Folder(*row) for row in rows]
+        return [Folder.from_row(row) for row in rows]
 
     def folder_for(self, path: str) -> Folder | None:
         """The watched folder that contains ``path`` (or is it), if any."""
@@ -234,20 +388,20 @@ class Catalog:
             for folder in self.folders():
                 if is_within(path, folder.path):
                     return folder, False
-            cur = db.execute("INSERT INTO folders(path, added_at) VALUES (?, ?)", (path, time.time()))
+            cur = db.execute("INSERT INTO folders(path, added_at) VALUES (?, ?)", (encode_path(path), time.time()))
             new_id = int(cur.lastrowid or 0)
             for folder in self.folders():
                 if folder.id != new_id and is_within(folder.path, path):
                     db.execute("UPDATE photos SET folder_id = ? WHERE folder_id = ?", (new_id, folder.id))
                     db.execute("DELETE FROM folders WHERE id = ?", (folder.id,))
             row = db.execute("SELECT id, path, added_at FROM folders WHERE id = ?", (new_id,)).fetchone()
-        return Folder(*row), True
+        return Folder.from_row(row), True
 
     def remove_folder(self, path: str) -> list[int]:
         """Stop watching a folder; its photos leave the catalog. Returns the removed photo ids."""
         path = normalize_path(path)
         with self.transaction() as db:
-            row = db.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
+            row = db.execute("SELECT id FROM folders WHERE path = ?", (encode_path(path),)).fetchone()
             if row is None:
                 raise CatalogError(f"not a watched folder: {path}")
             ids = [r[0] for r in db.execute("SELECT id FROM photos WHERE folder_id = ?", (row[0],))]
@@ -256,14 +410,17 @@ class Catalog:
         return ids
 
     # -- photos: reading ---------------------------------------------------------------------
+    @_locked
     def photos_in_folder(self, folder_id: int) -> dict[str, PhotoRow]:
         rows = self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE folder_id = ?", (folder_id,))
-        return {row[1]: PhotoRow(*row) for row in rows}
+        return {photo.path: photo for photo in map(PhotoRow.from_row, rows)}
 
+    @_locked
     def get(self, photo_id: int) -> PhotoRow | None:
-        row = self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id = ?", (photo_id,)).fetchone()
-        return PhotoRow(*row) if row else None
+        row = self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id = ?", (int(photo_id),)).fetchone()
+        return PhotoRow.from_row(row) if row else None
 
+    @_locked
     def get_many(self, photo_ids: Sequence[int]) -> dict[int, PhotoRow]:
         out: dict[int, PhotoRow] = {}
         ids = [int(i) for i in photo_ids]
@@ -271,21 +428,31 @@ class Catalog:
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk):
-                out[row[0]] = PhotoRow(*row)
+                out[row[0]] = PhotoRow.from_row(row)
         return out
 
+    @_locked
     def get_by_path(self, path: str) -> PhotoRow | None:
-        row = self.db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (path,)).fetchone()
-        return PhotoRow(*row) if row else None
+        row = self.db.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (encode_path(path),)
+        ).fetchone()
+        return PhotoRow.from_row(row) if row else None
 
+    @_locked
+    def all_paths(self) -> list[str]:
+        """Every photo's path (any state), for tests and checks."""
+        return [decode_path(r[0]) for r in self.db.execute("SELECT path FROM photos ORDER BY id")]
+
+    @_locked
     def embedding(self, photo_id: int) -> tuple[str, np.ndarray] | None:
         row = self.db.execute(
-            "SELECT model, embedding FROM photos WHERE id = ? AND state = 'indexed'", (photo_id,)
+            "SELECT model, embedding FROM photos WHERE id = ? AND state = 'indexed'", (int(photo_id),)
         ).fetchone()
         if row is None or row[1] is None:
             return None
         return row[0], decode_vector(row[1])
 
+    @_locked
     def find_reusable(self, fingerprint: str, model: str) -> tuple[int, bytes, int | None, int | None, float | None] | None:
         """An indexed photo with this content and model, whose embedding (and size, date) a copy can reuse."""
         row = self.db.execute(
@@ -295,6 +462,7 @@ class Catalog:
         ).fetchone()
         return (row[0], row[1], row[2], row[3], row[4]) if row else None
 
+    @_locked
     def indexed_fingerprints(self, model: str) -> set[str]:
         """Content fingerprints of the photos indexed with ``model`` (to spot copies before decoding)."""
         rows = self.db.execute(
@@ -303,6 +471,7 @@ class Catalog:
         )
         return {r[0] for r in rows}
 
+    @_locked
     def indexed_ids(self, model: str) -> np.ndarray:
         rows = self.db.execute(
             "SELECT id FROM photos WHERE state = 'indexed' AND model = ? ORDER BY id", (model,)
@@ -312,42 +481,48 @@ class Catalog:
     def iter_embeddings(
         self, model: str, ids: Iterable[int] | None = None, chunk: int = 4096
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield (ids, float32 matrix) chunks of stored embeddings, for rebuilding the vector index."""
+        """Yield (ids, float32 matrix) chunks of stored embeddings, for rebuilding the vector index.
+
+        Each chunk is read under the lock and the lock is released between chunks, so a long rebuild
+        never holds a statement open on the shared connection while the caller works.
+        """
         if ids is None:
-            cursor = self.db.execute(
-                "SELECT id, embedding FROM photos WHERE state = 'indexed' AND model = ? ORDER BY id", (model,)
-            )
-            rows_iter: Iterator[tuple[int, bytes]] = iter(cursor)
-        else:
-            wanted = [int(i) for i in ids]
-
-            def _gen() -> Iterator[tuple[int, bytes]]:
-                for start in range(0, len(wanted), 500):
-                    part = wanted[start : start + 500]
-                    marks = ",".join("?" * len(part))
-                    yield from self.db.execute(
-                        f"SELECT id, embedding FROM photos WHERE id IN ({marks}) AND state = 'indexed' AND model = ?",
-                        (*part, model),
+            last = -1
+            while True:
+                with self._lock:
+                    rows = self.db.execute(
+                        "SELECT id, embedding FROM photos WHERE state = 'indexed' AND model = ? AND id > ? "
+                        "ORDER BY id LIMIT ?",
+                        (model, last, chunk),
                     ).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                yield _stack([r[0] for r in rows], [r[1] for r in rows])
+            return
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            found: list[tuple[int, bytes]] = []
+            with self._lock:
+                for sub in range(0, len(part), 500):
+                    piece = part[sub : sub + 500]
+                    marks = ",".join("?" * len(piece))
+                    found += self.db.execute(
+                        f"SELECT id, embedding FROM photos WHERE id IN ({marks}) AND state = 'indexed' AND model = ?",
+                        (*piece, model),
+                    ).fetchall()
+            if found:
+                yield _stack([r[0] for r in found], [r[1] for r in found])
 
-            rows_iter = _gen()
-        batch_ids: list[int] = []
-        batch_vecs: list[bytes] = []
-        for photo_id, blob in rows_iter:
-            batch_ids.append(photo_id)
-            batch_vecs.append(blob)
-            if len(batch_ids) >= chunk:
-                yield _stack(batch_ids, batch_vecs)
-                batch_ids, batch_vecs = [], []
-        if batch_ids:
-            yield _stack(batch_ids, batch_vecs)
-
+    @_locked
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(STATES, 0)
         for state, n in self.db.execute("SELECT state, COUNT(*) FROM photos GROUP BY state"):
             out[state] = n
         return out
 
+    @_locked
     def folder_counts(self) -> dict[int, dict[str, int]]:
         out: dict[int, dict[str, int]] = {}
         for folder_id, state, n in self.db.execute(
@@ -356,12 +531,14 @@ class Catalog:
             out.setdefault(folder_id, dict.fromkeys(STATES, 0))[state] = n
         return out
 
+    @_locked
     def failures(self, limit: int | None = None) -> list[PhotoRow]:
         sql = f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'failed' ORDER BY path"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [PhotoRow(*row) for row in self.db.execute(sql)]
+        return [PhotoRow.from_row(row) for row in self.db.execute(sql)]
 
+    @_locked
     def models_in_use(self) -> dict[str, int]:
         return dict(
             self.db.execute(
@@ -369,6 +546,7 @@ class Catalog:
             ).fetchall()
         )
 
+    @_locked
     def library_page(self, offset: int = 0, limit: int = 1000) -> list[PhotoRow]:
         """Photos newest first (date taken, else file time), for browsing the library."""
         rows = self.db.execute(
@@ -376,9 +554,23 @@ class Catalog:
             "ORDER BY COALESCE(taken_at, mtime_ns / 1e9) DESC, id DESC LIMIT ? OFFSET ?",
             (limit, offset),
         )
-        return [PhotoRow(*row) for row in rows]
+        return [PhotoRow.from_row(row) for row in rows]
+
+    @_locked
+    def newest_first_ids(self) -> np.ndarray:
+        """Ids of every indexed photo, in the same order as :meth:`library_page` (8 bytes each)."""
+        rows = self.db.execute(
+            "SELECT id FROM photos WHERE state = 'indexed' ORDER BY COALESCE(taken_at, mtime_ns / 1e9) DESC, id DESC"
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    @_locked
+    def max_photo_id(self) -> int:
+        row = self.db.execute("SELECT MAX(id) FROM photos").fetchone()
+        return int(row[0] or 0)
 
     # -- photos: writing ---------------------------------------------------------------------
+    # The single-row writers below run inside the caller's transaction (the indexer commits a batch).
     def insert_pending(self, rows: Iterable[tuple[str, int, int, int]]) -> None:
         """Record newly found files (path, folder_id, size, mtime_ns) as pending."""
         now = time.time()
@@ -386,9 +578,10 @@ class Catalog:
             db.executemany(
                 "INSERT INTO photos(path, folder_id, size, mtime_ns, state, updated_at) "
                 "VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT(path) DO NOTHING",
-                [(p, f, s, m, now) for p, f, s, m in rows],
+                [(encode_path(p), f, s, m, now) for p, f, s, m in rows],
             )
 
+    @_locked
     def set_indexed(
         self,
         photo_id: int,
@@ -408,16 +601,18 @@ class Catalog:
             (size, mtime_ns, fingerprint, model, embedding, width, height, taken_at, time.time(), photo_id),
         )
 
+    @_locked
     def replace(self, old_id: int, path: str, folder_id: int, size: int, mtime_ns: int) -> int:
         """Give a changed file a fresh pending row (new id), dropping the stale one."""
         db = self.db
         db.execute("DELETE FROM photos WHERE id = ?", (old_id,))
         cur = db.execute(
             "INSERT INTO photos(path, folder_id, size, mtime_ns, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)",
-            (path, folder_id, size, mtime_ns, time.time()),
+            (encode_path(path), folder_id, size, mtime_ns, time.time()),
         )
         return int(cur.lastrowid or 0)
 
+    @_locked
     def set_failed(self, photo_id: int, error: str, *, size: int | None = None, mtime_ns: int | None = None) -> None:
         self.db.execute(
             "UPDATE photos SET state = 'failed', error = ?, model = NULL, embedding = NULL, "
@@ -425,6 +620,7 @@ class Catalog:
             (error, size, mtime_ns, time.time(), photo_id),
         )
 
+    @_locked
     def touch(self, photo_id: int, size: int, mtime_ns: int) -> None:
         """The file's time changed but its content did not."""
         self.db.execute(
@@ -432,17 +628,19 @@ class Catalog:
             (size, mtime_ns, time.time(), photo_id),
         )
 
+    @_locked
     def move(self, photo_id: int, new_path: str, folder_id: int, size: int, mtime_ns: int) -> list[int]:
         """A photo was moved or renamed: keep its row (and embedding), change its path.
 
         Returns the ids of rows that stood at the new path (an overwritten photo) and were dropped.
         """
         db = self.db
-        replaced = [r[0] for r in db.execute("SELECT id FROM photos WHERE path = ? AND id != ?", (new_path, photo_id))]
-        db.execute("DELETE FROM photos WHERE path = ? AND id != ?", (new_path, photo_id))
+        target = encode_path(new_path)
+        replaced = [r[0] for r in db.execute("SELECT id FROM photos WHERE path = ? AND id != ?", (target, photo_id))]
+        db.execute("DELETE FROM photos WHERE path = ? AND id != ?", (target, photo_id))
         db.execute(
             "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, updated_at = ? WHERE id = ?",
-            (new_path, folder_id, size, mtime_ns, time.time(), photo_id),
+            (target, folder_id, size, mtime_ns, time.time(), photo_id),
         )
         return replaced
 
@@ -451,9 +649,125 @@ class Catalog:
         with self.transaction() as db:
             db.executemany("DELETE FROM photos WHERE id = ?", ids)
 
+    # -- labels (what the classifier says about a photo; see photosim.core.tags) ---------------
+    @_locked
+    def set_labels(self, photo_id: int, model: str, labels: bytes, camera: str | None) -> None:
+        """Record a photo's labels; joins the caller's transaction (the indexer's batch commit)."""
+        self.db.execute(
+            "INSERT INTO photo_labels(photo_id, model, labels, camera, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(photo_id) DO UPDATE SET model = excluded.model, labels = excluded.labels, "
+            "camera = excluded.camera, updated_at = excluded.updated_at",
+            (photo_id, model, labels, camera, time.time()),
+        )
+
+    @_locked
+    def copy_labels(self, source_id: int, target_id: int) -> bool:
+        """Give a copy of a photo (same content) the original's labels; False if it has none."""
+        cur = self.db.execute(
+            "INSERT OR REPLACE INTO photo_labels(photo_id, model, labels, camera, updated_at) "
+            "SELECT ?, model, labels, camera, ? FROM photo_labels WHERE photo_id = ?",
+            (target_id, time.time(), source_id),
+        )
+        return cur.rowcount > 0
+
+    @_locked
+    def labels_of(self, photo_id: int) -> tuple[str, bytes, str | None] | None:
+        """(model, labels blob, camera) of a photo, or None if it has not been analysed."""
+        row = self.db.execute(
+            "SELECT model, labels, camera FROM photo_labels WHERE photo_id = ?", (photo_id,)
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def iter_labels(self, model: str, ids: Iterable[int] | None = None, chunk: int = 4096) -> Iterator[tuple[list[int], list[bytes]]]:
+        """Yield (photo ids, label blobs) chunks of indexed photos analysed with ``model``.
+
+        Like :meth:`iter_embeddings`, each chunk is read under the lock, released between chunks.
+        """
+        sql = ("SELECT l.photo_id, l.labels FROM photo_labels l JOIN photos p ON p.id = l.photo_id "
+               "WHERE l.model = ? AND p.state = 'indexed'")
+        if ids is None:
+            last = -1
+            while True:
+                with self._lock:
+                    rows = self.db.execute(sql + " AND l.photo_id > ? ORDER BY l.photo_id LIMIT ?",
+                                           (model, last, chunk)).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                yield [r[0] for r in rows], [r[1] for r in rows]
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            found: list[tuple[int, bytes]] = []
+            with self._lock:
+                for sub in range(0, len(part), 500):
+                    piece = part[sub : sub + 500]
+                    marks = ",".join("?" * len(piece))
+                    found += self.db.execute(sql + f" AND l.photo_id IN ({marks})", (model, *piece)).fetchall()
+            if found:
+                yield [r[0] for r in found], [r[1] for r in found]
+
+    @_locked
+    def labelled_ids(self, model: str) -> np.ndarray:
+        """Ids of the indexed photos analysed with ``model``, ascending."""
+        rows = self.db.execute(
+            "SELECT l.photo_id FROM photo_labels l JOIN photos p ON p.id = l.photo_id "
+            "WHERE l.model = ? AND p.state = 'indexed' ORDER BY l.photo_id",
+            (model,),
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+
+    @_locked
+    def photos_missing_labels(self, model: str, limit: int = 256, after_id: int = 0) -> list[PhotoRow]:
+        """Indexed photos not yet analysed with ``model`` (the backfill's work), by id from ``after_id``."""
+        rows = self.db.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'indexed' AND id > ? AND NOT EXISTS "
+            "(SELECT 1 FROM photo_labels l WHERE l.photo_id = photos.id AND l.model = ?) ORDER BY id LIMIT ?",
+            (after_id, model, limit),
+        )
+        return [PhotoRow.from_row(row) for row in rows]
+
+    @_locked
+    def count_missing_labels(self, model: str) -> int:
+        return int(self.db.execute(
+            "SELECT COUNT(*) FROM photos WHERE state = 'indexed' AND NOT EXISTS "
+            "(SELECT 1 FROM photo_labels l WHERE l.photo_id = photos.id AND l.model = ?)",
+            (model,),
+        ).fetchone()[0])
+
+    @_locked
+    def labels_stamp(self, model: str) -> tuple[int, int]:
+        """(count, sum of ids) of the photos labelled by ``model``: changes whenever one comes or goes.
+
+        Ids are never reused, so any addition or removal changes the pair; caches of the labels
+        (word search, the look-alike index) compare it instead of re-reading every row. Read from
+        the labels table alone (labels are written only for indexed photos and leave with their
+        row), so it stays cheap: one pass over the model index.
+        """
+        row = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(photo_id), 0) FROM photo_labels WHERE model = ?", (model,)
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
     def integrity_problems(self) -> list[str]:
-        """Checks used by tests and ``status``: the SQLite check plus our own invariants."""
-        problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        """Checks used by tests, ``status`` and ``check``: the SQLite check plus our own invariants."""
+        damage = self.damage()
+        return damage if damage else self.invariant_problems()
+
+    @_locked
+    def damage(self) -> list[str]:
+        """What SQLite's integrity check finds wrong with the file itself (empty when intact)."""
+        try:
+            return [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            return [f"the file is damaged: {exc}"]
+
+    @_locked
+    def invariant_problems(self) -> list[str]:
+        """Rows that break photosim's own rules (a bug or a hand edit, not a damaged file)."""
+        problems = []
         bad = self.db.execute(
             "SELECT COUNT(*) FROM photos WHERE state = 'indexed' AND (embedding IS NULL OR model IS NULL)"
         ).fetchone()[0]
@@ -465,6 +779,16 @@ class Catalog:
         if orphans:
             problems.append(f"{orphans} photos outside any watched folder")
         return problems
+
+    def fix_invariants(self) -> int:
+        """Make rule-breaking rows right again: re-index photos without a vector, drop orphans."""
+        with self.transaction() as db:
+            fixed = db.execute(
+                "UPDATE photos SET state = 'pending', model = NULL, embedding = NULL "
+                "WHERE state = 'indexed' AND (embedding IS NULL OR model IS NULL)"
+            ).rowcount
+            fixed += db.execute("DELETE FROM photos WHERE folder_id NOT IN (SELECT id FROM folders)").rowcount
+        return int(fixed)
 
 
 def _stack(ids: list[int], blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:

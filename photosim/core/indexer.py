@@ -35,6 +35,7 @@ from .library import Library
 from .paths import is_within, normalize_path
 from .progress import Progress, RateMeter, RunControl
 from .scanner import ScannedFile, scan_folder
+from .tags import camera_of, encode_labels, labels_model_for
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class _Result:
     taken_at: float | None = None
     error: str = ""
     source: PhotoRow | None = None
+    camera: str | None = None
 
 
 #: Runs with at least this many photos to decode freeze the model first (see Embedder.optimize).
@@ -297,7 +299,7 @@ class Indexer:
             except Exception as exc:  # a decoder bug must not stop the run
                 return _Result(item, "failed", read=read, error=f"unexpected error: {type(exc).__name__}: {exc}")
             return _Result(item, "decoded", read=read, array=array, width=photo.width, height=photo.height,
-                           taken_at=photo.taken_at)
+                           taken_at=photo.taken_at, camera=camera_of(read))
 
         meter = RateMeter()
         meter.update(0)  # the clock starts now, so the first batch already yields a rate
@@ -346,9 +348,13 @@ class Indexer:
     def _commit(self, batch: list[_Result], moved_ids: set[int], report: IndexReport) -> int:
         """Embed the decoded photos of a batch and write the whole batch in one transaction."""
         model = self.library.model_id
+        labels_model = labels_model_for(model)
         decoded = [r for r in batch if r.kind == "decoded"]
-        vectors = self.library.embedder.embed_arrays([r.array for r in decoded]) if decoded else None
-        vector_of = {id(r): vectors[i] for i, r in enumerate(decoded)} if vectors is not None else {}
+        # One forward pass: the copy vectors and the class probabilities the labels come from.
+        analysis = self.library.embedder.analyse_arrays([r.array for r in decoded]) if decoded else None
+        vector_of = {id(r): analysis.vectors[i] for i, r in enumerate(decoded)} if analysis is not None else {}
+        labels_of = ({id(r): encode_labels(analysis.probabilities[i]) for i, r in enumerate(decoded)}
+                     if analysis is not None and analysis.probabilities is not None else {})
         add_ids: list[int] = []
         add_vecs: list[np.ndarray] = []
         drop_ids: list[int] = []
@@ -383,11 +389,12 @@ class Indexer:
                 if w.previous is not None and w.previous.state != PENDING:
                     drop_ids.append(w.photo_id)
                     target = cat.replace(w.photo_id, w.path, w.folder_id, read.size, read.mtime_ns)
+                source_id = None
                 if r.kind == "reused":
                     reusable = cat.find_reusable(read.fingerprint, model)
                     if reusable is None:  # the original vanished meanwhile: stays pending for the next run
                         continue
-                    _, blob, r.width, r.height, r.taken_at = reusable
+                    source_id, blob, r.width, r.height, r.taken_at = reusable
                     vec = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
                     report.reused += 1
                 else:
@@ -396,6 +403,10 @@ class Indexer:
                     report.embedded += 1
                 cat.set_indexed(target, size=read.size, mtime_ns=read.mtime_ns, fingerprint=read.fingerprint,
                                 model=model, embedding=blob, width=r.width, height=r.height, taken_at=r.taken_at)
+                if id(r) in labels_of:
+                    cat.set_labels(target, labels_model, labels_of[id(r)], r.camera)
+                elif source_id is not None:  # a copy: the original's labels (or the backfill's later)
+                    cat.copy_labels(source_id, target)
                 add_ids.append(target)
                 add_vecs.append(vec)
                 report.indexed += 1

@@ -22,12 +22,13 @@ from filelock import FileLock, Timeout
 
 from . import faults
 from .catalog import Catalog
+from .devices import ComputePlan, load_embedder, normalize_choice
 from .embedder import Backbone, resolve_backbone
 from .paths import resolve_data_dir
 from .vectors import IndexFileError, VectorIndex, file_checksum
 
 if TYPE_CHECKING:
-    from .embedder import Embedder
+    from .runtime import EmbedderLike
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,60 @@ OWNER_FILE = "writer.json"
 
 class LibraryBusyError(Exception):
     """Another process holds the library's writer lock."""
+
+
+class WriterLock:
+    """The data folder's writer lock: one process at a time may change a library.
+
+    A second writer gets :class:`LibraryBusyError` naming the process that holds it. ``photosim check
+    --repair`` takes it on its own, before any catalog is opened (the catalog may be the thing it fixes).
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._lock: FileLock | None = None
+
+    def acquire(self, timeout: float = 0.0) -> None:
+        lock = FileLock(str(self.data_dir / LOCK_FILE), timeout=timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise LibraryBusyError(
+                f"another photosim process{self._owner()} is already writing to the library in {self.data_dir}; "
+                "wait for it to finish or close it"
+            ) from None
+        self._lock = lock
+        try:
+            (self.data_dir / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
+        except OSError:
+            pass
+
+    def _owner(self) -> str:
+        try:
+            info = json.loads((self.data_dir / OWNER_FILE).read_text())
+            return f" (pid {int(info['pid'])})"
+        except (OSError, ValueError, KeyError, TypeError):
+            return ""
+
+    def release(self) -> None:
+        if self._lock is not None:
+            try:
+                (self.data_dir / OWNER_FILE).unlink()
+            except OSError:
+                pass
+            self._lock.release()
+            self._lock = None
+
+    @property
+    def held(self) -> bool:
+        return self._lock is not None
+
+    def __enter__(self) -> "WriterLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 @dataclass(frozen=True)
@@ -107,25 +162,30 @@ class Library:
         *,
         writable: bool = True,
         model: str | Backbone | None = None,
-        device: str = "auto",
-        embedder: "Embedder | None" = None,
+        device: str | None = "auto",
+        embedder: "EmbedderLike | None" = None,
         lock_timeout: float = 0.0,
     ) -> None:
         self.data_dir = resolve_data_dir(data_dir)
         self.writable = writable
-        self.device_request = device
+        #: The user's device choice (auto / cpu / gpu, see photosim.core.devices).
+        self.device_choice = normalize_choice(device)
+        #: Set when the model had to fall back to the CPU: the user should hear why.
+        self.compute_notice: str | None = None
+        self.compute_plan: ComputePlan | None = None
         self.backbone: Backbone = embedder.backbone if embedder is not None else resolve_backbone(model)
         self._embedder = embedder
-        self._lock: FileLock | None = None
+        self._writer_lock = WriterLock(self.data_dir)
         if writable:
-            self._acquire_writer_lock(lock_timeout)
+            self._writer_lock.acquire(lock_timeout)
         try:
             self.catalog = Catalog(self.data_dir / CATALOG_FILE, readonly=not writable)
         except BaseException:
-            self._release_writer_lock()
+            self._writer_lock.release()
             raise
         self._index: VectorIndex | None = None
         self._index_lock = threading.Lock()
+        self._model_lock = threading.Lock()
         self._index_dirty = False
         self.index_events: list[str] = []
 
@@ -140,39 +200,7 @@ class Library:
         if self.writable and self._index is not None and self._index_dirty:
             self.save_index()
         self.catalog.close()
-        self._release_writer_lock()
-
-    def _acquire_writer_lock(self, timeout: float) -> None:
-        self._lock = FileLock(str(self.data_dir / LOCK_FILE), timeout=timeout)
-        try:
-            self._lock.acquire()
-        except Timeout:
-            owner = self._read_owner()
-            self._lock = None
-            raise LibraryBusyError(
-                f"another photosim process{owner} is already writing to the library in {self.data_dir}; "
-                "wait for it to finish or close it"
-            ) from None
-        try:
-            (self.data_dir / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
-        except OSError:
-            pass
-
-    def _read_owner(self) -> str:
-        try:
-            info = json.loads((self.data_dir / OWNER_FILE).read_text())
-            return f" (pid {int(info['pid'])})"
-        except (OSError, ValueError, KeyError, TypeError):
-            return ""
-
-    def _release_writer_lock(self) -> None:
-        if self._lock is not None:
-            try:
-                (self.data_dir / OWNER_FILE).unlink()
-            except OSError:
-                pass
-            self._lock.release()
-            self._lock = None
+        self._writer_lock.release()
 
     # -- services ----------------------------------------------------------------------------
     @property
@@ -180,13 +208,18 @@ class Library:
         return self.backbone.model_id
 
     @property
-    def embedder(self) -> "Embedder":
-        """The model, loaded on first use (a few seconds), then kept."""
-        if self._embedder is None:
-            # torch in a development install, the exported ONNX model in the installed app (no torch).
-            from .runtime import create_embedder
+    def embedder(self) -> "EmbedderLike":
+        """The model, loaded on first use (a few seconds), then kept; thread-safe.
 
-            self._embedder = create_embedder(self.backbone, device=self.device_request)  # type: ignore[assignment]
+        torch in a development install, the exported ONNX model in the installed app (no torch); a GPU
+        that will not start falls back to the CPU and :attr:`compute_notice` says why.
+        """
+        if self._embedder is None:
+            with self._model_lock:
+                if self._embedder is None:
+                    loaded = load_embedder(self.backbone, self.device_choice)
+                    self.compute_plan, self.compute_notice = loaded.plan, loaded.notice
+                    self._embedder = loaded.embedder
         return self._embedder
 
     @property

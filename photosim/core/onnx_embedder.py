@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedder import DEVICE_CHOICES, Backbone, BatchedEmbedder, EmbedderError, resolve_backbone
+from .embedder import ENGINE_DEVICES, Backbone, BatchedEmbedder, EmbedderError, resolve_backbone
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ MODEL_DIR_ENV = "PHOTOSIM_MODEL_DIR"
 META_MODEL_ID = "photosim.model_id"
 META_DIM = "photosim.dim"
 META_INPUT = "photosim.input"
+#: How many class probabilities follow the vector in each output row (0 or absent: none).
+META_CLASSES = "photosim.classes"
 #: The exported graph takes prepared photos exactly as :meth:`Backbone.prepare` returns them, stacked.
 INPUT_LAYOUT = "uint8 NHWC"
 
@@ -93,8 +95,8 @@ def onnx_device(requested: str = "auto") -> str:
     import onnxruntime as ort
 
     requested = (requested or "auto").lower()
-    if requested not in DEVICE_CHOICES:
-        raise EmbedderError(f"unknown device '{requested}' (choose from {', '.join(DEVICE_CHOICES)})")
+    if requested not in ENGINE_DEVICES:
+        raise EmbedderError(f"unknown device '{requested}' (choose from {', '.join(ENGINE_DEVICES)})")
     cuda = "CUDAExecutionProvider" in ort.get_available_providers()
     if requested == "auto":
         return "cuda" if cuda else "cpu"
@@ -160,6 +162,8 @@ class OnnxEmbedder(BatchedEmbedder):
         self.device = wanted
         self.model_path = path
         self._input = self._session.get_inputs()[0].name
+        #: Class probabilities per photo after the vector (0 for a file exported without them).
+        self.classes = int(meta.get(META_CLASSES, 0) or 0)
         self._lock = threading.Lock()
         log.info("model %s on %s via onnxruntime (%s)", backbone.model_id, self.device, path)
 

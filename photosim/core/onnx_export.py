@@ -8,7 +8,8 @@ keeps the ONNX path and the torch path computing the same vectors under the same
 The exported graph takes the prepared photos exactly as :meth:`Backbone.prepare` returns them,
 stacked into a uint8 NHWC batch (any batch size), so the runtime side is numpy only. After writing,
 the export checks itself: onnxruntime and torch must agree to cosine >= 0.9999 on a few synthetic
-pictures, or the build fails here instead of in a user's library.
+pictures (the vectors, and the class probabilities that follow them in the same output), or the
+build fails here instead of in a user's library.
 
 Command line (used by ``packaging/build.sh``)::
 
@@ -30,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from .embedder import BACKBONES, DEFAULT_BACKBONE, Backbone, EmbedderError
-from .onnx_embedder import INPUT_LAYOUT, META_DIM, META_INPUT, META_MODEL_ID, model_file_name
+from .onnx_embedder import INPUT_LAYOUT, META_CLASSES, META_DIM, META_INPUT, META_MODEL_ID, model_file_name
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ def export_onnx(backbone: Backbone | str | None, out_dir: str | os.PathLike[str]
     model = _wrapped(backbone)
     probe = _probe_images(backbone)
     example = torch.from_numpy(probe[:2].copy())
+    with torch.inference_mode():
+        classes = int(model(example).shape[1]) - backbone.dim  # class probabilities after the vector
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         raw = Path(tmp) / "raw.onnx"
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
@@ -110,7 +113,7 @@ def export_onnx(backbone: Backbone | str | None, out_dir: str | os.PathLike[str]
                 program.save(str(raw))
         proto = onnx.load(str(raw))
         for key, value in ((META_MODEL_ID, backbone.model_id), (META_DIM, str(backbone.dim)), (META_INPUT, INPUT_LAYOUT),
-                           ("photosim.exported_with", f"torch {torch.__version__}")):
+                           (META_CLASSES, str(classes)), ("photosim.exported_with", f"torch {torch.__version__}")):
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         proto.producer_name = "photosim"
@@ -130,10 +133,17 @@ def _self_check(backbone: Backbone, model: Any, path: Path, probe: np.ndarray) -
 
     with torch.inference_mode():
         expected = model(torch.from_numpy(probe.copy())).numpy()
-    got = OnnxEmbedder(backbone, device="cpu", model_path=path).embed_arrays(list(probe))
-    cos = (got * expected).sum(axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1))
-    if got.shape != expected.shape or float(cos.min()) < SELF_CHECK_COSINE:
-        raise EmbedderError(f"the exported model disagrees with torch (cosine {cos.min():.6f} < {SELF_CHECK_COSINE})")
+    analysis = OnnxEmbedder(backbone, device="cpu", model_path=path).analyse_arrays(list(probe))
+    dim = backbone.dim
+    parts = [(analysis.vectors, expected[:, :dim])]
+    if expected.shape[1] > dim:  # the class probabilities must come out too, and agree
+        if analysis.probabilities is None or analysis.probabilities.shape != expected[:, dim:].shape:
+            raise EmbedderError("the exported model lost the class probabilities")
+        parts.append((analysis.probabilities, expected[:, dim:]))
+    for got, want in parts:
+        cos = (got * want).sum(axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+        if got.shape != want.shape or float(cos.min()) < SELF_CHECK_COSINE:
+            raise EmbedderError(f"the exported model disagrees with torch (cosine {cos.min():.6f} < {SELF_CHECK_COSINE})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,3 +68,36 @@ def is_within(path: str, folder: str) -> bool:
         return True
     prefix = folder if folder.endswith(os.sep) else folder + os.sep
     return path.startswith(prefix)
+
+
+def display_path(path: str) -> str:
+    """A path fit to show a person (and to hand to Qt or JSON): undecodable bytes become U+FFFD.
+
+    File names that are not valid UTF-8 (Latin-1 names from old Windows drives or Samba shares) reach
+    Python as ``str`` with surrogate escapes; they cannot be shown, encoded as UTF-8 or put in JSON as
+    they are. The original stays the key for everything that touches the file.
+    """
+    return os.fsencode(path).decode("utf-8", "replace") if has_undecodable_bytes(path) else path
+
+
+def has_undecodable_bytes(path: str) -> bool:
+    """True when ``path`` carries bytes that are not valid UTF-8 (surrogate escapes)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def path_json_fields(path: str, key: str = "path") -> dict[str, str]:
+    """JSON fields for a path: ``key`` as display text, plus ``key_b64`` (the exact bytes) when needed.
+
+    JSON text must be valid Unicode; a name that is not valid UTF-8 keeps its exact bytes, base64-encoded,
+    so a script can still find the very file.
+    """
+    fields = {key: display_path(path)}
+    if has_undecodable_bytes(path):
+        import base64
+
+        fields[f"{key}_b64"] = base64.b64encode(os.fsencode(path)).decode("ascii")
+    return fields

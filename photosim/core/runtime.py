@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from PIL import Image
 
-from .embedder import Backbone, EmbedderError
+from .embedder import Analysis, Backbone, EmbedderError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,6 +41,8 @@ class EmbedderLike(Protocol):
     def embed_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray: ...
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
+
+    def analyse_arrays(self, arrays: Sequence[np.ndarray]) -> Analysis: ...
 
 
 def torch_available() -> bool:
@@ -74,13 +76,6 @@ def create_embedder(backbone: Backbone, device: str = "auto", runtime: str | Non
 
 def default_device(runtime: str | None = None) -> str:
     """The device ``auto`` resolves to with the chosen runtime (for status displays); cpu on any doubt."""
-    try:
-        if chosen_runtime(runtime) == "torch":
-            from .embedder import pick_device
+    from .devices import describe_default
 
-            return pick_device("auto")
-        from .onnx_embedder import onnx_device
-
-        return onnx_device("auto")
-    except Exception:
-        return "cpu"
+    return describe_default(runtime)

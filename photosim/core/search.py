@@ -4,6 +4,11 @@ Scores are cosine similarities (1.0 = same direction), best first. Results never
 longer exists, and a library photo used as the query is left out of its own results. Searching within
 one folder uses the index with oversampling, or an exact scan of that folder's stored embeddings
 when the folder is small (exact and faster than oversampling a big index).
+
+The ``results_for_*`` methods return a :class:`~photosim.core.results.ResultSet`: copies of the
+query ("same") first, then similar photos, with a cutoff per query (see ``results.py`` and
+``matching.py``). A query can be a region of a picture (``crop``), given in pixels of the upright
+picture as displayed.
 """
 
 from __future__ import annotations
@@ -13,11 +18,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
-from .catalog import INDEXED, decode_vector
-from .images import ImageLoadError, decode, read_file
+from .catalog import INDEXED, Catalog, decode_vector
+from .images import FileRead, ImageLoadError, decode, read_file
 from .library import Library
+from .matching import VERIFY_SIDE, GeometricVerifier, SamePhotoTest, sample_vectors
 from .paths import is_within, normalize_path
+from .results import ResultSet, query_variants, rank_query
+
+Crop = tuple[int, int, int, int]
+"""A region of the query: x, y, width, height in pixels of the upright picture as displayed."""
+MIN_CROP_SIDE = 16
 
 EXACT_FOLDER_LIMIT = 20_000
 
@@ -36,8 +48,14 @@ class SearchResult:
 class Searcher:
     """Answers queries against one library with its current model."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, catalog: Catalog | None = None) -> None:
+        """``catalog``: a reader connection of the caller's own (the service's query thread has one);
+        default: the library's."""
         self.library = library
+        self.catalog = catalog if catalog is not None else library.catalog
+        self._same_test: SamePhotoTest | None = None
+        self._verifier: GeometricVerifier | None = None
+        self._sample_size = -1
 
     # -- query vectors -----------------------------------------------------------------------
     def embed_file(self, path: str | os.PathLike[str]) -> np.ndarray:
@@ -64,7 +82,7 @@ class Searcher:
 
     def library_photo(self, path: str) -> int | None:
         """The id of an up-to-date indexed library photo at ``path`` (so its stored vector can serve)."""
-        row = self.library.catalog.get_by_path(normalize_path(path))
+        row = self.catalog.get_by_path(normalize_path(path))
         if row is None or row.state != INDEXED or row.model != self.library.model_id:
             return None
         try:
@@ -87,7 +105,7 @@ class Searcher:
         return self.search_vector(self.embed_bytes(data), k, folder=folder)
 
     def search_photo(self, photo_id: int, k: int = 10, *, folder: str | None = None) -> list[SearchResult]:
-        stored = self.library.catalog.embedding(photo_id)
+        stored = self.catalog.embedding(photo_id)
         if stored is None:
             raise QueryError("that photo is not indexed yet")
         model, vector = stored
@@ -100,7 +118,7 @@ class Searcher:
     ) -> list[SearchResult]:
         if k <= 0:
             raise QueryError("the number of results must be at least 1")
-        catalog = self.library.catalog
+        catalog = self.catalog
         folder_path = normalize_path(folder) if folder else None
         if folder_path is not None:
             owner = catalog.folder_for(folder_path)
@@ -134,10 +152,102 @@ class Searcher:
                 return results
             want *= 4
 
+    # -- result sets: copies first, a cutoff per query ------------------------------------------
+    def same_photo_test(self) -> SamePhotoTest:
+        """The calibrated "same photo" test for this library: its background sample is drawn once and
+        drawn again when the library has grown or shrunk by a tenth (a catalog read of 1000 vectors)."""
+        index = self.library.index
+        n = len(index)
+        if self._same_test is None or abs(n - self._sample_size) > max(10, self._sample_size // 10):
+            catalog, model = self.catalog, self.library.model_id
+
+            def load(ids: np.ndarray) -> np.ndarray:
+                chunks = list(catalog.iter_embeddings(model, ids=[int(i) for i in ids]))
+                return np.concatenate([c[1] for c in chunks]) if chunks else np.zeros((0, self.library.backbone.dim))
+
+            sample = sample_vectors(catalog.indexed_ids(model), load)
+            if self._verifier is None:
+                self._verifier = GeometricVerifier()
+            self._same_test = SamePhotoTest(sample, self._verifier)
+            self._sample_size = n
+        return self._same_test
+
+    def results_for_file(self, path: str | os.PathLike[str], k: int = 10, *, folder: str | None = None,
+                         crop: Crop | None = None) -> ResultSet:
+        """Copies and similar photos for an image file (a library photo uses its stored vector and is
+        left out of its own results, unless a region of it is the query)."""
+        path = os.fspath(path)
+        if crop is None:
+            photo_id = self.library_photo(path) if os.path.exists(path) else None
+            if photo_id is not None:
+                return self.results_for_photo(photo_id, k, folder=folder)
+        if not os.path.exists(path):
+            raise QueryError(f"no such file: {path}")
+        if os.path.isdir(path):
+            raise QueryError(f"is a folder, not an image: {path}")
+        try:
+            read = read_file(path)
+        except ImageLoadError as exc:
+            raise QueryError(f"cannot use {path} as a query: {exc}") from None
+        return self._results_for_read(read, k, folder=folder, crop=crop, what=path)
+
+    def results_for_bytes(self, data: bytes, k: int = 10, *, folder: str | None = None,
+                          crop: Crop | None = None) -> ResultSet:
+        """Copies and similar photos for image bytes (a pasted or downloaded picture)."""
+        return self._results_for_read(data, k, folder=folder, crop=crop, what="the given image data")
+
+    def results_for_photo(self, photo_id: int, k: int = 10, *, folder: str | None = None) -> ResultSet:
+        """Copies and similar photos for a library photo, by its stored vector; it is left out."""
+        stored = self.catalog.embedding(photo_id)
+        row = self.catalog.get(photo_id)
+        if stored is None or row is None:
+            raise QueryError("that photo is not indexed yet")
+        model, vector = stored
+        if model != self.library.model_id:
+            raise QueryError(f"that photo was embedded by {model}, not by the current model {self.library.model_id}")
+        image: Image.Image | None = None
+        try:
+            image = decode(row.path, VERIFY_SIDE)
+        except ImageLoadError:
+            pass  # gone or unreadable since it was indexed: near-identical vectors still count as copies
+        return self._rank(vector, k, folder, (photo_id,), image)
+
+    def _results_for_read(self, source: FileRead | bytes, k: int, *, folder: str | None, crop: Crop | None,
+                          what: str) -> ResultSet:
+        try:
+            if crop is None:
+                picture = decode(source, VERIFY_SIDE)
+                # the same decode as the indexer's, so a re-saved copy gets its original's very vector
+                vector = self.library.embedder.embed_images([decode(source, self.library.backbone.decode_min_side)])[0]
+            else:
+                picture = crop_picture(decode(source, 0), crop)
+                vector = self.library.embedder.embed_images([picture])[0]
+        except ImageLoadError as exc:
+            raise QueryError(f"cannot use {what} as a query: {exc}") from None
+        return self._rank(vector, k, folder, (), picture)
+
+    def _rank(self, vector: np.ndarray, k: int, folder: str | None, exclude: Sequence[int],
+              picture: Image.Image | None) -> ResultSet:
+        if k <= 0:
+            raise QueryError("the number of results must be at least 1")
+        test = self.same_photo_test()
+
+        def search(vec: np.ndarray, n: int) -> list[tuple[int, str, float]]:
+            return [(r.photo_id, r.path, r.score) for r in self.search_vector(vec, n, folder=folder, exclude=exclude)]
+
+        self.search_vector(vector, 1, folder=folder, exclude=exclude)  # raises the user-facing errors first
+        # Turned and cut-out forms of the query (5 more embeddings and checks) are for pictures from
+        # outside: a library photo's sideways copies inside the library are the duplicates finder's
+        # to show, and "Find similar" on a thumbnail must answer at once.
+        try_variants = picture is not None and not exclude
+        return rank_query(vector, k, search, test, query_image=picture,
+                          variants=(lambda: query_variants(picture)) if try_variants else None,
+                          embed=self.library.embedder.embed_images)
+
     def _exact_in_folder(
         self, vector: np.ndarray, k: int, folder_id: int, folder_path: str, excluded: set[int]
     ) -> list[SearchResult]:
-        catalog = self.library.catalog
+        catalog = self.catalog
         rows = [
             r for r in catalog.photos_in_folder(folder_id).values()
             if r.state == INDEXED and r.model == self.library.model_id and is_within(r.path, folder_path)
@@ -162,4 +272,18 @@ class Searcher:
         return results
 
 
-__all__ = ["QueryError", "SearchResult", "Searcher", "decode_vector"]
+def crop_picture(picture: Image.Image, crop: Crop) -> Image.Image:
+    """The region ``crop`` (x, y, width, height in pixels of the upright picture) of ``picture``;
+    clipped to the picture, refused when it lies outside or is smaller than MIN_CROP_SIDE."""
+    x, y, w, h = (int(v) for v in crop)
+    if w <= 0 or h <= 0:
+        raise QueryError(f"the region must have a positive width and height (got {w}x{h})")
+    left, top = max(0, x), max(0, y)
+    right, bottom = min(picture.width, x + w), min(picture.height, y + h)
+    if right - left < MIN_CROP_SIDE or bottom - top < MIN_CROP_SIDE:
+        raise QueryError(f"the region {x},{y},{w},{h} lies outside the {picture.width}x{picture.height} picture "
+                         f"or is smaller than {MIN_CROP_SIDE} pixels")
+    return picture.crop((left, top, right, bottom))
+
+
+__all__ = ["Crop", "QueryError", "ResultSet", "SearchResult", "Searcher", "crop_picture", "decode_vector"]

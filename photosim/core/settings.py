@@ -14,12 +14,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .atomic import replacing
+from .devices import DEVICE_CHOICES, normalize_choice
+from .embedder import EmbedderError
 from .paths import normalize_path
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.json"
-DEVICES = ("auto", "cpu", "gpu")
+DEVICES = DEVICE_CHOICES
 THUMB_MIN, THUMB_MAX, THUMB_STEP = 96, 320, 32
 RESULTS_MIN, RESULTS_MAX = 1, 1000
 
@@ -35,7 +37,10 @@ class Settings:
 
     def normalized(self) -> Settings:
         """A copy with every value inside its allowed range."""
-        device = self.device if self.device in DEVICES else "auto"
+        try:
+            device = normalize_choice(self.device if isinstance(self.device, str) else None)
+        except EmbedderError:
+            device = "auto"
         results = _clamp(self.results, RESULTS_MIN, RESULTS_MAX, 60)
         thumb = _clamp(self.thumb_size, THUMB_MIN, THUMB_MAX, 160)
         excluded: list[str] = []
@@ -45,20 +50,6 @@ class Settings:
                 if path not in excluded:
                     excluded.append(path)
         return Settings(device=device, results=results, thumb_size=thumb, excluded=excluded)
-
-    @property
-    def torch_device(self) -> str:
-        """The engine's device name: "gpu" means CUDA, or Apple's MPS where that is what exists."""
-        if self.device != "gpu":
-            return self.device
-        try:
-            import torch
-
-            if not torch.cuda.is_available() and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-                return "mps"
-        except Exception:  # pragma: no cover - torch import problems surface elsewhere
-            pass
-        return "cuda"
 
 
 def _clamp(value: object, lo: int, hi: int, default: int) -> int:

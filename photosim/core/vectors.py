@@ -36,18 +36,50 @@ from __future__ import annotations
 import logging
 import mmap
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
-from usearch.index import Index
 
 from . import faults
 from .atomic import fsync_dir, fsync_file, replacing
+
+if TYPE_CHECKING:
+    from usearch.index import Index
+
+
+def usearch_index_class() -> type[Index]:
+    """usearch's Index class, imported once the system C++ runtime is loaded (see below)."""
+    _load_system_cxx_runtime()
+    from usearch.index import Index
+
+    return Index
+
+
+def _load_system_cxx_runtime() -> None:
+    """Load the system's C++ runtime globally before usearch's extension module.
+
+    usearch's wheel links its own copy of libstdc++ statically and exports those symbols. Loaded
+    before torch, it hands torch's TorchScript tracer a mismatched std::locale: every number written
+    to a stream throws and is retried, and tracing the model never ends (measured here: tracing took
+    forever when ``usearch.compiled`` was imported first, 2-3 s otherwise). With the system runtime
+    loaded first, both libraries bind to it. Harmless where there is no such library.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:  # the soname, not ctypes.util.find_library: that runs ldconfig (tens of ms)
+        ctypes.CDLL("libstdc++.so.6", mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        pass
+
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +209,7 @@ class VectorIndex:
         self._exact_vectors: np.ndarray | None = None  # their unit vectors, filled on first use
 
     def _new_index(self, expansion_search: int) -> Index:
-        return Index(
+        return usearch_index_class()(
             ndim=self.ndim, metric="cos", dtype=self.dtype, connectivity=self.connectivity,
             expansion_search=expansion_search,
         )

@@ -8,9 +8,13 @@ batch in which no path lies inside another. The callback runs on the watcher's o
 forwards it to the Qt event loop with a queued signal.
 
 Events are a hint, not the truth: inotify watch limits, overflowing queues and network drives drop
-them silently, so the app also runs a reconciling scan at start-up and periodically. A folder that
-cannot be watched (missing, offline, over the watch limit) is reported in :attr:`unwatched` and
-retried on the next :meth:`FolderWatcher.watch` call.
+them silently, so the service also runs a reconciling scan at start-up and periodically. Folders on
+network file systems (NFS, SMB/CIFS, SSHFS...), where inotify sees only this machine's own changes,
+and folders where the system refuses a watch (the inotify watch limit on a big tree) are watched by
+polling instead: a directory snapshot every :data:`POLL_INTERVAL` seconds, with a note saying so.
+A folder that is not there (offline, unplugged) is reported and retried on the next
+:meth:`FolderWatcher.watch` call. Scheduling a big tree takes inotify a while, so the service asks for
+it with :meth:`FolderWatcher.request_watch`, which does the work on the watcher's own thread.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
 
 from .images import is_image_name
 from .paths import is_within, normalize_path
@@ -30,6 +35,59 @@ from .paths import is_within, normalize_path
 log = logging.getLogger(__name__)
 
 ChangesCallback = Callable[[list[str]], None]
+#: Told which folders are not watched by live events (path -> why, and what happens instead).
+WatchStateCallback = Callable[[dict[str, str]], None]
+
+POLL_INTERVAL = 60.0
+"""Seconds between two polls of a folder that cannot be watched by events (a full directory walk)."""
+
+OFFLINE_NOTE = "folder is offline or missing; its photos are kept"
+
+#: File systems whose changes made by other machines never reach inotify.
+NETWORK_FILE_SYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "sshfs", "9p", "davfs", "fuse.davfs2",
+        "fuse.rclone", "afs", "ncpfs", "glusterfs", "fuse.glusterfs", "ceph", "fuse.ceph", "fuse.s3fs",
+        "fuse.gvfsd-fuse", "afpfs", "fuse.afpfs",
+    }
+)
+
+
+def _unescape_mount(field: str) -> str:
+    """/proc/mounts writes spaces, tabs, newlines and backslashes in octal (``\\040``)."""
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1 : i + 4].isdigit() and len(field[i + 1 : i + 4]) == 3:
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def file_system_type(path: str, mounts_file: str = "/proc/mounts") -> str | None:
+    """The type of the file system holding ``path`` (Linux), from the longest matching mount point."""
+    try:
+        with open(mounts_file, encoding="utf-8", errors="surrogateescape") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    best, best_type = "", None
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount, fstype = _unescape_mount(parts[1]), parts[2]
+        if is_within(path, mount) and len(mount) >= len(best):
+            best, best_type = mount, fstype
+    return best_type
+
+
+def is_network_folder(path: str) -> bool:
+    """True for folders on a network file system, where change notifications cannot be trusted."""
+    fstype = file_system_type(path)
+    return fstype is not None and fstype.lower() in NETWORK_FILE_SYSTEMS
 
 _RELEVANT = {"created", "modified", "moved", "deleted", "closed"}
 
@@ -66,7 +124,12 @@ class _Handler(FileSystemEventHandler):
 
 
 class FolderWatcher:
-    """Debounced, batched change notifications for a set of folders (thread-safe)."""
+    """Debounced, batched change notifications for a set of folders (thread-safe).
+
+    ``poll_folder`` decides which folders are polled rather than watched by events (default: those on
+    network file systems); tests pass their own. ``on_state`` hears, after every (re)scheduling, which
+    folders are not watched by live events and why.
+    """
 
     def __init__(
         self,
@@ -75,23 +138,34 @@ class FolderWatcher:
         debounce: float = 1.0,
         max_delay: float = 10.0,
         excluded: Sequence[str] = (),
+        poll_interval: float = POLL_INTERVAL,
+        poll_folder: Callable[[str], bool] = is_network_folder,
+        on_state: WatchStateCallback | None = None,
     ) -> None:
         self.on_changes = on_changes
+        self.on_state = on_state
         self.debounce = debounce
         self.max_delay = max_delay
+        self.poll_interval = poll_interval
+        self.poll_folder = poll_folder
         self.excluded = [normalize_path(p) for p in excluded]
+        #: Folders not watched by live events: path -> a note for the user (offline, polled...).
         self.unwatched: dict[str, str] = {}
         self._observer = Observer()
         self._observer.daemon = True
+        self._poller: PollingObserver | None = None
         self._handler = _Handler(self)
-        self._watches: dict[str, object] = {}
+        self._watches: dict[str, tuple[object, object]] = {}  # path -> (observer, watch)
+        self._polled: dict[str, str] = {}
+        self._schedule_lock = threading.Lock()
         self._pending: set[str] = set()
         self._first = 0.0
         self._last = 0.0
         self._cond = threading.Condition()
+        self._wanted: list[str] | None = None  # a watch request for the watcher's thread
         self._stopped = False
         self._started = False
-        self._flusher = threading.Thread(target=self._flush_loop, name="photosim-watch-flush", daemon=True)
+        self._flusher = threading.Thread(target=self._loop, name="photosim-watch", daemon=True)
 
     # -- control -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -107,40 +181,93 @@ class FolderWatcher:
             self._pending.clear()
             self._cond.notify_all()
         if self._started:
-            self._observer.stop()
-            self._observer.join(timeout=5)
-            self._flusher.join(timeout=5)
+            self._flusher.join(timeout=30)
+            with self._schedule_lock:
+                for observer in (self._observer, self._poller):
+                    if observer is not None:
+                        observer.stop()
+                for observer in (self._observer, self._poller):
+                    if observer is not None and observer.is_alive():
+                        observer.join(timeout=5)
+                self._watches.clear()
 
     def set_excluded(self, excluded: Sequence[str]) -> None:
         self.excluded = [normalize_path(p) for p in excluded]
 
+    def request_watch(self, folders: Iterable[str]) -> None:
+        """Like :meth:`watch`, on the watcher's own thread; ``on_state`` hears the outcome."""
+        with self._cond:
+            self._wanted = [normalize_path(f) for f in folders]
+            self._cond.notify_all()
+
     def watch(self, folders: Iterable[str]) -> dict[str, str]:
-        """Watch exactly these folders; returns the ones that cannot be watched, with the reason."""
+        """Watch exactly these folders; returns those not watched by live events, with the reason."""
         wanted = [normalize_path(f) for f in folders]
-        for path in list(self._watches):
-            if path not in wanted or not os.path.isdir(path):
-                try:
-                    self._observer.unschedule(self._watches.pop(path))  # type: ignore[arg-type]
-                except Exception:  # already gone with its folder
-                    pass
-        unwatched: dict[str, str] = {}
-        for path in wanted:
-            if path in self._watches:
-                continue
-            if not os.path.isdir(path):
-                unwatched[path] = "folder is offline or missing"
-                continue
+        with self._schedule_lock:
+            if self._stopped:
+                return dict(self.unwatched)
+            for path in list(self._watches):
+                if path not in wanted or not os.path.isdir(path):
+                    observer, handle = self._watches.pop(path)
+                    self._polled.pop(path, None)
+                    try:
+                        observer.unschedule(handle)  # type: ignore[attr-defined]
+                    except Exception:  # already gone with its folder
+                        pass
+            unwatched: dict[str, str] = {}
+            for path in wanted:
+                if path in self._watches:
+                    if path in self._polled:
+                        unwatched[path] = self._polled[path]
+                    continue
+                if not os.path.isdir(path):
+                    unwatched[path] = OFFLINE_NOTE
+                    continue
+                note = self._schedule(path)
+                if note:
+                    unwatched[path] = note
+            self.unwatched = unwatched
+        if self.on_state is not None:
             try:
-                self._watches[path] = self._observer.schedule(self._handler, path, recursive=True)
-            except OSError as exc:  # e.g. the inotify watch limit: the periodic scan covers it
-                unwatched[path] = f"cannot watch for changes ({exc.strerror or exc}); checked periodically instead"
-                log.warning("cannot watch %s: %s", path, exc)
-        self.unwatched = unwatched
+                self.on_state(dict(unwatched))
+            except Exception:
+                log.exception("watch state callback failed")
         return unwatched
+
+    def _schedule(self, path: str) -> str:
+        """Watch one folder by events, else by polling; returns a note when it is polled."""
+        if self.poll_folder(path):
+            note = f"on a network drive: checked for changes every {self.poll_interval:.0f} s"
+            return self._schedule_polling(path, note)
+        try:
+            self._watches[path] = (self._observer, self._observer.schedule(self._handler, path, recursive=True))
+            return ""
+        except OSError as exc:  # e.g. the inotify watch limit on a big tree
+            log.warning("cannot watch %s for changes (%s); polling it instead", path, exc)
+            note = (f"too many folders for change notifications ({exc.strerror or exc}): "
+                    f"checked every {self.poll_interval:.0f} s")
+            return self._schedule_polling(path, note)
+
+    def _schedule_polling(self, path: str, note: str) -> str:
+        if self._poller is None:
+            self._poller = PollingObserver(timeout=self.poll_interval)
+            self._poller.daemon = True
+            self._poller.start()
+        try:
+            self._watches[path] = (self._poller, self._poller.schedule(self._handler, path, recursive=True))
+        except OSError as exc:
+            log.warning("cannot poll %s either: %s", path, exc)
+            return f"cannot be watched ({exc.strerror or exc}); checked by the periodic scan"
+        self._polled[path] = note
+        return note
 
     @property
     def watched(self) -> list[str]:
         return sorted(self._watches)
+
+    @property
+    def polled(self) -> list[str]:
+        return sorted(self._polled)
 
     # -- events ------------------------------------------------------------------------------
     def _note(self, raw_paths: Sequence[str | bytes], is_directory: bool) -> None:
@@ -167,21 +294,31 @@ class FolderWatcher:
             self._last = now
             self._cond.notify_all()
 
-    def _flush_loop(self) -> None:
+    def _loop(self) -> None:
+        """The watcher's thread: (re)schedules watches on request and hands over debounced batches."""
         while True:
             with self._cond:
-                while not self._stopped and not self._pending:
+                while not self._stopped and not self._pending and self._wanted is None:
                     self._cond.wait()
                 if self._stopped:
                     return
-                now = time.monotonic()
-                due = min(self._last + self.debounce, self._first + self.max_delay)
-                if now < due:
-                    self._cond.wait(due - now)
-                    continue
-                batch = collapse_paths(self._pending)
-                self._pending.clear()
+                wanted, self._wanted = self._wanted, None
+                batch: list[str] | None = None
+                if wanted is None:
+                    now = time.monotonic()
+                    due = min(self._last + self.debounce, self._first + self.max_delay)
+                    if now < due:
+                        self._cond.wait(due - now)
+                        continue
+                    batch = collapse_paths(self._pending)
+                    self._pending.clear()
+            if wanted is not None:
+                try:
+                    self.watch(wanted)
+                except Exception:
+                    log.exception("scheduling folder watches failed")
+                continue
             try:
-                self.on_changes(batch)
+                self.on_changes(batch or [])
             except Exception:  # the callback's problem must not end the watching
                 log.exception("change callback failed")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -17,7 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-INDEXING, UP_TO_DATE, OFFLINE, ERRORS, WAITING = "indexing", "up to date", "offline", "errors", "waiting"
+from ..core.paths import display_path
+from ..core.snapshot import ERRORS, INDEXING, OFFLINE, UP_TO_DATE, WAITING, FolderState
+
+__all__ = ["ERRORS", "INDEXING", "OFFLINE", "UP_TO_DATE", "WAITING", "FoldersPanel", "FolderState"]
 
 STATE_COLORS = {
     INDEXING: "#5aa9f2",
@@ -26,18 +28,6 @@ STATE_COLORS = {
     ERRORS: "#f0a43c",
     WAITING: "#c7b35a",
 }
-
-
-@dataclass(frozen=True)
-class FolderStatus:
-    """One row of the panel."""
-
-    path: str
-    photos: int
-    failed: int
-    pending: int
-    state: str
-    note: str = ""
 
 
 def _dot(color: str, size: int = 12) -> QIcon:
@@ -53,11 +43,14 @@ def _dot(color: str, size: int = 12) -> QIcon:
 
 
 def folder_urls_in(event: QDragEnterEvent | QDropEvent) -> list[str]:
-    """Local folders among the dragged URLs."""
+    """Local folders among the dragged URLs (exact paths, any name)."""
+    from .drops import local_path
+
     mime = event.mimeData()
     if not mime.hasUrls():
         return []
-    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and os.path.isdir(u.toLocalFile())]
+    paths = [local_path(u) for u in mime.urls() if u.isLocalFile()]
+    return [p for p in paths if os.path.isdir(p)]
 
 
 class FoldersPanel(QWidget):
@@ -70,8 +63,8 @@ class FoldersPanel(QWidget):
     """
 
     add_requested = Signal()
-    folders_dropped = Signal(list)
-    remove_requested = Signal(str)
+    folders_dropped = Signal(object)  # list[str]; object keeps names Qt strings would mangle
+    remove_requested = Signal(object)  # str
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,24 +97,28 @@ class FoldersPanel(QWidget):
         buttons.addWidget(self.remove_button)
         layout.addLayout(buttons)
         self.list.currentItemChanged.connect(lambda cur, _prev: self.remove_button.setEnabled(cur is not None))
-        self.statuses: list[FolderStatus] = []
+        self.statuses: list[FolderState] = []
 
-    def set_folders(self, statuses: list[FolderStatus]) -> None:
+    def set_folders(self, statuses: list[FolderState] | tuple[FolderState, ...]) -> None:
         current = self.selected_path()
-        self.statuses = statuses
+        self.statuses = list(statuses)
         self.list.clear()
-        for status in statuses:
-            name = os.path.basename(status.path.rstrip(os.sep)) or status.path
+        for row, status in enumerate(statuses):
+            shown = display_path(status.path)
+            name = os.path.basename(shown.rstrip(os.sep)) or shown
             count = f"{status.photos:,} photo{'s' if status.photos != 1 else ''}"
             detail = status.state
             if status.state == ERRORS:
                 detail = f"{status.failed:,} could not be read"
             elif status.state == WAITING:
                 detail = f"{status.pending:,} waiting"
+            if status.note and status.state != OFFLINE and "every" in status.note:
+                detail = f"{detail} · checked periodically"  # polled: a network drive or too many folders
             item = QListWidgetItem(_dot(STATE_COLORS.get(status.state, "#999")), f"{name}\n{count} · {detail}")
-            tip = status.path + (f"\n{status.note}" if status.note else "")
+            tip = shown + (f"\n{status.note}" if status.note else "")
             item.setToolTip(tip)
-            item.setData(Qt.ItemDataRole.UserRole, status.path)
+            # The row, not the path: a name that is not valid UTF-8 cannot live in a QString unchanged.
+            item.setData(Qt.ItemDataRole.UserRole, row)
             self.list.addItem(item)
             if status.path == current:
                 self.list.setCurrentItem(item)
@@ -129,7 +126,10 @@ class FoldersPanel(QWidget):
 
     def selected_path(self) -> str | None:
         item = self.list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if item is None:
+            return None
+        row = item.data(Qt.ItemDataRole.UserRole)
+        return self.statuses[row].path if isinstance(row, int) and 0 <= row < len(self.statuses) else None
 
     def _remove_clicked(self) -> None:
         path = self.selected_path()
@@ -153,6 +153,3 @@ class FoldersPanel(QWidget):
         else:
             event.ignore()
 
-
-def local_url(path: str) -> QUrl:
-    return QUrl.fromLocalFile(path)

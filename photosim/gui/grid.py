@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from ..core.catalog import Catalog, PhotoRow
-from ..core.search import SearchResult
+from ..core.paths import display_path
 from ..core.settings import THUMB_MAX, THUMB_MIN, THUMB_STEP
 from .thumbs import ThumbnailLoader
 
@@ -27,6 +27,9 @@ PAGE = 256
 ROW_CACHE = 8192
 
 ModelIndex = QModelIndex | QPersistentModelIndex
+#: Fetches catalog rows (objects with path, size, mtime_ns, width, height) for photo ids; the library
+#: service's ``photo_rows`` in the app. The grid never talks to the catalog itself.
+RowSource = Callable[[Sequence[int]], Mapping[int, Any]]
 
 
 class PhotoModel(QAbstractListModel):
@@ -40,13 +43,16 @@ class PhotoModel(QAbstractListModel):
     ScoreRole = Qt.ItemDataRole.UserRole + 3
     FileSizeRole = Qt.ItemDataRole.UserRole + 4
     MtimeRole = Qt.ItemDataRole.UserRole + 5
+    #: "same" (an edited copy of the query) or "similar"; None outside results.
+    MatchRole = Qt.ItemDataRole.UserRole + 6
 
-    def __init__(self, catalog: Catalog, parent: QWidget | None = None) -> None:
+    def __init__(self, rows: RowSource, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.catalog = catalog
+        self.fetch_rows = rows
         self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
         self._scores: np.ndarray | None = None
-        self._rows: OrderedDict[int, PhotoRow | None] = OrderedDict()
+        self._matches: list[str] | None = None
+        self._rows: OrderedDict[int, Any] = OrderedDict()
 
     # -- content -------------------------------------------------------------------------------
     @property
@@ -62,14 +68,17 @@ class PhotoModel(QAbstractListModel):
         self.beginResetModel()
         self._ids = np.asarray(ids, dtype=np.int64)
         self._scores = None
+        self._matches = None
         self._rows.clear()
         self.endResetModel()
 
-    def show_results(self, results: Sequence[SearchResult]) -> None:
-        """Show a query's results, best first, each with its score."""
+    def show_results(self, results: Sequence[Any]) -> None:
+        """Show a query's results (objects with photo_id, score, maybe match), best first, each with its score."""
         self.beginResetModel()
         self._ids = np.asarray([r.photo_id for r in results], dtype=np.int64)
         self._scores = np.asarray([r.score for r in results], dtype=np.float32)
+        matches = [getattr(r, "match", None) for r in results]
+        self._matches = matches if any(m is not None for m in matches) else None
         self._rows.clear()
         self.endResetModel()
 
@@ -83,7 +92,7 @@ class PhotoModel(QAbstractListModel):
         hits = np.nonzero(self._ids == photo_id)[0]
         return int(hits[0]) if len(hits) else -1
 
-    def photo(self, row: int) -> PhotoRow | None:
+    def photo(self, row: int) -> Any:
         """The catalog row shown at ``row``, fetching its page on a miss (None if it has gone)."""
         photo_id = int(self._ids[row])
         if photo_id in self._rows:
@@ -91,7 +100,7 @@ class PhotoModel(QAbstractListModel):
             return self._rows[photo_id]
         start = (row // PAGE) * PAGE
         page = [int(i) for i in self._ids[start : start + PAGE]]
-        found = self.catalog.get_many(page)
+        found = self.fetch_rows(page)
         for pid in page:
             self._rows[pid] = found.get(pid)
         while len(self._rows) > ROW_CACHE:
@@ -115,6 +124,8 @@ class PhotoModel(QAbstractListModel):
             return int(self._ids[row])
         if role == self.ScoreRole:
             return float(self._scores[row]) if self._scores is not None else None
+        if role == self.MatchRole:
+            return self._matches[row] if self._matches is not None else None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, self.PathRole,
                     self.FileSizeRole, self.MtimeRole, Qt.ItemDataRole.AccessibleTextRole):
             photo = self.photo(row)
@@ -126,12 +137,13 @@ class PhotoModel(QAbstractListModel):
                 return photo.size
             if role == self.MtimeRole:
                 return photo.mtime_ns
-            name = os.path.basename(photo.path)
+            shown = display_path(photo.path)  # Qt strings cannot hold undecodable bytes
+            name = os.path.basename(shown)
             if role == Qt.ItemDataRole.ToolTipRole:
                 score = self.data(index, self.ScoreRole)
                 extra = f"\nsimilarity {score:.3f}" if score is not None else ""
                 size = f"\n{photo.width} × {photo.height}" if photo.width and photo.height else ""
-                return f"{photo.path}{size}{extra}"
+                return f"{shown}{size}{extra}"
             return name
         return None
 
@@ -192,16 +204,17 @@ class PhotoDelegate(QStyledItemDelegate):
                                  "missing" if path is None else "cannot show")
         caption = QRect(rect.x() + self.PADDING, thumb.bottom() + 3, self.cell, self.CAPTION - 4)
         score = model.data(index, PhotoModel.ScoreRole)
+        match = model.data(index, PhotoModel.MatchRole)
         font = QFont(option.font)  # type: ignore[attr-defined]
         if score is not None:
             font.setBold(True)
             painter.setFont(font)
-            text = f"{score:.2f}"
+            text = f"copy · {score:.2f}" if match == "same" else f"{score:.2f}"
             chip = painter.fontMetrics().boundingRect(text).adjusted(-7, -2, 7, 2)
             chip.moveCenter(caption.center())
             shape = QPainterPath()
             shape.addRoundedRect(chip, chip.height() / 2, chip.height() / 2)
-            painter.fillPath(shape, _score_color(score))
+            painter.fillPath(shape, _SAME_COLOR if match == "same" else _score_color(score))
             painter.setPen(QColor("#111"))
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
         else:
@@ -214,10 +227,12 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+_SAME_COLOR = QColor("#7fd88f")
+"""Green: the same photo (an edited or re-saved copy of the query, verified)."""
+
+
 def _score_color(score: float) -> QColor:
-    """Green for near-duplicates, amber for look-alikes, grey for distant matches."""
-    if score >= 0.85:
-        return QColor("#7fd88f")
+    """Amber for close look-alikes, grey for distant ones (copies are green, whatever their score)."""
     if score >= 0.65:
         return QColor("#f2c45a")
     return QColor("#b9bec7")

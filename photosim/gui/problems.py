@@ -17,24 +17,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.catalog import Catalog
+from ..core.paths import display_path
 from .errors import close_and_copy_buttons
 
 
 class ProblemsDialog(QDialog):
-    """Lists failed files and folders that could not be reached. No signals of its own."""
+    """Lists failed files (with their reasons) and folders with a note (offline, polled). No signals of its own."""
 
-    def __init__(self, catalog: Catalog, offline: dict[str, str], parent: QWidget | None = None) -> None:
+    def __init__(self, failures: list[tuple[str, str]], folder_notes: dict[str, str],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Problems")
         self.resize(820, 420)
         layout = QVBoxLayout(self)
-        failures = catalog.failures(limit=10_000)
-        rows: list[tuple[str, str]] = [(path, why) for path, why in sorted(offline.items())]
-        rows += [(row.path, row.error or "unknown error") for row in failures]
+        rows: list[tuple[str, str]] = [(path, why) for path, why in sorted(folder_notes.items())]
+        rows += list(failures)
         summary = f"{len(failures):,} photo{'s' if len(failures) != 1 else ''} could not be indexed."
-        if offline:
-            summary += f" {len(offline)} folder{'s are' if len(offline) != 1 else ' is'} not watched for changes."
+        if folder_notes:
+            n = len(folder_notes)
+            summary += f" {n} folder{'s are' if n != 1 else ' is'} offline or not watched for changes."
         if not rows:
             summary = "No problems: every photo was read."
         self.summary = QLabel(summary)
@@ -48,9 +49,10 @@ class ProblemsDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         for r, (path, why) in enumerate(rows):
-            item = QTableWidgetItem(os.path.basename(path) or path)
-            item.setToolTip(path)
-            item.setData(Qt.ItemDataRole.UserRole, path)
+            shown = display_path(path)
+            item = QTableWidgetItem(os.path.basename(shown) or shown)
+            item.setToolTip(shown)
+            item.setData(Qt.ItemDataRole.UserRole, shown)
             self.table.setItem(r, 0, item)
             self.table.setItem(r, 1, QTableWidgetItem(why))
         self.table.setColumnWidth(0, 300)
@@ -59,4 +61,4 @@ class ProblemsDialog(QDialog):
         self.rows = rows
 
     def copy_all(self) -> None:
-        QGuiApplication.clipboard().setText("\n".join(f"{path}\t{why}" for path, why in self.rows))
+        QGuiApplication.clipboard().setText("\n".join(f"{display_path(path)}\t{why}" for path, why in self.rows))

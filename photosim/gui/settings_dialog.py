@@ -19,10 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.devices import DEVICE_LABELS
 from ..core.paths import normalize_path
 from ..core.settings import RESULTS_MAX, RESULTS_MIN, THUMB_MAX, THUMB_MIN, THUMB_STEP, Settings
-
-DEVICE_LABELS = {"auto": "Automatic (GPU if there is one)", "cpu": "CPU", "gpu": "GPU"}
 
 
 class SettingsDialog(QDialog):

@@ -19,8 +19,8 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from ..core.images import ImageLoadError
+from ..core.service import lower_thread_priority
 from ..core.thumbnails import ThumbnailCache
-from .workers import lower_thread_priority
 
 log = logging.getLogger(__name__)
 

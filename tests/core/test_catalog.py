@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -89,3 +90,27 @@ def test_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
             cat.insert_pending([(str(tmp_path / "a.jpg"), folder.id, 1, 1)])
             raise RuntimeError("crash in the middle")
     assert cat.get_by_path(str(tmp_path / "a.jpg")) is None
+
+
+def test_a_first_version_catalog_gets_byte_paths_and_keeps_its_rows(tmp_path: Path) -> None:
+    """Schema 1 stored paths as text; the upgrade turns them into the file system's bytes."""
+    from photosim.core.catalog import MIGRATIONS, PENDING
+
+    path = tmp_path / "c.sqlite3"
+    db = sqlite3.connect(path)
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO folders(path, added_at) VALUES ('/photos/été', 0)")
+    db.execute("INSERT INTO photos(path, folder_id, size, mtime_ns, state, updated_at) "
+               "VALUES ('/photos/été/a.jpg', 1, 10, 1, 'pending', 0)")
+    db.commit()
+    db.close()
+    cat = Catalog(path)
+    assert [f.path for f in cat.folders()] == ["/photos/été"]
+    row = cat.get_by_path("/photos/été/a.jpg")
+    assert row is not None and row.state == PENDING
+    assert cat.query("SELECT typeof(path) FROM photos") == [("blob",)]
+    odd = os.fsdecode(b"/photos/\xe9t\xe9/b.jpg")  # not valid UTF-8: stored as its bytes
+    cat.insert_pending([(odd, 1, 5, 2)])
+    assert cat.get_by_path(odd).path == odd
+    cat.close()

@@ -55,7 +55,7 @@ def _check_consistent(data_dir: Path, embedder) -> tuple[int, list[str]]:  # noq
     """Open the library as a user would and check every invariant; return (indexed, index events)."""
     with Library(data_dir, embedder=embedder) as lib:
         assert lib.catalog.integrity_problems() == []
-        paths = [r[0] for r in lib.catalog.db.execute("SELECT path FROM photos")]
+        paths = lib.catalog.all_paths()
         assert len(paths) == len(set(paths)), "a photo appears twice"
         want = sorted(lib.catalog.indexed_ids(lib.model_id).tolist())
         assert sorted(lib.index.keys().tolist()) == want, "index does not match the catalog"

@@ -25,7 +25,7 @@ def _index(lib: Library, **kwargs: object):  # noqa: ANN202
 def _consistent(lib: Library) -> None:
     """Every photo once, index keys == catalog's indexed ids, catalog invariants hold."""
     assert lib.catalog.integrity_problems() == []
-    paths = [r[0] for r in lib.catalog.db.execute("SELECT path FROM photos")]
+    paths = lib.catalog.all_paths()
     assert len(paths) == len(set(paths))
     want = sorted(lib.catalog.indexed_ids(lib.model_id).tolist())
     assert sorted(lib.index.keys().tolist()) == want
@@ -50,7 +50,7 @@ def test_first_run_indexes_everything_then_nothing_changes(library: Library, pho
 def test_moves_renames_edits_touches_copies_and_deletions(library: Library, photo_dir: Path) -> None:
     library.catalog.add_folder(str(photo_dir))
     _index(library)
-    before = {r[0]: r[1] for r in library.catalog.db.execute("SELECT path, id FROM photos")}
+    before = {os.fsdecode(r[0]): r[1] for r in library.catalog.query("SELECT path, id FROM photos")}
     cat_id = before[str(photo_dir / "chelsea.jpg")]
 
     (photo_dir / "pets").mkdir()
@@ -66,7 +66,7 @@ def test_moves_renames_edits_touches_copies_and_deletions(library: Library, phot
     assert report.moved == 2
     assert report.embedded == 1  # only the edited photo ran through the model
     assert report.reused == 1 and report.removed == 1 and report.failed == 0
-    after = {r[0]: r[1] for r in library.catalog.db.execute("SELECT path, id FROM photos")}
+    after = {os.fsdecode(r[0]): r[1] for r in library.catalog.query("SELECT path, id FROM photos")}
     assert after[str(photo_dir / "pets" / "kitty.jpg")] == cat_id  # same row, same embedding
     assert str(photo_dir / "chelsea.jpg") not in after and str(photo_dir / "flower.jpg") not in after
     assert after[str(photo_dir / "rocket.jpg")] != before[str(photo_dir / "rocket.jpg")]

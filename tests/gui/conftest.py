@@ -1,4 +1,4 @@
-"""GUI fixtures: a real main window over a real (temporary) library, indexed by the real model.
+"""GUI fixtures: a real main window over a real library service and a real (temporary) library.
 
 The model is the session-wide ``embedder`` fixture from ``tests/conftest.py``, so it loads once for
 the whole run; each window indexes a private copy of the sample photos (about twenty, 1024 px).
@@ -15,16 +15,37 @@ from photosim.core.settings import Settings
 
 
 @pytest.fixture
-def make_window(qtbot, library) -> Iterator[Callable[..., object]]:  # noqa: ANN001
-    """Build a started MainWindow over ``library`` watching ``folders``, after its first run finished."""
+def make_service(library) -> Iterator[Callable[..., object]]:  # noqa: ANN001
+    """A (not yet started) LibraryService over ``library`` watching ``folders``; stopped after the test."""
+    from photosim.core.service import LibraryService
+
+    services = []
+
+    def make(folders: list[Path] = (), settings: Settings | None = None, **options: object) -> LibraryService:
+        for folder in folders:
+            library.catalog.add_folder(str(folder))
+        settings = settings or Settings()
+        options.setdefault("watch_debounce", 0.3)
+        service = LibraryService(library, excluded=settings.excluded, **options)
+        services.append(service)
+        return service
+
+    yield make
+    for service in services:
+        service.stop()
+
+
+@pytest.fixture
+def make_window(qtbot, make_service) -> Iterator[Callable[..., object]]:  # noqa: ANN001
+    """Build a MainWindow over a started service watching ``folders``, after its first run finished."""
     from photosim.gui.main_window import MainWindow
 
     windows = []
 
     def make(folders: list[Path] = (), settings: Settings | None = None, wait: bool = True) -> MainWindow:
-        for folder in folders:
-            library.catalog.add_folder(str(folder))
-        window = MainWindow(library, settings or Settings(), watch_debounce=0.3)
+        settings = settings or Settings()
+        service = make_service(folders, settings)
+        window = MainWindow(service, settings)
         window.open_path = lambda path: None  # never launch a real viewer from a test
         window.reveal_path = lambda path: None
         qtbot.addWidget(window)
@@ -32,9 +53,9 @@ def make_window(qtbot, library) -> Iterator[Callable[..., object]]:  # noqa: ANN
         windows.append(window)
         if wait:
             with qtbot.waitSignal(window.indexing_finished, timeout=120_000):
-                window.start()
+                service.start()
         else:
-            window.start()
+            service.start()
         return window
 
     yield make

@@ -19,7 +19,7 @@ def test_the_model_passes_qtmodeltester_for_the_library_and_for_results(qtmodelt
 
     library.catalog.add_folder(str(photo_dir))
     Indexer(library).run()
-    model = PhotoModel(library.catalog)
+    model = PhotoModel(library.catalog.get_many)
     from photosim.core.browse import newest_first_ids
 
     model.show_library(newest_first_ids(library.catalog))
@@ -88,7 +88,7 @@ def test_a_hundred_thousand_rows_scroll_smoothly(qtbot, library, tmp_path) -> No
     requested: list[int] = []
     loader._request = lambda request: requested.append(request.photo_id)  # count, don't render
     fetched: list[int] = []
-    model = PhotoModel(library.catalog)
+    model = PhotoModel(library.catalog.get_many)
     real_get_many = library.catalog.get_many
 
     def counting_get_many(ids):  # noqa: ANN001, ANN202

@@ -115,7 +115,7 @@ def test_adding_and_removing_folders(qtbot, make_window, photo_dir, tmp_path, li
     qtbot.waitUntil(lambda: len(window.folders_panel.statuses) == 2, timeout=10_000)
     assert str(other / "espresso.jpg") in grid_paths(window)
 
-    with qtbot.waitSignal(window.worker.folders_changed, timeout=60_000):
+    with qtbot.waitSignal(window.bridge.folders_changed, timeout=60_000):
         window.remove_folder(str(photo_dir), confirm=False)
     qtbot.waitUntil(lambda: grid_paths(window) == {str(other / "espresso.jpg")}, timeout=30_000)
     assert [f.path for f in library.catalog.folders()] == [str(other)]
@@ -173,8 +173,9 @@ def _window_indexing_many_photos(qtbot, make_window, tmp_path, originals_dir):  
     for path in sorted(get_all_photos()):
         shutil.copy(path, folder)
     window = make_window([folder], wait=False)
-    qtbot.waitUntil(lambda: window._last_progress is not None and window._last_progress.phase == "indexing"
-                    and window._last_progress.done > 0, timeout=120_000)
+    qtbot.waitUntil(lambda: window.status.last_progress is not None
+                    and window.status.last_progress.phase == "indexing"
+                    and window.status.last_progress.done > 0, timeout=120_000)
     return window, len(list(folder.glob("*.jpg")))
 
 
@@ -183,7 +184,7 @@ def test_closing_while_indexing_stops_cleanly(qtbot, make_window, tmp_path, libr
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 30
-    assert not window.worker_thread.isRunning()
+    assert not window.service.running
     indexed = library.catalog.counts()["indexed"]
     assert 0 < indexed < total
     assert library.catalog.integrity_problems() == []

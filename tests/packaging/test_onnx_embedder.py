@@ -32,10 +32,16 @@ def onnx_embedder(onnx_model_dir: Path, embedder) -> OnnxEmbedder:  # noqa: ANN0
     return OnnxEmbedder(embedder.backbone, device="cpu", model_path=onnx_model_dir / model_file_name(embedder.model_id))
 
 
-def test_onnx_vectors_match_torch_on_real_photos(onnx_embedder: OnnxEmbedder) -> None:
+@pytest.fixture(scope="module")
+def torch_fp32():  # noqa: ANN201 - Embedder
+    """The torch model in fp32, as exported (bf16 is checked elsewhere); shared by the module's tests."""
     from photosim.core.embedder import Embedder
 
-    embedder = Embedder(device="cpu", precision="fp32")  # the export is fp32; bf16 is checked elsewhere
+    return Embedder(device="cpu", precision="fp32")
+
+
+def test_onnx_vectors_match_torch_on_real_photos(onnx_embedder: OnnxEmbedder, torch_fp32) -> None:  # noqa: ANN001
+    embedder = torch_fp32
     photos = sample_images(n_interior=12)
     images = list(photos.values())
     edited = [edit(im) for im in images[:6] for edit in EDITS.values()]
@@ -50,6 +56,28 @@ def test_onnx_vectors_match_torch_on_real_photos(onnx_embedder: OnnxEmbedder) ->
     assert cosines.min() >= COSINE_BAR, f"photo {worst} drifts to cosine {cosines.min():.6f}"
     # And the neighbours agree: each original's nearest photo is the same under both runtimes.
     assert ((got @ got.T).argsort(axis=1)[:, -2] == (expected @ expected.T).argsort(axis=1)[:, -2]).mean() >= 0.95
+
+
+def test_onnx_class_probabilities_labels_and_look_alikes_match_torch(onnx_embedder: OnnxEmbedder, torch_fp32) -> None:  # noqa: ANN001
+    """The same forward pass gives the class probabilities in both runtimes, so labels, word search and
+    look-alike vectors agree whichever runtime indexed a library."""
+    from photosim.core.semantic import semantic_vector_of_probabilities
+    from photosim.core.tags import decode_labels, encode_labels
+
+    images = list(sample_images(n_interior=4).values())
+    images += [edit(im) for im in images[:3] for edit in EDITS.values()]
+    expected = torch_fp32.analyse_images(images)
+    got = onnx_embedder.analyse_images(images)
+    assert onnx_embedder.classes == 1000
+    assert got.probabilities is not None and expected.probabilities is not None
+    assert got.probabilities.shape == expected.probabilities.shape == (len(images), 1000)
+    np.testing.assert_allclose(got.probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert np.abs(got.probabilities - expected.probabilities).max() < 2e-3
+    np.testing.assert_allclose(got.vectors, expected.vectors, atol=5e-3)  # the copy vectors are the same columns
+    for g, e in zip(got.probabilities, expected.probabilities, strict=True):
+        assert decode_labels(encode_labels(g))[0][:3].tolist() == decode_labels(encode_labels(e))[0][:3].tolist()
+        cos = float(semantic_vector_of_probabilities(g) @ semantic_vector_of_probabilities(e))
+        assert cos >= 0.999
 
 
 def test_onnx_model_records_the_backbones_model_id(onnx_embedder: OnnxEmbedder, embedder) -> None:  # noqa: ANN001
@@ -124,6 +152,8 @@ NO_TORCH_SCRIPT = textwrap.dedent(
     folder, data, query = sys.argv[1:4]
     assert main(["index", folder, "--data-dir", data]) == 0
     assert main(["search", query, "-k", "3", "--json", "--data-dir", data]) == 0
+    assert main(["search", "--text", "cat", "--json", "--data-dir", data]) == 0
+    assert main(["search", query, "--like", "-k", "2", "--json", "--data-dir", data]) == 0
     import contextlib, io
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
@@ -153,6 +183,10 @@ def test_the_engine_indexes_and_searches_without_torch(tmp_path: Path, onnx_mode
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     search = next(line for line in lines if "results" in line)
     assert Path(search["results"][0]["path"]).name == "coffee.jpg"
+    words = next(line for line in lines if isinstance(line.get("query"), dict))  # labels made by onnxruntime
+    assert [Path(r["path"]).name for r in words["results"]] == ["chelsea.jpg"]
+    alike = [line for line in lines if "results" in line and line["results"] and "kind" in line["results"][0]]
+    assert alike and alike[0]["results"][0]["kind"] == "same" and Path(alike[0]["results"][0]["path"]).name == "coffee.jpg"
     status = next(line for line in lines if "model" in line)
     assert status["model"] == EfficientNetLite0.model_id
     assert status["device"] == "cpu"

@@ -1,0 +1,191 @@
+"""Results that mean something: "same photo" before "similar", and a cutoff per query.
+
+:func:`rank_query` is the per-query half of the engine, kept apart from the index and the catalog so
+the benchmark drives exactly the code the app runs: it takes the query (vector and, when there is
+one, its picture), a way to search and a way to embed, and returns a :class:`ResultSet`:
+
+* every result is ``"same"`` (an edited or re-saved copy of the query, decided by
+  :class:`~photosim.core.matching.SamePhotoTest`) or ``"similar"``; copies come first;
+* when the upright query finds no copy, the query is tried turned by a quarter, a half and three
+  quarters, and as two regions (its middle and its central band), since a photo saved sideways
+  without an EXIF tag, or shown inside a screenshot or a photo of a screen, is far from its original
+  as a whole but close once turned or cut out; what these variants find counts only if it is
+  verified as the same photo, so they never add look-alikes of a sideways picture;
+* the results end where they stop being meaningful for this query: copies, then similar photos
+  whose score stands at least :data:`SIMILAR_Z` standard deviations above the bulk of the library
+  the query has nothing to do with (:class:`~photosim.core.matching.Background`). The rest is kept
+  for "Show N more".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .matching import SIMILAR, Background, Decision, ImageSource, Match, SamePhotoTest
+
+SIMILAR_Z = 3.0
+"""Similar photos are shown down to this many standard deviations above the query's unrelated
+background (bench/same_photo.py measures what it keeps: true copies, the query's category
+look-alikes, and how many unrelated photos slip through)."""
+VERIFY_POOL = 24
+"""Candidates fetched for the "same" decision even when fewer results are asked for."""
+MAX_VERIFY = 8
+"""Candidates of the upright query verified geometrically, at most (each costs 20-40 ms here)."""
+VARIANT_TOP = 3
+"""Candidates of each turned or cut-out variant of the query that are verified."""
+MAX_VARIANT_VERIFY = 8
+
+
+@dataclass(frozen=True)
+class Result:
+    """One photo in a result list."""
+
+    photo_id: int
+    path: str
+    score: float
+    match: Match = SIMILAR
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """A query's results: copies first, then similar photos, best first; ``cutoff`` marks where they
+    stop being meaningful (``results[:cutoff]`` are shown; the rest is "Show N more")."""
+
+    results: list[Result] = field(default_factory=list)
+    cutoff: int = 0
+    same: int = 0
+    variant: str = ""
+    """Which form of the query found the copies ("" upright, "turned 90", "middle region"...)."""
+    background: Background | None = None
+    """The query's background in this library (what its scores are measured against)."""
+
+    @property
+    def similar(self) -> int:
+        """Similar photos before the cutoff."""
+        return self.cutoff - self.same
+
+    @property
+    def more(self) -> int:
+        """Results beyond the cutoff (among those fetched)."""
+        return len(self.results) - self.cutoff
+
+    @property
+    def shown(self) -> list[Result]:
+        return self.results[: self.cutoff]
+
+    @property
+    def rest(self) -> list[Result]:
+        return self.results[self.cutoff :]
+
+    def header(self) -> str:
+        """What the results header says: "1 copy of this photo, 8 similar photos", "3 similar photos",
+        "No similar photos"."""
+        n = self.similar
+        similar = f"{n} similar photo{'' if n == 1 else 's'}"
+        if not self.same:
+            return similar if n else "No similar photos"
+        copies = f"{self.same} {'copy' if self.same == 1 else 'copies'} of this photo"
+        return f"{copies}, {similar}" if n else copies
+
+    def with_cutoff(self, min_score: float | None = None, *, show_all: bool = False) -> "ResultSet":
+        """The same results with the cutoff moved: ``show_all`` shows everything fetched; ``min_score``
+        shows copies and every result scoring at least that much."""
+        if show_all:
+            cutoff = len(self.results)
+        elif min_score is not None:
+            cutoff = self.same + sum(1 for r in self.results[self.same :] if r.score >= min_score)
+        else:
+            return self
+        return ResultSet(self.results, cutoff, self.same, self.variant, self.background)
+
+
+Candidate = tuple[int, str, float]  # (photo id, path, cosine)
+SearchFn = Callable[[np.ndarray, int], Sequence[Candidate]]
+EmbedFn = Callable[[Sequence[Image.Image]], np.ndarray]
+
+
+def query_variants(image: Image.Image) -> list[tuple[str, Image.Image]]:
+    """The query turned (a photo saved sideways without an orientation tag) and cut to the regions
+    where a screenshot or a photo of a screen keeps the picture (its middle, its central band)."""
+    w, h = image.size
+    out = [
+        ("turned 90", image.transpose(Image.Transpose.ROTATE_90)),
+        ("turned 180", image.transpose(Image.Transpose.ROTATE_180)),
+        ("turned 270", image.transpose(Image.Transpose.ROTATE_270)),
+        ("middle region", image.crop((w * 3 // 20, h * 3 // 20, w * 17 // 20, h * 17 // 20))),
+    ]
+    if h > w * 1.2:  # a portrait screen around a picture: the picture sits in a band across the middle
+        out.append(("central band", image.crop((0, h // 4, w, h * 3 // 4))))
+    elif w > h * 1.2:
+        out.append(("central band", image.crop((w // 4, 0, w * 3 // 4, h))))
+    return out
+
+
+def rank_query(
+    vector: np.ndarray,
+    k: int,
+    search: SearchFn,
+    test: SamePhotoTest,
+    *,
+    query_image: ImageSource | None = None,
+    variants: Callable[[], Sequence[tuple[str, Image.Image]]] | None = None,
+    embed: EmbedFn | None = None,
+) -> ResultSet:
+    """Results for one query vector: fetch, decide "same" for the close calls, try the query's
+    variants when no copy was found, order copies first, place the cutoff.
+
+    ``search(vector, n)`` returns the ``n`` best candidates (id, path, cosine), best first, already
+    filtered (folder, excluded ids, files that exist). ``query_image`` (a path or a decoded upright
+    picture) enables the geometric check; ``variants`` and ``embed`` enable the turned and cut-out
+    forms of the query. Without them only near-identical vectors count as copies.
+    """
+    vector = np.asarray(vector, dtype=np.float32)
+    background = test.background(vector)
+    candidates = list(search(vector, max(k, VERIFY_POOL)))
+    decisions = test.classify(vector, [c[2] for c in candidates], [c[1] for c in candidates],
+                              query_image, max_verify=MAX_VERIFY, background=background)
+    found: dict[int, tuple[Candidate, Decision]] = {c[0]: (c, d) for c, d in zip(candidates, decisions, strict=True)}
+    variant_name = ""
+    if not any(d.same for d in decisions) and variants is not None and embed is not None and query_image is not None:
+        variant_name = _try_variants(variants(), embed, search, test, found)
+    same = sorted((cd for cd in found.values() if cd[1].same), key=lambda cd: -cd[0][2])
+    similar = [cd for cd in found.values() if not cd[1].same and cd[0] in candidates]
+    similar.sort(key=lambda cd: -cd[0][2])
+    ordered = same + similar
+    results = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in ordered][: max(k, len(same))]
+    n_same = len(same)
+    cutoff = n_same + sum(1 for r in results[n_same:] if background.z(r.score) >= SIMILAR_Z)
+    return ResultSet(results, cutoff, n_same, variant_name if n_same else "", background)
+
+
+def _try_variants(variants: Sequence[tuple[str, Image.Image]], embed: EmbedFn, search: SearchFn,
+                  test: SamePhotoTest, found: dict[int, tuple[Candidate, Decision]]) -> str:
+    """Search with each variant; verify its best new candidates against the variant's own picture.
+    Adds verified copies to ``found`` and returns the name of the variant that found the first one."""
+    if not variants:
+        return ""
+    vectors = embed([im for _, im in variants])
+    pending: list[tuple[float, str, Image.Image, np.ndarray, Candidate]] = []
+    for (name, image), vec in zip(variants, vectors, strict=True):
+        for cand in search(vec, VARIANT_TOP):
+            if cand[0] not in found or not found[cand[0]][1].same:
+                pending.append((cand[2], name, image, vec, cand))
+    pending.sort(key=lambda p: -p[0])
+    checked: set[int] = set()
+    first = ""
+    for score, name, image, vec, cand in pending:
+        if cand[0] in checked or len(checked) >= MAX_VARIANT_VERIFY:
+            continue
+        checked.add(cand[0])
+        decision = test.decide(score, test.background(vec), image, cand[1])
+        if decision.same:
+            original = found.get(cand[0])
+            kept = original[0] if original is not None else cand
+            found[cand[0]] = (kept, decision)
+            first = first or name
+    return first

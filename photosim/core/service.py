@@ -1,0 +1,815 @@
+"""The library service: one running library, with its threads, for the app, the CLI and ``photosim watch``.
+
+Why it exists: the first version kept the indexing scheduler, the watcher, the model lock and the
+catalog reads in the main window, which grew into a class nobody could test without the whole app,
+and leaked a SQLite connection per Qt pool thread. The service owns all of that and imports no Qt;
+the desktop app, ``photosim index``, ``photosim watch`` and the self-test all start a library
+through it, so there is one start-up path.
+
+Threads, and what each may touch::
+
+    caller (GUI thread, CLI)  requests (scan, folders, pause...) -> queue; reads via photo_rows()
+                              (the service's row reader, a connection of its own, behind a lock)
+    photosim-writer           the only writer: the Library's catalog connection, the vector index,
+                              the indexer (whose decode pool it starts), folder changes, backups;
+                              runs at a lower CPU priority than the window
+    photosim-query            the urgent lane: one reader connection of its own; embeds a query photo
+                              (the model is shared: a query waits at most one indexing batch)
+    photosim-snapshot         one reader connection of its own; publishes LibrarySnapshots
+    photosim-watch            the folder watcher's thread: schedules watches (a big tree or a NAS
+                              takes a while), debounces events into scan requests
+    watchdog's observers      raw file-system events only
+
+Every connection above is opened by the thread (or the service) that owns it and closed when it
+ends; none is cached per thread. Listeners hear plain events (:mod:`photosim.core.events`) on the
+thread that produced them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import sqlite3
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .backup import make_backup
+from .catalog import Catalog, CatalogDamagedError, CatalogError, PhotoRow, is_corruption
+from .embedder import EmbedderError
+from .events import (
+    CatalogDamaged,
+    Failed,
+    FoldersChanged,
+    Listener,
+    ModelLoaded,
+    Noticed,
+    Progressed,
+    QueryAnswered,
+    QueryFailed,
+    RunFinished,
+    RunStarted,
+    ServiceEvent,
+    SnapshotPublished,
+)
+from .indexer import Indexer, IndexReport
+from .library import Library, LibraryBusyError
+from .paths import normalize_path
+from .progress import Progress, RunControl
+from .search import QueryError, Searcher
+from .snapshot import LibrarySnapshot, make_snapshot
+from .watcher import FolderWatcher, collapse_paths, is_network_folder
+
+__all__ = [
+    "CatalogDamagedError", "CatalogError", "IndexReport", "LibraryBusyError", "LibraryService", "Query",
+    "close_service", "open_service",
+]
+
+log = logging.getLogger(__name__)
+
+RECONCILE_INTERVAL = 10 * 60.0
+"""A full reconciling scan this often catches what the watcher missed (network drives, overflows)."""
+
+REFRESH_WHILE_INDEXING = 2.5
+"""How often the library snapshot (ids, counts) is re-read during a long run."""
+
+BACKGROUND_NICENESS = 10
+"""Indexing runs at a lower CPU priority than the window, so a busy CPU slows indexing, not the UI."""
+
+
+def lower_thread_priority(niceness: int = BACKGROUND_NICENESS) -> None:
+    """Lower the calling thread's CPU priority (Linux: nice is per thread and inherited by the threads it
+    starts, such as the decoding pool). Elsewhere a no-op."""
+    if not niceness or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), niceness))
+    except (OSError, AttributeError):
+        pass
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to search with: a file path, image bytes, a library photo id, or words.
+
+    ``crop``: a region of the picture (x, y, width, height in pixels of the upright picture as
+    displayed). ``only``: keep only results labelled like this word ("similar to this photo, only dogs").
+    """
+
+    kind: str  # "file" | "bytes" | "photo" | "text" (value: a list of words)
+    value: Any
+    label: str
+    crop: tuple[int, int, int, int] | None = None
+    only: str | None = None
+
+
+@dataclass
+class Lane:
+    """What a call on the query lane may use: the lane's own searcher, labels and reader connection."""
+
+    service: LibraryService
+    catalog: Catalog
+    searcher: Searcher
+    _labels: Any = None
+
+    @property
+    def labels(self) -> Any:
+        """The lane's :class:`~photosim.core.tags.LabelIndex` (loaded on first use, then kept up to date)."""
+        if self._labels is None:
+            from .tags import LabelIndex
+
+            self._labels = LabelIndex(self.service.library, catalog=self.catalog)
+        return self._labels
+
+
+@dataclass
+class _QueryJob:
+    token: int
+    query: Query | None
+    k: int
+    future: Future[Any]
+    call: Any = None  # for submit_call: fn(lane) -> value
+
+
+class LibraryService:
+    """A running library: writer thread, watcher, query lane, snapshots. Start it, stop it, ask it things.
+
+    ``library`` must be writable (it holds the writer lock); the service does not close it: whoever
+    opened it does, after :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        excluded: Sequence[str] = (),
+        watch: bool = True,
+        watch_debounce: float = 1.0,
+        reconcile_interval: float | None = RECONCILE_INTERVAL,
+        poll_folder: Any = None,
+        poll_interval: float | None = None,
+        workers: int | None = None,
+        background_priority: bool = True,
+        backups: bool = True,
+    ) -> None:
+        if not library.writable:
+            raise ValueError("the library service needs a writable library")
+        self.library = library
+        self.data_dir = library.data_dir
+        self.model_id = library.model_id
+        self._listeners: list[Listener] = []
+        self._workers = workers
+        self._background_priority = background_priority
+        self._backups = backups
+        self._reconcile_interval = reconcile_interval
+        # -- requests (guarded by _cond) --
+        self._cond = threading.Condition()
+        self._excluded = [normalize_path(p) for p in excluded]
+        self._full = False
+        self._paths: set[str] = set()
+        self._ops: list[tuple[str, str]] = []
+        self._control: RunControl | None = None
+        self._paused = False
+        self._closing = False
+        self._busy = False
+        self._cancel_requested = False
+        self._last_full = time.monotonic()
+        self.damaged: str | None = None
+        self.last_report: IndexReport | None = None
+        #: The exception that ended the last piece of writer work, if one did (the CLI reports it).
+        self.last_failure: BaseException | None = None
+        # -- model --
+        self._model_lock = threading.Lock()
+        self._model_announced = False
+        self.device: str | None = None
+        # -- snapshots (guarded by _snap_cond) --
+        self._snap_cond = threading.Condition()
+        self._snap_heavy = True
+        self._snap_wanted = False
+        self._snap_after: list[ServiceEvent] = []
+        self._delivering = 0  # events taken from _snap_after but not yet sent
+        self._snapshot = LibrarySnapshot()
+        self._serial = itertools.count(1)
+        self._progress: Progress | None = None
+        self._last_heavy = 0.0
+        self._watch_notes: dict[str, str] = {}
+        # -- queries --
+        self._queries: deque[_QueryJob] = deque()
+        self._query_cond = threading.Condition()
+        self._tokens = itertools.count(1)
+        # -- readers owned by the service for its callers (opened in start, closed in stop) --
+        self._rows_reader: Catalog | None = None
+        # -- threads --
+        self._threads: list[threading.Thread] = []
+        self._started = False
+        self._stopped = False
+        self.watcher: FolderWatcher | None = None
+        if watch:
+            kwargs: dict[str, Any] = {"poll_folder": poll_folder or is_network_folder}
+            if poll_interval is not None:
+                kwargs["poll_interval"] = poll_interval
+            self.watcher = FolderWatcher(
+                self.scan_paths, debounce=watch_debounce, excluded=self._excluded, on_state=self._watch_state, **kwargs
+            )
+
+    # -- listeners ---------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        try:
+            self._listeners.remove(listener)
+        except ValueError:
+            pass
+
+    def _emit(self, event: ServiceEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not stop the library
+                log.exception("service listener failed on %s", type(event).__name__)
+
+    # -- life cycle --------------------------------------------------------------------------
+    def start(self, *, initial_scan: bool = True) -> None:
+        """Start the threads and the watcher; ``initial_scan`` reconciles every folder with the disk."""
+        if self._started:
+            return
+        self._started = True
+        self._rows_reader = self.library.catalog.reader()
+        if initial_scan:  # before the writer starts, so requests queued before start() join this scan
+            self.scan_all()
+        for name, target in (
+            ("photosim-writer", self._writer_main),
+            ("photosim-query", self._query_main),
+            ("photosim-snapshot", self._snapshot_main),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        if self.watcher is not None:
+            self.watcher.start()
+            self.watcher.request_watch(self._folder_paths())
+        self.request_snapshot(heavy=True)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop soon: the batch in flight is committed and the index saved; nothing new starts."""
+        if not self._started or self._stopped:
+            return
+        self._stopped = True
+        started = time.monotonic()
+        if self.watcher is not None:
+            self.watcher.stop()
+        with self._cond:
+            self._closing = True
+            if self._control is not None:
+                self._control.cancel()
+            self._cond.notify_all()
+        with self._query_cond:
+            self._query_cond.notify_all()
+        with self._snap_cond:
+            self._snap_cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=max(1.0, timeout - (time.monotonic() - started)))
+            if thread.is_alive():
+                log.error("thread %s did not stop in time", thread.name)
+        self._threads.clear()
+        with self._snap_cond:  # a run that ended just now is still reported (the CLI counts on it)
+            late, self._snap_after = self._snap_after, []
+        for event in late:
+            self._emit(event)
+        with self._query_cond:
+            pending = list(self._queries)
+            self._queries.clear()
+        for job in pending:
+            if not job.future.done():
+                job.future.set_exception(QueryError("photosim is closing"))
+        if self._rows_reader is not None:
+            self._rows_reader.close()
+            self._rows_reader = None
+        log.info("library service stopped in %.1f s", time.monotonic() - started)
+
+    def __enter__(self) -> LibraryService:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- requests (any thread) ---------------------------------------------------------------
+    def scan_all(self) -> None:
+        """Reconcile every folder with the disk (start-up, periodically, F5)."""
+        with self._cond:
+            self._full = True
+            self._cond.notify_all()
+
+    def scan_paths(self, paths: Iterable[str]) -> None:
+        """Bring just these files and folders up to date (what the watcher saw)."""
+        with self._cond:
+            self._paths.update(normalize_path(p) for p in paths)
+            self._cond.notify_all()
+
+    def add_folder(self, path: str) -> None:
+        self._queue_op("add", path)
+
+    def remove_folder(self, path: str) -> None:
+        self._queue_op("remove", path)
+
+    def _queue_op(self, op: str, path: str) -> None:
+        with self._cond:
+            self._ops.append((op, normalize_path(path)))
+            if self._control is not None:
+                self._control.cancel()  # folder changes happen between runs; the cancelled run is re-queued
+            self._cond.notify_all()
+
+    def set_excluded(self, excluded: Sequence[str]) -> None:
+        """Folders never indexed, even inside a watched folder; takes effect with a full re-scan."""
+        with self._cond:
+            self._excluded = [normalize_path(p) for p in excluded]
+            self._full = True
+            self._cond.notify_all()
+        if self.watcher is not None:
+            self.watcher.set_excluded(self._excluded)
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            if self._control is not None:
+                self._control.pause()
+        self.request_snapshot()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            if self._control is not None:
+                self._control.resume()
+        self.request_snapshot()
+
+    def cancel_run(self) -> None:
+        """Stop the current run after its batch (its remaining work is not re-queued)."""
+        with self._cond:
+            self._cancel_requested = True
+            self._full, self._paths = False, set()
+            if self._control is not None:
+                self._control.cancel()
+            self._cond.notify_all()
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def running(self) -> bool:
+        """True while any of the service's threads is alive."""
+        return any(t.is_alive() for t in self._threads)
+
+    @property
+    def busy(self) -> bool:
+        """A run or a folder change is in progress or waiting."""
+        with self._cond:
+            return self._busy or self._has_work()
+
+    @property
+    def has_pending(self) -> bool:
+        """More work is queued behind the current run."""
+        with self._cond:
+            return self._has_work()
+
+    def _has_work(self) -> bool:
+        return self._full or bool(self._paths) or bool(self._ops)
+
+    @property
+    def snapshot(self) -> LibrarySnapshot:
+        """The latest published snapshot (immutable)."""
+        return self._snapshot
+
+    @property
+    def excluded(self) -> list[str]:
+        return list(self._excluded)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no work is running or queued (for the CLI and tests); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._busy or self._delivering or self._snap_after or (
+                self._has_work() and not self._closing and self.damaged is None
+            ):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining if remaining is not None else 1.0)
+            return True
+
+    def folders(self) -> list[str]:
+        return self._folder_paths()
+
+    def _folder_paths(self) -> list[str]:
+        reader = self._rows_reader
+        catalog = reader if reader is not None else self.library.catalog
+        return [f.path for f in catalog.folders()]
+
+    # -- reads for views (caller's thread, the service's row reader) ---------------------------
+    def photo_rows(self, ids: Sequence[int]) -> dict[int, PhotoRow]:
+        """Catalog rows of these photos (what a grid shows for the rows on screen)."""
+        return self._reader().get_many(ids)
+
+    def photo(self, photo_id: int) -> PhotoRow | None:
+        return self._reader().get(photo_id)
+
+    def failures(self, limit: int | None = None) -> list[PhotoRow]:
+        return self._reader().failures(limit)
+
+    def _reader(self) -> Catalog:
+        if self._rows_reader is None:
+            raise CatalogError("the library service is not running")
+        return self._rows_reader
+
+    # -- the writer thread -------------------------------------------------------------------
+    def _writer_main(self) -> None:
+        if self._background_priority:
+            lower_thread_priority()
+        try:
+            while True:
+                with self._cond:
+                    while not self._closing and not self._has_work() and not self._reconcile_due():
+                        self._cond.wait(self._reconcile_wait())
+                    if self._closing:
+                        return
+                    if self.damaged is not None:  # nothing more is written until the catalog is repaired
+                        self._ops, self._full, self._paths = [], False, set()
+                        self._cond.notify_all()
+                        continue
+                    if self._reconcile_due() and not self._has_work():
+                        self._full = True
+                        if self.watcher is not None:  # folders that came back get watched again
+                            self.watcher.request_watch(self._folder_paths())
+                    ops, self._ops = self._ops, []
+                    full, paths = self._full, self._paths
+                    self._full, self._paths = False, set()
+                    self._busy = True
+                    self._cancel_requested = False
+                    control = RunControl()
+                    if self._paused:
+                        control.pause()
+                    self._control = control
+                    excluded = list(self._excluded)
+                self.last_failure = None
+                try:
+                    if ops:
+                        paths |= set(self._apply_ops(ops))
+                    if full or paths:
+                        self._run(full, paths, control, excluded)
+                except Exception as exc:
+                    self._writer_failed(exc)
+                finally:
+                    with self._cond:
+                        self._control = None
+                        self._busy = False
+                        self._cond.notify_all()
+                    self.request_snapshot(heavy=True)
+        finally:
+            try:
+                if self.library.index_dirty:
+                    self.library.save_index()
+            except Exception as exc:
+                log.error("could not save the vector index at shutdown: %s", exc)
+
+    def _reconcile_due(self) -> bool:
+        return self._reconcile_interval is not None and time.monotonic() - self._last_full >= self._reconcile_interval
+
+    def _reconcile_wait(self) -> float | None:
+        if self._reconcile_interval is None:
+            return None
+        return max(0.05, self._reconcile_interval - (time.monotonic() - self._last_full))
+
+    def _writer_failed(self, exc: BaseException) -> None:
+        self.last_failure = exc
+        if isinstance(exc, CatalogDamagedError) or is_corruption(exc):
+            message = str(exc) if isinstance(exc, CatalogDamagedError) else (
+                f"the library's catalog is damaged ({exc}); repair it with 'photosim check --repair' "
+                "(or the app's repair dialog)"
+            )
+            self.damaged = message
+            log.error("%s", message)
+            self._emit(CatalogDamaged(message))
+            return
+        if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+            self._emit(Noticed("The disk holding the library is full: indexing stopped; work committed so far is kept."))
+            log.error("disk full: %s", exc)
+            return
+        details = traceback.format_exc()
+        log.error("indexing failed:\n%s", details)
+        self._emit(Failed(f"{type(exc).__name__}: {exc}", details))
+
+    def _apply_ops(self, ops: list[tuple[str, str]]) -> list[str]:
+        """Add and remove folders (between runs); returns the folders to scan now."""
+        catalog = self.library.catalog
+        added: list[str] = []
+        for op, path in ops:
+            if op == "add":
+                if not os.path.isdir(path):
+                    self._emit(Noticed(f"Not a folder: {path}"))
+                    continue
+                folder, new = catalog.add_folder(path)
+                if new:
+                    added.append(folder.path)
+                else:
+                    self._emit(Noticed(f"{path} is already in the library (inside {folder.path})"))
+            else:
+                try:
+                    ids = catalog.remove_folder(path)
+                except CatalogError as exc:
+                    self._emit(Noticed(str(exc)))
+                    continue
+                self.library.remove_vectors(ids)
+                self.library.save_index()
+        folders = tuple(self._folder_paths())
+        if self.watcher is not None:
+            self.watcher.request_watch(folders)
+        self._emit(FoldersChanged(folders))
+        return added
+
+    def _run(self, full: bool, paths: set[str], control: RunControl, excluded: list[str]) -> None:
+        self.ensure_model()
+        self._emit(RunStarted(full))
+        indexer = Indexer(self.library, excluded=excluded, workers=self._workers)
+        report = indexer.run(paths=None if full else collapse_paths(paths), control=control,
+                             on_progress=self._progressed)
+        self._progress = None
+        if full and not report.cancelled:
+            self._last_full = time.monotonic()
+        if report.cancelled:
+            with self._cond:
+                if not self._closing and not self._cancel_requested:  # interrupted for a folder change
+                    if full:
+                        self._full = True
+                    else:
+                        self._paths.update(paths)
+        if not report.cancelled and not control.cancelled:
+            self._label_and_index_look_alikes(control)
+        if report.any_change and self._backups:
+            make_backup(self.library.catalog, self.library.data_dir)
+        self.last_report = report
+        self.request_snapshot(heavy=True, then=RunFinished(report))
+
+    def _label_and_index_look_alikes(self, control: RunControl) -> None:
+        """Label photos indexed before labels existed, then bring the look-alike index up to date.
+
+        The indexer labels new photos in its own forward pass; this catches up an older library in the
+        background (resumable: the work list is "indexed photos without labels") and keeps the
+        look-alike index a cache of the catalog's labels. An ONNX model exported before labels existed
+        gives none: nothing to do then.
+        """
+        from .semantic import SemanticIndex
+        from .tags import LabelBackfill
+
+        if not getattr(self.library.embedder, "classes", 1):
+            return
+        backfill = LabelBackfill(self.library, workers=self._workers)
+        if backfill.pending():
+            result = backfill.run(control, on_progress=self._progressed)
+            if result.labelled:
+                self._emit(Noticed(f"labelled {result.labelled} photos indexed before labels existed"))
+        if not control.cancelled:
+            index = SemanticIndex.of(self.library)
+            index.sync()
+            index.save()
+
+    def _progressed(self, progress: Progress) -> None:
+        self._progress = progress
+        self._emit(Progressed(progress))
+        heavy = progress.phase == "indexing" and time.monotonic() - self._last_heavy > REFRESH_WHILE_INDEXING
+        self.request_snapshot(heavy=heavy)
+
+    # -- the model (whichever thread needs it first) -------------------------------------------
+    def ensure_model(self) -> None:
+        """Load the model once (with the CPU fall-back) and freeze it: the app keeps it for its life."""
+        if self._model_announced:
+            return
+        with self._model_lock:
+            if self._model_announced:
+                return
+            embedder = self.library.embedder
+            optimize = getattr(embedder, "optimize", None)
+            if optimize is not None:
+                optimize()
+            plan = self.library.compute_plan
+            self.device = embedder.device
+            self._model_announced = True
+        self._emit(ModelLoaded(embedder.device, plan.runtime if plan else "", self.library.compute_notice))
+        if self.library.compute_notice:
+            self._emit(Noticed(self.library.compute_notice))
+        self.request_snapshot()
+
+    # -- the query lane ------------------------------------------------------------------------
+    def submit_query(self, query: Query, k: int) -> tuple[int, Future[Any]]:
+        """Queue a similarity search; returns its token and a future. The answer is also an event."""
+        token = next(self._tokens)
+        job = _QueryJob(token, query, int(k), Future())
+        with self._query_cond:
+            if self._stopped:
+                job.future.set_exception(QueryError("photosim is closing"))
+                return token, job.future
+            self._queries.append(job)
+            self._query_cond.notify_all()
+        return token, job.future
+
+    def submit_call(self, fn: Any) -> Future[Any]:
+        """Run ``fn(lane)`` on the query lane (a :class:`Lane`: its reader connection, searcher and labels);
+        for quick reads a view needs off the GUI thread (photo info, known words)."""
+        job = _QueryJob(next(self._tokens), None, 0, Future(), call=fn)
+        with self._query_cond:
+            if self._stopped:
+                job.future.set_exception(QueryError("photosim is closing"))
+                return job.future
+            self._queries.append(job)
+            self._query_cond.notify_all()
+        return job.future
+
+    def search(self, query: Query, k: int, timeout: float | None = 120.0) -> Any:
+        """Run a query through the query lane and wait for it (command line, self-test)."""
+        _token, future = self.submit_query(query, k)
+        return future.result(timeout=timeout)
+
+    def _query_main(self) -> None:
+        reader = self.library.catalog.reader()
+        # One searcher (and label index) for the lane's life: they keep the library's background sample
+        # and labels between queries.
+        lane = Lane(self, reader, Searcher(self.library, catalog=reader))
+        try:
+            while True:
+                with self._query_cond:
+                    while not self._queries and not self._stopped:
+                        self._query_cond.wait()
+                    if self._stopped:
+                        return
+                    job = self._queries.popleft()
+                if job.call is not None:
+                    self._run_call(job, lane)
+                else:
+                    self._answer(job, lane)
+        finally:
+            reader.close()
+
+    def _run_call(self, job: _QueryJob, lane: Lane) -> None:
+        try:
+            job.future.set_result(job.call(lane))
+        except Exception as exc:
+            log.debug("call on the query lane failed: %s", exc, exc_info=True)
+            job.future.set_exception(exc)
+
+    def _answer(self, job: _QueryJob, lane: Lane) -> None:
+        """A :class:`~photosim.core.results.ResultSet` (copies first, then similar photos, with a cutoff),
+        or for words a :class:`~photosim.core.word_results.WordResults`."""
+        searcher = lane.searcher
+        query = job.query
+        assert query is not None
+        try:
+            if query.kind == "text":
+                from .word_results import word_results
+
+                words = list(query.value) + ([query.only] if query.only else [])
+                results: Any = word_results(lane.labels.search(words, job.k))
+                job.future.set_result(results)
+                self._emit(QueryAnswered(job.token, results))
+                return
+            self.ensure_model()
+            k = job.k * 5 if query.only else job.k  # room for what the word leaves out
+            if query.only and not lane.labels.taxonomy.is_known(query.only):
+                from .tags import NO_MATCH
+
+                raise QueryError(f"{NO_MATCH}: photosim knows no word '{query.only}'")
+            if query.kind == "file":
+                results = searcher.results_for_file(query.value, k, crop=query.crop)
+            elif query.kind == "bytes":
+                results = searcher.results_for_bytes(query.value, k, crop=query.crop)
+            elif query.kind == "photo":
+                if query.crop is not None:
+                    row = searcher.catalog.get(int(query.value))
+                    if row is None:
+                        raise QueryError("that photo is no longer in the library")
+                    results = searcher.results_for_file(row.path, k, crop=query.crop)
+                else:
+                    results = searcher.results_for_photo(int(query.value), k)
+            else:
+                raise QueryError(f"unknown kind of query: {query.kind}")
+            if query.only:
+                results = narrowed(results, lane.labels.narrow(results.results, query.only), job.k)
+        except (QueryError, EmbedderError) as exc:
+            job.future.set_exception(exc)
+            self._emit(QueryFailed(job.token, str(exc)))
+        except Exception as exc:
+            details = traceback.format_exc()
+            log.error("query failed:\n%s", details)
+            job.future.set_exception(exc)
+            self._emit(QueryFailed(job.token, f"the search failed: {type(exc).__name__}: {exc}", details))
+        else:
+            job.future.set_result(results)
+            self._emit(QueryAnswered(job.token, results))
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def request_snapshot(self, *, heavy: bool = False, then: ServiceEvent | None = None) -> None:
+        """Publish a new snapshot soon; ``heavy`` re-reads ids and counts, ``then`` is sent after it."""
+        with self._snap_cond:
+            self._snap_wanted = True
+            self._snap_heavy = self._snap_heavy or heavy
+            if then is not None:
+                self._snap_after.append(then)
+            self._snap_cond.notify_all()
+
+    def _watch_state(self, notes: dict[str, str]) -> None:
+        self._watch_notes = dict(notes)
+        self.request_snapshot()
+
+    def _snapshot_main(self) -> None:
+        reader = self.library.catalog.reader()
+        ids = np.zeros(0, dtype=np.int64)
+        folders: list[Any] = []
+        counts: dict[int, dict[str, int]] = {}
+        try:
+            while True:
+                with self._snap_cond:
+                    while not self._snap_wanted and not self._stopped:
+                        self._snap_cond.wait()
+                    if self._stopped:
+                        return
+                    self._delivering = len(self._snap_after)  # first: wait_idle must never see neither
+                    heavy, after = self._snap_heavy, self._snap_after
+                    self._snap_wanted, self._snap_heavy, self._snap_after = False, False, []
+                try:
+                    if heavy:
+                        self._last_heavy = time.monotonic()
+                        ids = reader.newest_first_ids()
+                        folders = reader.folders()
+                        counts = reader.folder_counts()
+                except Exception as exc:
+                    if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
+                        self.damaged = self.damaged or f"the library's catalog is damaged ({exc})"
+                        self._emit(CatalogDamaged(self.damaged))
+                    else:
+                        log.exception("reading the library for a snapshot failed")
+                with self._cond:
+                    busy = self._busy or self._has_work()
+                    paused = self._paused
+                snapshot = make_snapshot(
+                    ids, folders, counts, self._watch_notes, progress=self._progress, busy=busy, paused=paused,
+                    device=self.device, serial=next(self._serial),
+                )
+                self._snapshot = snapshot
+                self._emit(SnapshotPublished(snapshot))
+                for event in after:
+                    self._emit(event)
+                if after:
+                    with self._cond:
+                        self._delivering = 0
+                        self._cond.notify_all()
+        finally:
+            reader.close()
+
+
+def narrowed(results: Any, kept: list[Any], k: int) -> Any:
+    """A result set cut down to the results a word kept: the word is the cutoff ("only dogs")."""
+    from .results import ResultSet
+
+    kept = kept[:k]
+    same = sum(1 for r in kept if getattr(r, "match", "") == "same")
+    return ResultSet(kept, len(kept), same, getattr(results, "variant", ""), getattr(results, "background", None))
+
+
+def open_service(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    device: str | None = "auto",
+    excluded: Sequence[str] = (),
+    lock_timeout: float = 0.0,
+    **service_options: Any,
+) -> LibraryService:
+    """The one start-up path: open the library for writing and wrap it in a (not yet started) service.
+
+    Raises LibraryBusyError when another process writes to the library and CatalogDamagedError when
+    the catalog needs a repair. :func:`close_service` stops the service and closes the library.
+    """
+    library = Library(data_dir, writable=True, device=device, lock_timeout=lock_timeout)
+    try:
+        return LibraryService(library, excluded=excluded, **service_options)
+    except BaseException:
+        library.close()
+        raise
+
+
+def close_service(service: LibraryService) -> None:
+    """Stop the service and close its library (the index is saved, the writer lock released)."""
+    try:
+        service.stop()
+    finally:
+        service.library.close()

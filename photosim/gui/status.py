@@ -1,0 +1,139 @@
+"""The status bar's presenter: the library summary, indexing progress with rate and time left, pause,
+problems, and short messages."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
+
+from ..core.events import ModelLoaded
+from ..core.progress import Progress, format_duration
+from ..core.service import IndexReport, LibraryService
+from ..core.snapshot import LibrarySnapshot
+from .bridge import ServiceBridge
+
+
+class StatusPresenter(QObject):
+    """Owns the status bar's widgets and keeps them true to the service.
+
+    Signals:
+        problems_requested(): the user clicked the problems button.
+    """
+
+    problems_requested = Signal()
+
+    def __init__(self, service: LibraryService, bridge: ServiceBridge, bar: QStatusBar,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.bar = bar
+        self.last_progress: Progress | None = None
+        self.device = ""
+        self.summary = QLabel("")
+        bar.addWidget(self.summary, 1)
+        self.progress_text = QLabel("")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFixedWidth(180)
+        self.progress_bar.setTextVisible(False)
+        self.pause_button = QToolButton()
+        self.pause_button.setText("Pause")
+        self.pause_button.setToolTip("Pause or resume indexing")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.problems_button = QToolButton()
+        self.problems_button.setObjectName("problems")
+        self.problems_button.clicked.connect(self.problems_requested)
+        for widget in (self.progress_text, self.progress_bar, self.pause_button, self.problems_button):
+            bar.addPermanentWidget(widget)
+            widget.hide()
+        bridge.snapshot_published.connect(self.show_snapshot)
+        bridge.progressed.connect(self.show_progress)
+        bridge.run_started.connect(self.run_started)
+        bridge.run_finished.connect(self.run_finished)
+        bridge.model_loaded.connect(self.model_loaded)
+        bridge.noticed.connect(lambda text: self.show_message(text, 10000))
+
+    # -- messages --------------------------------------------------------------------------------
+    def show_message(self, text: str, timeout_ms: int = 5000) -> None:
+        self.bar.showMessage(text, timeout_ms)
+
+    # -- service events --------------------------------------------------------------------------
+    @Slot(object)
+    def show_snapshot(self, snapshot: LibrarySnapshot) -> None:
+        n, folders = snapshot.photos, len(snapshot.folders)
+        self.summary.setText(f"{n:,} photo{'s' if n != 1 else ''} in {folders} folder{'s' if folders != 1 else ''}")
+        problems = snapshot.problems
+        if problems:
+            self.problems_button.setText(f"⚠ {problems:,} problem{'s' if problems != 1 else ''}")
+            self.problems_button.show()
+        else:
+            self.problems_button.hide()
+
+    @Slot(object)
+    def model_loaded(self, event: ModelLoaded) -> None:
+        self.device = event.device
+        where = "the CPU" if event.device == "cpu" else event.device.upper()
+        if not event.notice:
+            self.show_message(f"Model ready on {where}.", 4000)
+
+    @Slot(bool)
+    def run_started(self, full: bool) -> None:
+        self.pause_button.show()
+        self.progress_text.setText("Checking folders…" if full else "Updating…")
+        self.progress_text.show()
+
+    @Slot(object)
+    def show_progress(self, progress: Progress) -> None:
+        self.last_progress = progress
+        if progress.phase == "scanning":
+            self.progress_bar.setRange(0, 0)
+            self.progress_text.setText("Looking for new photos…")
+        elif progress.phase == "indexing":
+            self.progress_bar.setRange(0, max(1, progress.total))
+            self.progress_bar.setValue(progress.done)
+            if self.service.paused:
+                text = f"Paused · {progress.done:,} / {progress.total:,}"
+            else:
+                text = (f"{progress.done:,} / {progress.total:,} · {progress.rate:.1f} img/s · "
+                        f"{format_duration(progress.eta)} left")
+            self.progress_text.setText(text)
+        elif progress.phase == "saving":
+            self.progress_text.setText("Saving…")
+        else:
+            return
+        for widget in (self.progress_bar, self.progress_text, self.pause_button):
+            widget.show()
+
+    @Slot(object)
+    def run_finished(self, report: IndexReport) -> None:
+        self.last_progress = None
+        if not self.service.has_pending:
+            for widget in (self.progress_bar, self.progress_text, self.pause_button):
+                widget.hide()
+        if report.indexed or report.removed or report.moved:
+            parts = []
+            if report.indexed:
+                parts.append(f"{report.indexed:,} indexed")
+            if report.moved:
+                parts.append(f"{report.moved:,} moved")
+            if report.removed:
+                parts.append(f"{report.removed:,} removed")
+            if report.failed:
+                parts.append(f"{report.failed:,} could not be read")
+            self.show_message("Library updated: " + ", ".join(parts) + ".", 8000)
+
+    # -- user actions ----------------------------------------------------------------------------
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.service.paused:
+            self.service.resume()
+            self.pause_button.setText("Pause")
+            self.show_message("Indexing resumed.", 3000)
+        else:
+            self.service.pause()
+            self.pause_button.setText("Resume")
+            progress = self.last_progress
+            if progress is not None and progress.phase == "indexing":
+                self.progress_text.setText(f"Paused · {progress.done:,} / {progress.total:,}")
+            else:
+                self.progress_text.setText("Paused")
+            self.show_message("Indexing paused.", 3000)

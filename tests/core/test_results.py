@@ -1,0 +1,238 @@
+"""Results a person can trust: copies marked "same", unrelated photos cut off, hard copies found, region
+and link queries. Real photos, the real model, the real verifier."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from photosim.core.fetch import FetchError, fetch_image
+from photosim.core.indexer import Indexer
+from photosim.core.library import Library
+from photosim.core.matching import SamePhotoTest
+from photosim.core.results import Result, ResultSet
+from photosim.core.search import QueryError, Searcher
+from tests.photos import crop_center, save_jpeg
+
+UNRELATED_TO_CHELSEA = ("hubble_deep_field", "immunohistochemistry", "retina", "rocket", "coffee")
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, originals_dir: Path, embedder) -> Iterator[tuple[Library, Path]]:  # noqa: ANN001
+    folder = tmp_path_factory.mktemp("results") / "photos"
+    shutil.copytree(originals_dir, folder)
+    lib = Library(folder.parent / "data", embedder=embedder)
+    lib.catalog.add_folder(str(folder))
+    assert Indexer(lib).run().failed == 0
+    yield lib, folder
+    lib.close()
+
+
+@pytest.fixture(scope="module")
+def searcher(shared: tuple[Library, Path]) -> Searcher:
+    return Searcher(shared[0])
+
+
+def watermark(im: Image.Image) -> Image.Image:
+    """Big semi-transparent text across the middle and a caption, as photo sites stamp them."""
+    base = im.convert("RGBA")
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    w, h = im.size
+    draw.text((w * 0.05, h * 0.42), "© SAMPLE PHOTO", font=ImageFont.load_default(size=h // 8), fill=(255, 255, 255, 150))
+    draw.text((w * 0.03, h * 0.9), "Jane Doe 2024", font=ImageFont.load_default(size=h // 20), fill=(255, 255, 0, 255))
+    return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def test_copies_are_same_and_unrelated_photos_are_not(shared: tuple[Library, Path], searcher: Searcher,
+                                                      tmp_path: Path) -> None:
+    """The pairwise API the duplicate finder uses: vectors plus files."""
+    lib, folder = shared
+    test: SamePhotoTest = searcher.same_photo_test()
+    embed = lib.embedder.embed_images
+    original = Image.open(folder / "astronaut.jpg").convert("RGB")
+    vec = embed([original])[0]
+    for name, edited in {"crop": crop_center(original, 0.7), "watermark": watermark(original),
+                         "mirror+grey": original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).convert("L").convert("RGB")}.items():
+        path = save_jpeg(edited, tmp_path / f"{name}.jpg", quality=70)
+        decision = test.is_same(embed([edited])[0], vec, path, folder / "astronaut.jpg")
+        assert decision.same, f"{name}: {decision.reason}"
+    for other in ("coffee", "china", "motorcycle_left"):
+        image = Image.open(folder / f"{other}.jpg").convert("RGB")
+        decision = test.is_same(embed([image])[0], vec, folder / f"{other}.jpg", folder / "astronaut.jpg")
+        assert not decision.same, f"{other}: {decision.reason}"
+
+
+def test_a_different_shot_of_the_same_scene_is_similar_not_same(searcher: Searcher, tmp_path: Path, embedder) -> None:  # noqa: ANN001
+    """The stereo pair: the same scene from a camera a few centimetres apart is not an edited copy."""
+    from skimage import data
+
+    left, right, _ = data.stereo_motorcycle()
+    a = save_jpeg(Image.fromarray(left), tmp_path / "left.jpg")
+    b = save_jpeg(Image.fromarray(right), tmp_path / "right.jpg")
+    vectors = embedder.embed_images([Image.fromarray(left), Image.fromarray(right)])
+    decision = searcher.same_photo_test().is_same(vectors[0], vectors[1], a, b)
+    assert not decision.same, decision.reason
+
+
+def test_edited_copy_comes_first_as_same_and_the_cutoff_drops_unrelated(shared: tuple[Library, Path],
+                                                                        searcher: Searcher, tmp_path: Path) -> None:
+    _, folder = shared
+    query = save_jpeg(crop_center(Image.open(folder / "chelsea.jpg"), 0.75), tmp_path / "cat.jpg", quality=60)
+    found = searcher.results_for_file(query, 20)
+    assert found.results[0].path == str(folder / "chelsea.jpg") and found.results[0].match == "same"
+    assert found.same == 1 and all(r.match == "similar" for r in found.results[1:])
+    shown = {Path(r.path).stem for r in found.shown}
+    assert not shown & set(UNRELATED_TO_CHELSEA), found.shown
+    assert found.more > 0 and len(found.results) == 20  # the rest is there for "Show N more"
+    assert found.header().startswith("1 copy of this photo")
+    everything = found.with_cutoff(show_all=True)
+    assert everything.cutoff == 20 and everything.header() == f"1 copy of this photo, {19} similar photos"
+
+
+def test_a_photo_without_copies_has_none_marked_same(shared: tuple[Library, Path], searcher: Searcher) -> None:
+    _, folder = shared
+    found = searcher.results_for_file(folder / "coffee.jpg", 10)  # a library photo: itself left out
+    assert found.same == 0 and str(folder / "coffee.jpg") not in [r.path for r in found.results]
+    assert found.header().endswith("similar photos") or found.header() in ("No similar photos", "1 similar photo")
+
+
+def test_sideways_without_exif_and_watermarked_copies_are_found_first(shared: tuple[Library, Path],
+                                                                      searcher: Searcher, tmp_path: Path) -> None:
+    _, folder = shared
+    misses = []
+    for name in ("chelsea", "astronaut", "china", "interior_4400637"):
+        original = Image.open(folder / f"{name}.jpg").convert("RGB")
+        for label, edited in (("sideways", original.transpose(Image.Transpose.ROTATE_270)),
+                              ("watermark", watermark(original))):
+            found = searcher.results_for_file(save_jpeg(edited, tmp_path / f"{name}-{label}.jpg"), 5)
+            top = found.results[0]
+            if top.path != str(folder / f"{name}.jpg") or top.match != "same":
+                misses.append(f"{name}/{label} -> {Path(top.path).stem} ({top.match})")
+    assert misses == []
+
+
+def test_region_search_finds_the_photo_it_came_from(shared: tuple[Library, Path], searcher: Searcher) -> None:
+    _, folder = shared
+    path = folder / "astronaut.jpg"
+    w, h = Image.open(path).size
+    found = searcher.results_for_file(path, 5, crop=(w // 4, 0, w // 2, h * 2 // 3))  # her head and shoulders
+    assert found.results[0].path == str(path)  # a region of a library photo does not leave the photo out
+    with pytest.raises(QueryError, match="outside"):
+        searcher.results_for_file(path, 5, crop=(w + 10, 0, 50, 50))
+
+
+def test_header_wording() -> None:
+    def rs(same: int, similar: int) -> ResultSet:
+        results = [Result(i, f"/p{i}", 0.9, "same") for i in range(same)]
+        results += [Result(100 + i, f"/q{i}", 0.5) for i in range(similar + 3)]
+        return ResultSet(results, same + similar, same)
+
+    assert rs(1, 8).header() == "1 copy of this photo, 8 similar photos"
+    assert rs(2, 1).header() == "2 copies of this photo, 1 similar photo"
+    assert rs(1, 0).header() == "1 copy of this photo"
+    assert rs(0, 3).header() == "3 similar photos" and rs(0, 3).more == 3
+    assert rs(0, 0).header() == "No similar photos"
+    assert rs(0, 3).with_cutoff(0.45).cutoff == 6 and rs(0, 3).with_cutoff(0.6).cutoff == 0
+
+
+# -- links --------------------------------------------------------------------------------------------
+class _Handler(http.server.BaseHTTPRequestHandler):
+    photo: bytes = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path == "/photo.jpg":
+            self._send(200, "image/jpeg", self.photo)
+        elif self.path == "/page.html":
+            self._send(200, "text/html; charset=utf-8", b"<!doctype html><html><body>a gallery</body></html>")
+        elif self.path == "/disguised.jpg":  # a page served as an image
+            self._send(200, "image/jpeg", b"<!doctype html><html><body>sign in to see this photo</body></html>")
+        elif self.path == "/huge.jpg":
+            self._send(200, "image/jpeg", b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024))
+        elif self.path == "/slow.jpg":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(self.photo)))
+            self.end_headers()
+            try:
+                for i in range(0, len(self.photo), 1024):
+                    self.wfile.write(self.photo[i : i + 1024])
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass  # the client gave up, as it should
+        else:
+            self._send(404, "text/plain", b"not found")
+
+    def _send(self, code: int, kind: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web(originals_dir: Path) -> Iterator[str]:
+    """A real HTTP server on the loopback interface, serving a real photo and the usual failures."""
+    _Handler.photo = (originals_dir / "china.jpg").read_bytes()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_search_by_link(web: str, shared: tuple[Library, Path], searcher: Searcher) -> None:
+    _, folder = shared
+    seen: list[tuple[int, int | None]] = []
+    fetched = fetch_image(f"{web}/photo.jpg", progress=lambda done, total: seen.append((done, total)))
+    assert fetched.data == (folder / "china.jpg").read_bytes()
+    assert seen[-1] == (len(fetched.data), len(fetched.data)) and seen[0][0] == 0
+    found = searcher.results_for_bytes(fetched.data, 5)
+    assert found.results[0].path == str(folder / "china.jpg") and found.results[0].match == "same"
+
+
+def test_links_fail_clearly(web: str) -> None:
+    def error(url: str, **kw: object) -> str:
+        with pytest.raises(FetchError) as info:
+            fetch_image(url, **kw)  # type: ignore[arg-type]
+        message = str(info.value)
+        assert "\n" not in message
+        return message
+
+    assert "404" in error(f"{web}/missing.jpg")
+    assert "web page" in error(f"{web}/page.html")
+    assert "web page" in error(f"{web}/disguised.jpg")
+    assert "too large" in error(f"{web}/huge.jpg", max_bytes=1024 * 1024)
+    started = time.monotonic()
+    assert "longer than" in error(f"{web}/slow.jpg", timeout=1.0)
+    assert time.monotonic() - started < 3
+    port = web.rsplit(":", 1)[1]
+    server_less = f"http://127.0.0.1:{int(port) + 1 if int(port) < 65535 else 1}/x.jpg"
+    assert "cannot reach" in error(server_less) or "cannot fetch" in error(server_less)
+    assert "offline" in error("http://photosim-test.invalid/x.jpg")
+
+
+def test_background_sample_is_fixed_and_small(searcher: Searcher, shared: tuple[Library, Path]) -> None:
+    lib, _ = shared
+    test = searcher.same_photo_test()
+    assert test is searcher.same_photo_test()  # drawn once, reused while the library stays the same size
+    assert test.sample.shape == (len(lib.index), lib.backbone.dim)
+    assert np.allclose(np.linalg.norm(test.sample, axis=1), 1.0, atol=1e-3)

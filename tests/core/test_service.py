@@ -1,0 +1,184 @@
+"""The library service without any window: requests, events, the query lane, snapshots, watching, polling."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from photosim.core import events as ev
+from photosim.core.service import LibraryService, Query
+from photosim.core.snapshot import OFFLINE, UP_TO_DATE
+from tests.photos import crop_center, save_jpeg
+
+
+class Recorder:
+    """Collects the service's events (on whichever thread) for the test to wait on."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: object) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def of(self, kind: type) -> list:
+        with self._cond:
+            return [e for e in self.events if isinstance(e, kind)]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.2))
+        return True
+
+
+@pytest.fixture
+def service_factory(library) -> Iterator[Callable[..., tuple[LibraryService, Recorder]]]:  # noqa: ANN001
+    made: list[LibraryService] = []
+
+    def make(folders: list[Path] = (), **options: object) -> tuple[LibraryService, Recorder]:
+        for folder in folders:
+            library.catalog.add_folder(str(folder))
+        options.setdefault("watch_debounce", 0.2)
+        options.setdefault("background_priority", False)
+        service = LibraryService(library, **options)
+        recorder = Recorder()
+        service.subscribe(recorder)
+        made.append(service)
+        return service, recorder
+
+    yield make
+    for service in made:
+        service.stop()
+
+
+def test_a_folder_added_through_the_service_is_indexed_and_reported_in_order(service_factory, photo_dir) -> None:  # noqa: ANN001
+    service, rec = service_factory(watch=False)
+    service.start(initial_scan=False)
+    service.add_folder(str(photo_dir))
+    assert service.wait_idle(120)
+    assert rec.wait_for(lambda: bool(rec.of(ev.RunFinished)))
+    kinds = [type(e) for e in rec.events]
+    assert ev.FoldersChanged in kinds and ev.ModelLoaded in kinds and ev.RunStarted in kinds
+    # The run's outcome is announced after a snapshot that already shows it.
+    finished = kinds.index(ev.RunFinished)
+    shown = [e for e in rec.events[:finished] if isinstance(e, ev.SnapshotPublished)]
+    assert shown and shown[-1].snapshot.photos == 8
+    snapshot = service.snapshot
+    assert snapshot.photos == 8 and snapshot.counts["indexed"] == 8
+    assert [(f.path, f.state, f.photos) for f in snapshot.folders] == [(str(photo_dir), UP_TO_DATE, 8)]
+    assert not snapshot.ids.flags.writeable  # immutable: safe to hand to another thread
+    report = rec.of(ev.RunFinished)[-1].report
+    assert report.indexed == 8 and report.failed == 0
+
+
+def test_the_query_lane_answers_by_event_and_by_future(service_factory, photo_dir, tmp_path) -> None:  # noqa: ANN001
+    service, rec = service_factory([photo_dir], watch=False)
+    service.start()
+    assert service.wait_idle(120)
+    query = save_jpeg(crop_center(Image.open(photo_dir / "rocket.jpg").convert("RGB")), tmp_path / "q.jpg")
+    token, future = service.submit_query(Query("file", str(query), "q.jpg"), 3)
+    answer = future.result(timeout=60)
+    assert answer.results[0].path == str(photo_dir / "rocket.jpg") and answer.results[0].match == "same"
+    assert answer.same == 1 and answer.header().startswith("1 copy of this photo")
+    assert rec.wait_for(lambda: any(e.token == token for e in rec.of(ev.QueryAnswered)))
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not a photo")
+    token, future = service.submit_query(Query("file", str(bad), "bad.jpg"), 3)
+    with pytest.raises(Exception, match="cannot use"):
+        future.result(timeout=60)
+    assert rec.wait_for(lambda: any(e.token == token for e in rec.of(ev.QueryFailed)))
+
+
+def test_a_new_photo_is_seen_by_the_watcher_and_indexed(service_factory, photo_dir, originals_dir) -> None:  # noqa: ANN001
+    service, rec = service_factory([photo_dir])
+    service.start()
+    assert service.wait_idle(120)
+    before = service.snapshot.photos
+    shutil.copy(originals_dir / "hubble_deep_field.jpg", photo_dir / "space.jpg")
+    assert rec.wait_for(lambda: service.snapshot.photos == before + 1, timeout=60)
+    assert str(photo_dir / "space.jpg") in {service.photo(int(i)).path for i in service.snapshot.ids}
+
+
+def test_a_network_folder_is_polled_and_says_so(service_factory, photo_dir, originals_dir) -> None:  # noqa: ANN001
+    """Folders where change events cannot be trusted are polled; new photos still arrive."""
+    service, rec = service_factory([photo_dir], poll_folder=lambda path: True, poll_interval=0.5)
+    service.start()
+    assert service.wait_idle(120)
+    assert rec.wait_for(lambda: "every" in (service.snapshot.folders[0].note if service.snapshot.folders else ""))
+    assert service.watcher is not None and service.watcher.polled == [str(photo_dir)]
+    shutil.copy(originals_dir / "immunohistochemistry.jpg", photo_dir / "slide.jpg")
+    assert rec.wait_for(lambda: service.snapshot.photos == 9, timeout=60)
+
+
+def test_a_folder_inotify_refuses_falls_back_to_polling(service_factory, photo_dir, originals_dir,  # noqa: ANN001
+                                                        monkeypatch) -> None:  # noqa: ANN001
+    service, rec = service_factory([photo_dir], poll_interval=0.5)
+    watcher = service.watcher
+    assert watcher is not None
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    monkeypatch.setattr(watcher._observer, "schedule", refuse)
+    service.start()
+    assert service.wait_idle(120)
+    assert rec.wait_for(lambda: "too many folders" in (service.snapshot.folders[0].note if service.snapshot.folders
+                                                       else ""))
+    shutil.copy(originals_dir / "retina.jpg", photo_dir / "eye.jpg")
+    assert rec.wait_for(lambda: service.snapshot.photos == 9, timeout=60)
+
+
+def test_an_offline_folder_has_one_state_everywhere(service_factory, photo_dir, tmp_path) -> None:  # noqa: ANN001
+    drive = tmp_path / "drive"
+    shutil.copytree(photo_dir, drive / "photos")
+    service, rec = service_factory([drive / "photos"])
+    service.start()
+    assert service.wait_idle(120)
+    shutil.move(str(drive), str(tmp_path / "unplugged"))
+    service.scan_all()
+    assert service.wait_idle(60)
+    assert rec.wait_for(lambda: service.snapshot.folders[0].state == OFFLINE)
+    snapshot = service.snapshot
+    assert snapshot.photos == 8 and snapshot.offline_folders == [str(drive / "photos")] and snapshot.problems == 1
+    assert str(drive / "photos") in rec.of(ev.RunFinished)[-1].report.offline_folders
+
+
+def test_pause_holds_new_work_and_stop_is_prompt(service_factory, full_photo_dir) -> None:  # noqa: ANN001
+    service, rec = service_factory([full_photo_dir], watch=False)
+    service.pause()
+    service.start()
+    time.sleep(2.0)
+    assert service.library.catalog.counts()["indexed"] == 0 and service.busy
+    assert service.snapshot.paused
+    service.resume()
+    assert service.wait_idle(180)
+    assert service.library.catalog.counts()["indexed"] == len(list(full_photo_dir.glob("*.jpg")))
+    started = time.monotonic()
+    service.stop()
+    assert time.monotonic() - started < 10 and not service.running
+
+
+def test_a_listener_that_raises_does_not_stop_the_library(service_factory, photo_dir) -> None:  # noqa: ANN001
+    service, rec = service_factory([photo_dir], watch=False)
+
+    def broken(event: object) -> None:
+        raise RuntimeError("a buggy view")
+
+    service.subscribe(broken)
+    service.start()
+    assert service.wait_idle(120)
+    assert service.snapshot.photos == 8 or rec.wait_for(lambda: service.snapshot.photos == 8)

@@ -1,0 +1,291 @@
+"""Labels, words and look-alikes on real photos with the real model (issue 12).
+
+One library of the eight sample photos (plus an edited copy of the cat and a photo with camera EXIF)
+is indexed once for the module: every test here reads it, none changes it. Tests that change a
+library (backfill, migration) build their own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosim.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, _migration_labels, encode_vector
+from photosim.core.indexer import Indexer
+from photosim.core.library import Library
+from photosim.core.progress import RunControl
+from photosim.core.search import QueryError, Searcher
+from photosim.core.semantic import SAME_PHOTO_COSINE, LookAlikes, SemanticIndex, semantic_vectors
+from photosim.core.tags import (
+    NO_MATCH,
+    TOP_K,
+    LabelBackfill,
+    LabelIndex,
+    camera_of,
+    decode_labels,
+    encode_labels,
+    labels_model_for,
+    photo_info,
+    tags_of,
+)
+from photosim.core.wordnet import load_taxonomy
+from tests.conftest import SMALL_SET
+from tests.photos import mirror, save_jpeg
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory: pytest.TempPathFactory, originals_dir: Path, embedder) -> Iterator[Library]:  # noqa: ANN001
+    """A library of the sample photos, indexed once: chelsea, coffee, rocket..., a mirrored chelsea, a camera photo."""
+    root = tmp_path_factory.mktemp("labelled")
+    photos = root / "photos"
+    photos.mkdir()
+    for name in SMALL_SET:
+        shutil.copy(originals_dir / f"{name}.jpg", photos / f"{name}.jpg")
+    save_jpeg(mirror(Image.open(originals_dir / "chelsea.jpg")), photos / "chelsea-mirrored.jpg")
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif[0x0110] = "Canon EOS 80D"
+    exif[0x0132] = "2021:05:04 10:11:12"
+    save_jpeg(Image.open(originals_dir / "coffee.jpg"), photos / "coffee-camera.jpg", quality=80, exif=exif)
+    lib = Library(root / "data", embedder=embedder)
+    lib.catalog.add_folder(str(photos))
+    report = Indexer(lib, workers=2).run()
+    assert report.indexed == len(SMALL_SET) + 2 and report.failed == 0
+    yield lib
+    lib.close()
+
+
+def _id(lib: Library, name: str) -> int:
+    row = next(r for r in lib.catalog.library_page() if Path(r.path).name == name)
+    return row.id
+
+
+def _names(hits) -> list[str]:  # noqa: ANN001
+    return [Path(h.path).name for h in hits]
+
+
+# -- the shipped WordNet resource -------------------------------------------------------------
+def test_the_wordnet_resource_is_the_imagenet_tree() -> None:
+    tx = load_taxonomy()
+    assert tx.n_classes == 1000 and tx.n_nodes == 1860
+    offsets = [int(w[1:]) for w in tx.class_wnids]
+    assert offsets == sorted(offsets) and len(set(offsets)) == 1000  # the classifier's order
+    assert (tx.class_wnids[0], tx.class_names[0]) == ("n01440764", "tench")
+    assert (tx.class_wnids[281], tx.class_names[281]) == ("n02123045", "tabby")
+    # General words cover their kinds (hyponyms), plurals and phrases are understood.
+    for word, member in (("fish", "tench"), ("building", "palace"), ("structure", "castle"), ("tool", "screwdriver"), ("dogs", "golden retriever"),
+                         ("bird", "goose"), ("boat", "canoe"), ("car", "sports car"), ("food", "pizza"),
+                         ("furniture", "four-poster"), ("instrument", "violin"), ("flower", "daisy")):
+        assert tx.class_names.index(member) in tx.classes_for(word), (word, member)
+    assert tx.class_names.index("tench") not in tx.classes_for("bird")
+    assert len(tx.classes_for("dog")) == 118
+    assert tx.lemma_form("Geese") == "goose" and tx.lemma_form("BOXES") == "box" and tx.lemma_form("blorp") is None
+    assert tx.split_words(["golden", "retriever", "blorp"]) == (["golden retriever"], ["blorp"])
+    assert tx.broader(tx.class_names.index("tabby"))[:2] == ["domestic cat", "cat"]
+
+
+@pytest.mark.slow  # about 20 s, most of it importing torchvision for the class names
+def test_the_wordnet_resource_is_rebuilt_identically(tmp_path: Path) -> None:
+    """The committed file is what the committed script makes (where Debian's wordnet-base is installed)."""
+    if not Path("/usr/share/wordnet/data.noun").exists():
+        pytest.skip("Debian's wordnet-base is not installed")
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "packaging" / "tools" / "make_wordnet_resource.py"
+    spec = importlib.util.spec_from_file_location("make_wordnet_resource", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "wn.json"
+    assert module.main(["--out", str(out)]) == 0
+    from photosim.core.wordnet import resource_path
+
+    assert out.read_bytes() == resource_path().read_bytes()
+
+
+# -- labels of known photos -------------------------------------------------------------------
+def test_known_photos_get_labels_a_person_would_recognise(labelled: Library) -> None:
+    tx = load_taxonomy()
+    cat = photo_info(labelled, _id(labelled, "chelsea.jpg"))
+    assert cat is not None and cat.analysed
+    assert tx.class_names.index(cat.tags[0].name) in tx.classes_for("cat")
+    assert {"cat", "animal", "mammal"} <= set(cat.tags[0].broader)
+    assert cat.tags[0].probability > 0.5
+    coffee = photo_info(labelled, _id(labelled, "coffee.jpg"))
+    assert coffee is not None and coffee.tags[0].name == "espresso" and {"beverage", "food"} <= set(coffee.tags[0].broader)
+    rocket = photo_info(labelled, _id(labelled, "rocket.jpg"))
+    assert rocket is not None
+    assert {"missile", "projectile", "space shuttle", "drilling platform"} & {t.name for t in rocket.tags}
+    assert "rocket.jpg" in _names(LabelIndex(labelled).search(["missile"]).hits)  # "missile" covers both classes
+    probs = [t.probability for t in cat.tags]
+    assert probs == sorted(probs, reverse=True) and all(0 < p <= 1 for p in probs)
+
+
+def test_labels_are_stored_compactly_and_round_trip() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(1000, 0.05)).astype(np.float32)
+    blob = encode_labels(p)
+    assert len(blob) <= 4 * TOP_K
+    classes, probs = decode_labels(blob)
+    assert classes.tolist() == np.argsort(-p)[: len(classes)].tolist()
+    np.testing.assert_allclose(probs, p[classes], rtol=2e-3)
+    assert tags_of(blob)[0].name == load_taxonomy().class_names[int(np.argmax(p))]
+
+
+def test_photo_info_has_what_a_side_panel_shows(labelled: Library) -> None:
+    info = photo_info(labelled, _id(labelled, "coffee-camera.jpg"))
+    assert info is not None
+    assert info.camera == "Canon EOS 80D"
+    assert (info.width, info.height) == Image.open(info.path).size
+    assert info.taken_at is not None and info.file_size == Path(info.path).stat().st_size
+    assert info.folder == str(Path(info.path).parent) and info.tags
+    assert photo_info(labelled, 10**9) is None
+    assert camera_of(info.path) == "Canon EOS 80D" and camera_of(str(Path(info.path).with_name("chelsea.jpg"))) is None
+
+
+# -- word search ------------------------------------------------------------------------------
+def test_word_search_finds_known_photos_by_general_words(labelled: Library) -> None:
+    words = LabelIndex(labelled)
+    for query, expected in ((["cat"], "chelsea"), (["Cats"], "chelsea"), (["mammal"], "chelsea"), (["animal"], "chelsea"),
+                            (["beverage"], "coffee"), (["food"], "coffee"), (["drink"], "coffee")):
+        found = words.search(query, 10)
+        assert found.hits and _names(found.hits)[0].startswith(expected), (query, _names(found.hits))
+        assert found.message is None
+        scores = [h.score for h in found.hits]
+        assert scores == sorted(scores, reverse=True) and all(0 < s <= 1.0001 for s in scores)
+    # The edited copy carries the same labels; photos that are no cat are not returned.
+    assert set(_names(words.search(["cat"]).hits)) == {"chelsea.jpg", "chelsea-mirrored.jpg"}
+    assert not {"chelsea.jpg", "chelsea-mirrored.jpg"} & set(_names(words.search(["beverage"]).hits))
+
+
+def test_word_search_says_when_no_photo_is_labelled_like_that(labelled: Library) -> None:
+    words = LabelIndex(labelled)
+    nothing = words.search(["dog"])
+    assert nothing.hits == [] and nothing.message == f"{NO_MATCH}: dog"
+    unknown = words.search(["blorp"])
+    assert unknown.hits == [] and unknown.unknown == ["blorp"] and "blorp" in (unknown.message or "")
+    both = words.search(["cat", "beverage"])  # every word must match
+    assert both.hits == [] and NO_MATCH in (both.message or "")
+
+
+def test_completion_offers_known_words_by_how_many_photos_carry_them(labelled: Library) -> None:
+    words = LabelIndex(labelled)
+    found = dict(words.complete("ca", 50))
+    assert found["cat"] == 2  # the cat and its mirrored copy
+    counts = [n for _, n in words.complete("ca", 50)]
+    assert counts == sorted(counts, reverse=True) and all(n > 0 for n in counts)
+    assert "dog" not in dict(words.complete("do", 50))  # no photo carries it
+    assert ("dog", 0) in words.complete("dog", 50, include_empty=True)
+    assert words.complete("zzzz") == [] and words.complete("") == []
+    assert "espresso" in dict(words.complete("espr"))
+
+
+def test_results_are_narrowed_by_a_word(labelled: Library, tmp_path: Path) -> None:
+    words = LabelIndex(labelled)
+    results = Searcher(labelled).search_photo(_id(labelled, "coffee.jpg"), k=9)
+    only_cats = words.narrow(results, "cat")
+    assert _names(only_cats) and set(_names(only_cats)) <= {"chelsea.jpg", "chelsea-mirrored.jpg"}
+    assert [r.photo_id for r in only_cats] == [r.photo_id for r in results if r in only_cats]  # order kept
+    with pytest.raises(ValueError, match=NO_MATCH):
+        words.narrow(results, "blorp")
+    similar = LookAlikes(labelled, words).similar_to_photo(_id(labelled, "coffee.jpg"), k=5, only="cat")
+    assert set(_names(similar.all)) <= {"chelsea.jpg", "chelsea-mirrored.jpg"} and similar.all
+
+
+# -- look-alikes ------------------------------------------------------------------------------
+def test_similar_lists_the_same_photo_first_then_look_alikes(labelled: Library) -> None:
+    finder = LookAlikes(labelled)
+    similar = finder.similar_to_photo(_id(labelled, "chelsea.jpg"), k=4)
+    assert _names(similar.same) == ["chelsea-mirrored.jpg"] and similar.same[0].score >= SAME_PHOTO_COSINE
+    assert len(similar.alike) == 3 and "chelsea-mirrored.jpg" not in _names(similar.alike)
+    assert "chelsea.jpg" not in _names(similar.all)
+    coffee = finder.similar_to_file(labelled.catalog.get(_id(labelled, "coffee.jpg")).path, k=3)
+    assert _names(coffee.same) == ["coffee-camera.jpg"]
+    with pytest.raises(QueryError, match="knows no word"):
+        finder.similar_to_photo(_id(labelled, "coffee.jpg"), only="blorp")
+
+
+def test_look_alike_vectors_put_kinds_together() -> None:
+    """A tabby is nearer a Siamese than a goldfish; a goose nearer a heron than a tabby."""
+    tx = load_taxonomy()
+
+    def photo(*names: str) -> tuple[np.ndarray, np.ndarray]:
+        classes = np.zeros((1, TOP_K), dtype=np.int16)
+        probs = np.zeros((1, TOP_K), dtype=np.float32)
+        for i, name in enumerate(names):
+            classes[0, i] = tx.class_names.index(name)
+            probs[0, i] = 1 / len(names)
+        return classes, probs
+
+    v = {n: semantic_vectors(*photo(n))[0] for n in ("tabby", "Siamese cat", "goldfish", "goose", "little blue heron", "pizza")}
+    assert all(abs(np.linalg.norm(x) - 1) < 1e-5 for x in v.values())
+    assert v["tabby"] @ v["Siamese cat"] > v["tabby"] @ v["goldfish"] + 0.2  # 0.94 against 0.63
+    assert v["goose"] @ v["little blue heron"] > v["goose"] @ v["tabby"] + 0.1  # 0.81 against 0.63
+    assert v["tabby"] @ v["goldfish"] > v["tabby"] @ v["pizza"] + 0.2  # animals against food: 0.63, 0.26
+
+
+def test_the_look_alike_index_is_saved_and_reopened_without_rebuilding(labelled: Library) -> None:
+    index = SemanticIndex.of(labelled)
+    assert len(index) == len(SMALL_SET) + 2
+    index.save()
+    assert index.path.exists()
+    with Library(labelled.data_dir, writable=False, embedder=labelled.embedder) as reader:
+        again = SemanticIndex.of(reader)
+        assert again._open().keys().size == len(SMALL_SET) + 2  # loaded from the file, checksum verified
+
+
+# -- old libraries: migration and backfill ----------------------------------------------------
+def test_a_catalog_of_the_previous_schema_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    db = sqlite3.connect(path)
+    before = MIGRATIONS.index(_migration_labels)
+    for migration in MIGRATIONS[:before]:  # the schema before labels existed
+        migration(db)
+    db.execute(f"PRAGMA user_version = {before}")
+    db.execute("INSERT INTO folders(path, added_at) VALUES (CAST('/p' AS BLOB), 0)")  # paths are bytes by then
+    db.execute("INSERT INTO photos(path, folder_id, size, mtime_ns, fingerprint, state, model, embedding, updated_at) "
+               "VALUES (CAST('/p/a.jpg' AS BLOB), 1, 10, 1, 'f', 'indexed', 'm', ?, 0)", (encode_vector(np.ones(4)),))
+    db.commit()
+    db.close()
+    cat = Catalog(path)
+    assert cat.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert cat.get_by_path("/p/a.jpg") is not None and cat.count_missing_labels("x") == 1
+    with cat.transaction():
+        cat.set_labels(1, "x", encode_labels(np.eye(1000)[7]), "Cam")
+    assert cat.count_missing_labels("x") == 0 and cat.labels_of(1)[0] == "x"
+    cat.delete([1])  # a photo's labels go with it
+    assert cat.labels_of(1) is None
+    cat.close()
+
+
+def test_backfill_labels_an_old_library_resumably(tmp_path: Path, photo_dir: Path, embedder) -> None:  # noqa: ANN001
+    data = tmp_path / "data"
+    with Library(data, embedder=embedder) as lib:
+        lib.catalog.add_folder(str(photo_dir))
+        Indexer(lib, workers=1).run()
+        # Make it a library from before labels, as the migration leaves one: every photo without labels.
+        lib.catalog.db.execute("DELETE FROM photo_labels")
+        embeddings = dict(lib.catalog.db.execute("SELECT id, embedding FROM photos").fetchall())
+        index_bytes = lib.index_path.read_bytes()
+    with Library(data, embedder=embedder) as lib:
+        model = labels_model_for(lib.model_id)
+        backfill = LabelBackfill(lib, batch_size=3)
+        assert backfill.pending() == len(SMALL_SET)
+        assert LabelIndex(lib).search(["cat"]).hits == []  # nothing labelled yet
+        control = RunControl()
+        first = backfill.run(control, on_progress=lambda p: control.cancel())  # stopped after one batch
+        assert first.cancelled and first.labelled == 3 and backfill.pending() == len(SMALL_SET) - 3
+        rest = backfill.run()
+        assert rest.labelled == len(SMALL_SET) - 3 and backfill.pending() == 0 and not rest.unsupported
+        assert backfill.run().labelled == 0  # nothing left: one query
+        assert _names(LabelIndex(lib).search(["cat"]).hits) == ["chelsea.jpg"]
+        assert lib.catalog.count_missing_labels(model) == 0
+        # The copy vectors were not touched.
+        assert dict(lib.catalog.db.execute("SELECT id, embedding FROM photos").fetchall()) == embeddings
+        assert lib.index_path.read_bytes() == index_bytes
