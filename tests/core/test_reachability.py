@@ -251,3 +251,21 @@ def test_an_empty_library_is_healthy_and_has_nothing_to_repair(tmp_path: Path) -
         health = lib.index_health()
         assert health.healthy and health.index_vectors == health.catalog_photos == 0
         assert lib.repair_index().startswith("vector index: nothing to repair")
+
+
+def test_photosim_check_reports_unreachable_photos_and_repair_relinks_them_without_a_rebuild(
+    library_with_copies: Library,
+) -> None:
+    from photosim.core.health import check_library, repair_catalog_and_index
+
+    lib = library_with_copies
+    data_dir, lost = lib.data_dir, _exhaustive_unreachable(lib.index)
+    lib.close()
+    before = check_library(data_dir)
+    assert not before.healthy and set(before.unreachable) == lost
+    repaired = repair_catalog_and_index(data_dir)
+    assert not repaired.index_rebuilt  # the file and its keys were fine: the photos are re-inserted
+    assert any(line.startswith("vector index: re-inserted ") for line in repaired.lines), repaired.lines
+    after = check_library(data_dir)
+    assert after.healthy and after.unreachable == [], after.lines()
+    assert any("searched exactly beside it" in line for line in after.lines())
