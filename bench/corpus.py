@@ -149,7 +149,7 @@ def camera_corpus(cache: Path, n_jpeg: int, n_heic: int = 0, n_png: int = 0, see
 
 
 # -- phone and camera formats ----------------------------------------------------------------------
-FORMATS_VERSION = 1
+FORMATS_VERSION = 2  # 2: filtered HEIC thumbnails, 12-bit packed DNG data
 PHONE_SIZE = (4032, 3024)  # 12 MP, 4:3, as iPhones (and most phones) shoot
 RAW_SIZE = (6000, 4000)  # 24 MP, 3:2, as most APS-C and full-frame cameras of the last decade
 SCREEN_SIZE = (1170, 2532)  # an iPhone 12-14 screenshot

@@ -38,8 +38,8 @@ ASPECT_TOLERANCE = 0.02
 _HEIF_BRANDS = frozenset({"heic", "heix", "heim", "heis", "hevc", "hevx", "hevm", "hevs", "mif1", "msf1"})
 
 
-class _Malformed(Exception):
-    pass
+class _Malformed(ValueError):
+    """A box that runs past its parent's end, or a count that does not fit."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,9 @@ def is_heif(data: bytes) -> bool:
     return bool(names & _HEIF_BRANDS)
 
 
-def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[str, int, int, int]]:
-    """(type, box start, payload start, box end) for each box in ``data[start:end]``."""
+def iter_boxes(data: bytes, start: int, end: int) -> Iterator[tuple[str, int, int, int]]:
+    """(type, box start, payload start, box end) for each box in ``data[start:end]``; raises on a box that
+    runs past ``end`` (callers turn that into "not a usable file")."""
     pos = start
     while pos + 8 <= end:
         size, kind = struct.unpack_from(">I4s", data, pos)
@@ -173,14 +174,14 @@ def parse_heif(data: bytes) -> HeifLayout | None:
 
 def _parse(data: bytes) -> HeifLayout | None:
     major = data[8:12].decode("latin-1")
-    meta = next(((s, e) for kind, _b, s, e in _boxes(data, 0, len(data)) if kind == "meta"), None)
+    meta = next(((s, e) for kind, _b, s, e in iter_boxes(data, 0, len(data)) if kind == "meta"), None)
     if meta is None:
         return None
     items: dict[int, Item] = {}
     properties: list[Property] = []
     pitm: tuple[int, int, int] | None = None
     handler_ok = False
-    for kind, _box, start, end in _boxes(data, meta[0] + 4, meta[1]):  # meta is a full box
+    for kind, _box, start, end in iter_boxes(data, meta[0] + 4, meta[1]):  # meta is a full box
         version = data[start]
         if kind == "hdlr":
             handler_ok = data[start + 8 : start + 12] == b"pict"
@@ -190,7 +191,7 @@ def _parse(data: bytes) -> HeifLayout | None:
             pitm = (item_id, start + 4, width)
         elif kind == "iinf":
             first = start + (6 if version == 0 else 8)
-            for ekind, _eb, es, _ee in _boxes(data, first, end):
+            for ekind, _eb, es, _ee in iter_boxes(data, first, end):
                 if ekind != "infe":
                     continue
                 ev = data[es]
@@ -206,7 +207,7 @@ def _parse(data: bytes) -> HeifLayout | None:
                 item.item_type = data[type_at : type_at + 4].decode("latin-1")
         elif kind == "iref":
             id_fmt, id_size = (">H", 2) if version == 0 else (">I", 4)
-            for rkind, rbox, rs, re_ in _boxes(data, start + 4, end):
+            for rkind, rbox, rs, re_ in iter_boxes(data, start + 4, end):
                 from_id = struct.unpack_from(id_fmt, data, rs)[0]
                 count = struct.unpack_from(">H", data, rs + id_size)[0]
                 if rs + id_size + 2 + count * id_size > re_:
@@ -217,9 +218,9 @@ def _parse(data: bytes) -> HeifLayout | None:
                     item.thumbnail_of.extend(to_ids)
                     item.thmb_type_offset = rbox + 4
         elif kind == "iprp":
-            for pkind, _pb, ps, pe in _boxes(data, start, end):
+            for pkind, _pb, ps, pe in iter_boxes(data, start, end):
                 if pkind == "ipco":
-                    properties = [_property(data, k, s, e) for k, _b, s, e in _boxes(data, ps, pe)]
+                    properties = [_property(data, k, s, e) for k, _b, s, e in iter_boxes(data, ps, pe)]
                 elif pkind == "ipma":
                     _associations(data, ps, pe, items)
     if pitm is None or not handler_ok:

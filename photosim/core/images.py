@@ -250,10 +250,15 @@ def decode_photo(source: Source, min_side: int = 0, *, min_long_side: int = 0, e
 def _decode(data: bytes | None, path: str | None, min_side: int, min_long_side: int, embedded: bool) -> DecodedPhoto:
     head = data[:_HEAD_BYTES] if data is not None else _read_head(path)
     kind = sniff_format(head, path)
-    if kind == "raw":
+    if kind in ("raw", "maybe-raw"):
         from . import raw_files  # rawpy is imported only when a RAW file turns up
 
-        return raw_files.decode_raw(data, path, min_side, min_long_side, embedded)
+        try:
+            return raw_files.decode_raw(data, path, min_side, min_long_side, embedded)
+        except raw_files.NotRawError as exc:  # content decides: a JPEG named .dng, a TIFF with SubIFDs
+            not_raw: ImageLoadError | None = exc
+    else:
+        not_raw = None
     if kind == "isobmff":
         heif_library()  # Pillow needs the plugin registered before it can identify a HEIC
         if embedded and (min_side or min_long_side) and heif_container.is_heif(head):
@@ -269,6 +274,8 @@ def _decode(data: bytes | None, path: str | None, min_side: int, min_long_side: 
     except UnidentifiedImageError:
         if kind == "isobmff" and heif_container.is_heif(head):
             raise ImageLoadError(_heif_failure(data, path)) from None
+        if kind == "raw" and not_raw is not None:
+            raise not_raw from None
         raise
     try:
         return _decode_opened(im, min_side, min_long_side)
@@ -301,12 +308,13 @@ def _read_head(path: str | None) -> bytes:
 
 
 def sniff_format(head: bytes, name: str | None = None) -> str:
-    """"raw" (a camera RAW file), "isobmff" (HEIF, AVIF and kin) or "other" (Pillow decides).
+    """"raw" (a camera RAW file), "maybe-raw", "isobmff" (HEIF, AVIF and kin) or "other" (Pillow decides).
 
     RAW is recognised by its extension or by its signature: Canon CR2 / CR3, Olympus ORF, Panasonic
-    RW2, Fujifilm RAF, and any TIFF whose first IFD carries a DNGVersion tag. So RAW bytes that come
-    without a name (a search from stdin) are still read as RAW where the format says so; a NEF or
-    ARW without a name is a plain TIFF to Pillow, which reads its small first image.
+    RW2, Fujifilm RAF, and any TIFF whose first IFD carries a DNGVersion tag. Bytes without a name (a
+    search from stdin) that are a TIFF with SubIFDs, as NEF, ARW, PEF and SRW files are, are
+    "maybe-raw": libraw is asked first, and Pillow reads them if libraw does not know them (a plain
+    TIFF would otherwise give Pillow's reading of a RAW file: its 160 px first image).
     """
     if name is not None and os.path.splitext(name)[1].lower() in RAW_EXTENSIONS:
         return "raw"
@@ -319,6 +327,8 @@ def sniff_format(head: bytes, name: str | None = None) -> str:
             return "raw"
         if _tiff_first_ifd_has(head, 0xC612):  # DNGVersion
             return "raw"
+        if name is None and _tiff_first_ifd_has(head, 0x014A):  # SubIFDs
+            return "maybe-raw"
     return "other"
 
 

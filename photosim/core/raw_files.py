@@ -43,6 +43,10 @@ _METADATA_BYTES = 256 * 1024
 _ASPECT_TOLERANCE = 0.03
 
 
+class NotRawError(ImageLoadError):
+    """libraw does not know the file: not a RAW file, or a camera too new for this libraw."""
+
+
 class _SharedBytes:
     """A file-like object whose ``read()`` hands rawpy the bytes already in memory, without a copy."""
 
@@ -79,7 +83,7 @@ def decode_raw(data: bytes | None, path: str | None, min_side: int, min_long_sid
             head = data[:_METADATA_BYTES] if data is not None else _read_head(path)
             return _decode_opened_raw(raw, rawpy, head, min_side, min_long_side, embedded)
         except rawpy.LibRawFileUnsupportedError:
-            raise ImageLoadError("not a RAW file libraw can read, or a camera it does not know") from None
+            raise NotRawError("not a RAW file libraw can read, or a camera it does not know") from None
         except rawpy.LibRawTooBigError:
             raise ImageLoadError("RAW image too large to decode") from None
         except rawpy.LibRawIOError as exc:  # libraw read past the end of the data
