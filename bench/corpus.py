@@ -138,10 +138,9 @@ def camera_corpus(cache: Path, n_jpeg: int, n_heic: int = 0, n_png: int = 0, see
             stored = _store_sideways(frame, orientation) if orientation != 1 else frame
             stored.save(tmp, "JPEG", quality=90, exif=_exif(orientation, i).tobytes())
         elif kind == "heic":
-            import pillow_heif
+            import pillow_heif  # its encoder, without registering it: photosim decodes with pi-heif
 
-            pillow_heif.register_heif_opener()
-            frame.save(tmp, "HEIF", quality=85, exif=_exif(1, i).tobytes())
+            pillow_heif.from_pillow(frame).save(tmp, quality=85, exif=_exif(1, i).tobytes())
         else:
             frame.save(tmp, "PNG", compress_level=3)
         os.replace(tmp, path)

@@ -175,7 +175,7 @@ def run(settings: Settings) -> dict[str, Any]:
              else dict(n_heic=48, n_heic_plain=16, n_dng=16, n_avif=4, n_png=16))
     corpus = formats_corpus(settings.cache, **sizes)
     n_jpeg = 16 if quick else 32
-    jpegs = camera_corpus(settings.cache, max(settings.n_jpeg, n_jpeg)).jpeg[:n_jpeg]
+    jpegs = camera_corpus(settings.cache, n_jpeg).jpeg
     log(f"formats: HEIC backend {heif_backend()}; corpus {corpus.folder}")
 
     embedder = Embedder(_BACKBONE, device="cpu")

@@ -5,8 +5,8 @@ Why it looks like this:
 * Every file is read once: the bytes feed both the content fingerprint (used to recognise moved and
   renamed photos without re-embedding them) and the decoder. Files above :data:`MAP_LIMIT` (RAW
   files, mostly) are hashed through a memory map and decoded from their path instead: copying a
-  49 MB DNG into a Python bytes object took 55 ms here, hashing the mapped file 4 ms, and libraw
-  then reads only the headers and the preview it needs. The fingerprint is xxh3-128: 0.2 ms
+  49 MB DNG into a Python bytes object took 55 ms here, hashing the mapped file 4-13 ms, and
+  libraw then reads only the headers and the preview it needs. The fingerprint is xxh3-128: 0.2 ms
   for a 2 MB photo where blake2b took 2.2 ms, 8% of the whole per-photo cost (measured). It guards
   against accidents, not adversaries: a collision could only make one photo reuse another's vector.
 * JPEGs are decoded with ``Image.draft`` to a reduced DCT scale that is still at least twice the size
@@ -69,7 +69,7 @@ MAX_PIXELS = 250_000_000
 still passes). JPEGs are checked after draft scaling, since only the reduced size is ever decoded."""
 
 IN_MEMORY_LIMIT = 256 * 1024 * 1024
-"""Files up to this size are read into memory once (hash + decode); bigger ones are streamed."""
+"""A HEIC above :data:`MAP_LIMIT` is still read whole (for its thumbnail) up to this size."""
 
 MAP_LIMIT = 24 * 1024 * 1024
 """Files above this size are hashed through a memory map and decoded from their path (see above).
