@@ -15,11 +15,6 @@ import json
 import time
 from pathlib import Path
 
-# torch before usearch (the modules below import it): in this environment, with usearch loaded first,
-# every torch.jit.trace spins in std::bad_cast exceptions (torch::jit::Value::setDebugName) and the
-# model freeze that the indexer and these benchmarks use takes minutes instead of 2.5 s.
-import torch  # noqa: F401, I001
-
 from . import formats, index_layer, quality, throughput
 from .common import Settings, log, machine
 

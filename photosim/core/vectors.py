@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import xxhash
-from usearch.index import Index
+from usearch.index import Index  # the system C++ runtime is loaded first: see photosim/core/__init__.py
 
 from . import faults
 from .atomic import fsync_dir, fsync_file, replacing
