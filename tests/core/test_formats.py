@@ -5,6 +5,7 @@ decoded upright with the original's size and time, through the small embedded pi
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -199,6 +200,13 @@ def test_big_files_are_hashed_through_a_map_and_decoded_from_their_path(
     assert in_memory.data is not None and mapped.data is None
     assert mapped.fingerprint == in_memory.fingerprint == xxhash.xxh3_128(path.read_bytes()).hexdigest()
     assert decode_photo(mapped, 224).source == "preview"
+    # a name that is not valid UTF-8 (libraw's path API cannot take it): the bytes are handed over
+    odd = Path(os.fsdecode(bytes(dng_dir / "o8") + b"-caf\xe9.dng"))
+    shutil.copy(path, odd)
+    try:
+        assert decode_photo(read_file(odd), 224).source == "preview"
+    finally:
+        odd.unlink()
 
 
 # -- AVIF -----------------------------------------------------------------------------------------------
