@@ -24,6 +24,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import logging
 import mmap
@@ -124,6 +125,10 @@ def _import_pillow_heif() -> ModuleType:
     import pillow_heif
 
     return pillow_heif
+
+
+HEIF_AVAILABLE = any(importlib.util.find_spec(name) is not None for name in ("pi_heif", "pillow_heif"))
+"""Whether a HEIF library is installed (found without importing it; :func:`heif_backend` says which)."""
 
 
 def heif_backend() -> str | None:
