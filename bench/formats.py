@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -187,7 +188,10 @@ def run(settings: Settings) -> dict[str, Any]:
     def pipeline(label: str, paths: list[Path]) -> dict[str, Any]:
         _warm(paths)
         folder = _folder(paths, label)
-        r = _pipeline(embedder, folder)
+        try:
+            r = _pipeline(embedder, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)  # only symlinks: the corpus stays
         r["files"] = len(paths)
         log(f"formats: {label}: pipeline {r['rate']:.1f} img/s ({r['indexed']} indexed, {r['failed']} failed)")
         return r
