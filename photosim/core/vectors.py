@@ -36,7 +36,6 @@ from __future__ import annotations
 import logging
 import mmap
 import os
-import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable
@@ -55,30 +54,11 @@ if TYPE_CHECKING:
 
 
 def usearch_index_class() -> type[Index]:
-    """usearch's Index class, imported once the system C++ runtime is loaded (see below)."""
-    _load_system_cxx_runtime()
+    """usearch's Index class, imported on first use (``photosim.core`` has loaded the system C++
+    runtime before it: see ``photosim/core/__init__.py`` for why the order matters)."""
     from usearch.index import Index
 
     return Index
-
-
-def _load_system_cxx_runtime() -> None:
-    """Load the system's C++ runtime globally before usearch's extension module.
-
-    usearch's wheel links its own copy of libstdc++ statically and exports those symbols. Loaded
-    before torch, it hands torch's TorchScript tracer a mismatched std::locale: every number written
-    to a stream throws and is retried, and tracing the model never ends (measured here: tracing took
-    forever when ``usearch.compiled`` was imported first, 2-3 s otherwise). With the system runtime
-    loaded first, both libraries bind to it. Harmless where there is no such library.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:  # the soname, not ctypes.util.find_library: that runs ldconfig (tens of ms)
-        ctypes.CDLL("libstdc++.so.6", mode=ctypes.RTLD_GLOBAL)
-    except OSError:
-        pass
 
 
 log = logging.getLogger(__name__)
