@@ -209,12 +209,18 @@ class PhotoDelegate(QStyledItemDelegate):
         if score is not None:
             font.setBold(True)
             painter.setFont(font)
-            text = f"copy · {score:.2f}" if match == "same" else f"{score:.2f}"
+            if match == "same":
+                text = f"copy · {score:.2f}"
+            elif match == "word":  # how strongly the photo's labels match the words
+                text = f"{score:.0%}"
+            else:
+                text = f"{score:.2f}"
             chip = painter.fontMetrics().boundingRect(text).adjusted(-7, -2, 7, 2)
             chip.moveCenter(caption.center())
             shape = QPainterPath()
             shape.addRoundedRect(chip, chip.height() / 2, chip.height() / 2)
-            painter.fillPath(shape, _SAME_COLOR if match == "same" else _score_color(score))
+            painter.fillPath(shape, _SAME_COLOR if match == "same" else _WORD_COLOR if match == "word"
+                             else _score_color(score))
             painter.setPen(QColor("#111"))
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
         else:
@@ -229,6 +235,8 @@ class PhotoDelegate(QStyledItemDelegate):
 
 _SAME_COLOR = QColor("#7fd88f")
 """Green: the same photo (an edited or re-saved copy of the query, verified)."""
+_WORD_COLOR = QColor("#9ec5f5")
+"""Blue: a word search's match (the share of the photo's labels under the words)."""
 
 
 def _score_color(score: float) -> QColor:

@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHBoxLayout,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -144,13 +145,12 @@ class MainWindow(QMainWindow):
         self.info_panel.hide()
         self.search_box = WordBox("Search by word: dog, beach, castle…  (Ctrl+K)")
         self.search_box.setObjectName("wordSearch")
-        self.search_box.setMinimumWidth(260)
+        self.search_box.setMinimumWidth(320)
         self.only_box = WordBox("Only…  (e.g. dog)")
         self.only_box.setObjectName("onlyWord")
         self.only_box.setToolTip("Keep only the results labelled like this word; empty: all of them")
         self.only_box.setMaximumWidth(170)
         self.header.add_tool(self.only_box, in_query_only=True)
-        self.header.add_tool(self.search_box)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.folders_panel)
         splitter.addWidget(self.stack)
@@ -170,6 +170,13 @@ class MainWindow(QMainWindow):
         self.words = WordsPresenter(service, self.bridge, self.search_box, self.only_box, self.results, self)
         self.info = InfoPresenter(service, self.grid, self.info_panel, self)
         self._build_menus()
+        # The word search lives at the top right, where search fields are expected, in every view.
+        corner = QWidget()
+        corner_layout = QHBoxLayout(corner)
+        corner_layout.setContentsMargins(0, 2, 8, 2)
+        corner_layout.addWidget(self.search_box)
+        self.menuBar().setCornerWidget(corner, Qt.Corner.TopRightCorner)
+        self._search_corner = corner  # PySide does not hand the corner widget to the menu bar
 
         # -- wiring ------------------------------------------------------------------------------
         self.results.results_shown.connect(self.results_shown)

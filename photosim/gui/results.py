@@ -213,8 +213,21 @@ class ResultsPresenter(QObject):
         """Search again with a region (x, y, w, h in pixels of the upright query picture)."""
         if self.query is None:
             return None
-        query = dataclasses.replace(self.query, crop=tuple(int(v) for v in region))
-        return self.start(query, self._preview)
+        crop = tuple(int(v) for v in region)
+        query = dataclasses.replace(self.query, crop=crop)
+        return self.start(query, self._region_preview(query, crop) or self._preview)
+
+    def _region_preview(self, query: Query, crop: tuple[int, ...]) -> QPixmap | None:
+        """The header's preview of a region query shows the region, not the whole picture."""
+        source = self._picture_source(dataclasses.replace(query, crop=None))
+        if source is None:
+            return None
+        picture, full = load_picture(source, 480)
+        if picture.isNull() or full.width() <= 0:
+            return None
+        sx, sy = picture.width() / full.width(), picture.height() / full.height()
+        x, y, w, h = crop
+        return picture.copy(round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
 
     def _picture_source(self, query: Query) -> str | bytes | None:
         if query.kind == "bytes":
