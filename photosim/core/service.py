@@ -11,7 +11,8 @@ Threads, and what each may touch::
     caller (GUI thread, CLI)  requests (scan, folders, pause...) -> queue; reads via photo_rows()
                               (the service's row reader, a connection of its own, behind a lock)
     photosim-writer           the only writer: the Library's catalog connection, the vector index,
-                              the indexer (whose decode pool it starts), folder changes, backups;
+                              the indexer (whose decode pool it starts), folder changes, backups,
+                              the duplicate finder and its clean-up actions (queued as tasks);
                               runs at a lower CPU priority than the window
     photosim-query            the urgent lane: one reader connection of its own; embeds a query photo
                               (the model is shared: a query waits at most one indexing batch)
@@ -45,9 +46,15 @@ import numpy as np
 
 from .backup import make_backup
 from .catalog import Catalog, CatalogDamagedError, CatalogError, PhotoRow, is_corruption
+from .cleanup import ActionResult, Cleanup, JournalEntry
+from .duplicates import DuplicateFinder
+from .dupstate import DuplicateGroup, DuplicateState
 from .embedder import EmbedderError
 from .events import (
     CatalogDamaged,
+    CleanedUp,
+    DuplicatesChanged,
+    DuplicatesProgressed,
     Failed,
     FoldersChanged,
     Listener,
@@ -181,6 +188,14 @@ class LibraryService:
         self._queries: deque[_QueryJob] = deque()
         self._query_cond = threading.Condition()
         self._tokens = itertools.count(1)
+        # -- tasks for the writer thread (duplicates, clean-up), guarded by _cond --
+        self._tasks: deque[tuple[Any, Future[Any]]] = deque()
+        self._dup_control: RunControl | None = None
+        #: The duplicate finder: its pass, its updates after each run and the clean-up actions all run
+        #: on the writer thread; its published state is read from any thread.
+        self.duplicates = DuplicateFinder(library)
+        self.duplicates.listeners.append(lambda state: self._emit(DuplicatesChanged(state)))
+        self._cleanup = Cleanup(library)
         # -- readers owned by the service for its callers (opened in start, closed in stop) --
         self._rows_reader: Catalog | None = None
         # -- threads --
@@ -267,6 +282,12 @@ class LibraryService:
         for job in pending:
             if not job.future.done():
                 job.future.set_exception(QueryError("photosim is closing"))
+        with self._cond:
+            tasks = list(self._tasks)
+            self._tasks.clear()
+        for _fn, future in tasks:
+            if not future.done():
+                future.set_exception(CatalogError("photosim is closing"))
         if self._rows_reader is not None:
             self._rows_reader.close()
             self._rows_reader = None
@@ -360,7 +381,7 @@ class LibraryService:
             return self._has_work()
 
     def _has_work(self) -> bool:
-        return self._full or bool(self._paths) or bool(self._ops)
+        return self._full or bool(self._paths) or bool(self._ops) or bool(self._tasks)
 
     @property
     def snapshot(self) -> LibrarySnapshot:
@@ -421,6 +442,9 @@ class LibraryService:
                         return
                     if self.damaged is not None:  # nothing more is written until the catalog is repaired
                         self._ops, self._full, self._paths = [], False, set()
+                        for _fn, future in self._tasks:
+                            future.set_exception(CatalogDamagedError(self.damaged))
+                        self._tasks.clear()
                         self._cond.notify_all()
                         continue
                     if self._reconcile_due() and not self._has_work():
@@ -428,6 +452,7 @@ class LibraryService:
                         if self.watcher is not None:  # folders that came back get watched again
                             self.watcher.request_watch(self._folder_paths())
                     ops, self._ops = self._ops, []
+                    tasks, self._tasks = list(self._tasks), deque()
                     full, paths = self._full, self._paths
                     self._full, self._paths = False, set()
                     self._busy = True
@@ -439,6 +464,8 @@ class LibraryService:
                     excluded = list(self._excluded)
                 self.last_failure = None
                 try:
+                    if tasks:  # first: a user's action must not wait for a long run
+                        self._run_tasks(tasks)
                     if ops:
                         paths |= set(self._apply_ops(ops))
                     if full or paths:
@@ -531,6 +558,13 @@ class LibraryService:
                         self._paths.update(paths)
         if report.any_change and self._backups:
             make_backup(self.library.catalog, self.library.data_dir)
+        if report.changed_paths and self.duplicates.ready:
+            try:  # the groups follow the files; a failure here must not fail the run
+                self.duplicates.update(report.changed_paths)
+            except Exception as exc:
+                log.exception("updating the duplicate groups failed")
+                self._emit(Failed(f"updating the duplicate groups failed: {type(exc).__name__}: {exc}",
+                                  traceback.format_exc()))
         self.last_report = report
         self.request_snapshot(heavy=True, then=RunFinished(report))
 
@@ -539,6 +573,129 @@ class LibraryService:
         self._emit(Progressed(progress))
         heavy = progress.phase == "indexing" and time.monotonic() - self._last_heavy > REFRESH_WHILE_INDEXING
         self.request_snapshot(heavy=heavy)
+
+    # -- duplicates and clean-up (queued to the writer thread) ------------------------------------
+    def _submit(self, fn: Any) -> Future[Any]:
+        """Run ``fn()`` on the writer thread (between indexing runs); its result or error in the future."""
+        future: Future[Any] = Future()
+        with self._cond:
+            if self._stopped or self._closing:
+                future.set_exception(CatalogError("photosim is closing"))
+                return future
+            self._tasks.append((fn, future))
+            if self._control is not None:
+                self._control.cancel()  # the run stops after its batch and is queued again behind the task
+            self._cond.notify_all()
+        return future
+
+    def _run_tasks(self, tasks: list[tuple[Any, Future[Any]]]) -> None:
+        for fn, future in tasks:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:  # handed to the caller, who reports it
+                    if isinstance(exc, CatalogDamagedError) or is_corruption(exc):
+                        self._writer_failed(exc)
+                    future.set_exception(exc)
+
+    @property
+    def duplicate_state(self) -> DuplicateState:
+        """The latest duplicate groups (immutable; ``ready`` is False until a pass has run)."""
+        return self.duplicates.state
+
+    def find_duplicates(self) -> Future[DuplicateState]:
+        """Run a full duplicate pass on the writer thread (progress: DuplicatesProgressed; result:
+        DuplicatesChanged, and the future). After it, every indexing run keeps the groups current."""
+
+        def task() -> DuplicateState:
+            control = RunControl()
+            self._dup_control = control
+            try:
+                return self.duplicates.full_pass(control, lambda p: self._emit(DuplicatesProgressed(p)))
+            finally:
+                self._dup_control = None
+
+        return self._submit(task)
+
+    def cancel_duplicates(self) -> None:
+        """Stop a running duplicate pass soon (the checks made so far are kept for the next one)."""
+        control = self._dup_control
+        if control is not None:
+            control.cancel()
+
+    def configure_duplicates(self, *, rules: Sequence[str] | None = None,
+                             reference_folders: Sequence[str] | None = None,
+                             similar_threshold: float | None = None) -> Future[DuplicateState]:
+        """Apply the keep-best rule order, the reference folders and the similar-shots threshold
+        (settings): keepers and reasons are worked out again without reading any file."""
+
+        def task() -> DuplicateState:
+            if reference_folders is not None:
+                self._cleanup.reference_folders = [normalize_path(p) for p in reference_folders]
+            return self.duplicates.configure(rules=rules, reference_folders=reference_folders,
+                                             similar_threshold=similar_threshold)
+
+        return self._submit(task)
+
+    def trash_photos(self, photo_ids: Sequence[int]) -> Future[ActionResult]:
+        """Move these photos to the system trash (never a permanent delete); the library and the groups
+        follow at once. Files in a reference folder are refused (see the result)."""
+        return self._submit(lambda: self._clean(self._cleanup.trash(photo_ids)))
+
+    def move_photos(self, photo_ids: Sequence[int], folder: str) -> Future[ActionResult]:
+        """Move these photos' files into ``folder`` (reference folders refused, as for the trash)."""
+        return self._submit(lambda: self._clean(self._cleanup.move(photo_ids, folder)))
+
+    def accept_suggestions(self, groups: Sequence[DuplicateGroup]) -> Future[ActionResult]:
+        """Move every group's suggested files to the trash (a file some group keeps is never moved);
+        :meth:`DuplicateState.plan` gives the summary to show before."""
+        keep = {g.keeper.photo_id for g in groups}
+        ids = [p.photo_id for g in groups for p in g.suggested_trash if p.photo_id not in keep]
+        return self.trash_photos(list(dict.fromkeys(ids)))
+
+    def mark_not_duplicates(self, group: DuplicateGroup) -> Future[ActionResult]:
+        """These photos are not duplicates of each other: they never share a group again (by content,
+        so renames and moves do not undo it)."""
+        return self._submit(lambda: self._decided(self._cleanup.decide("not_duplicates", group.tier,
+                                                                       sorted(group.fingerprints))))
+
+    def keep_all(self, group: DuplicateGroup) -> Future[ActionResult]:
+        """Keep every photo of this group: it is hidden until a new photo joins it."""
+        return self._submit(lambda: self._decided(self._cleanup.decide("keep_all", group.tier,
+                                                                       sorted(group.fingerprints))))
+
+    def undo_last(self) -> Future[ActionResult]:
+        """Reverse the latest clean-up action or decision not yet undone (files come back from the
+        trash where the platform lets photosim find them)."""
+
+        def task() -> ActionResult:
+            result = self._cleanup.undo_last()
+            self.duplicates.refresh_decisions()
+            if result.changed_paths:
+                self.duplicates.update(result.changed_paths)
+            self._emit(CleanedUp(result))
+            self.request_snapshot(heavy=True)
+            return result
+
+        return self._submit(task)
+
+    def journal(self, limit: int = 50) -> list[JournalEntry]:
+        """The latest clean-up actions, newest first (read on the caller's thread)."""
+        return Cleanup.read_journal(self._reader(), limit)
+
+    def _clean(self, result: ActionResult) -> ActionResult:
+        if result.photo_ids:
+            self.duplicates.forget(result.photo_ids)
+        if result.changed_paths:
+            self.duplicates.update(result.changed_paths)  # a move inside the library: the new place
+        self._emit(CleanedUp(result))
+        self.request_snapshot(heavy=True)
+        return result
+
+    def _decided(self, result: ActionResult) -> ActionResult:
+        self.duplicates.refresh_decisions()
+        self._emit(CleanedUp(result))
+        return result
 
     # -- the model (whichever thread needs it first) -------------------------------------------
     def ensure_model(self) -> None:
