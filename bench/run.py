@@ -15,10 +15,10 @@ import json
 import time
 from pathlib import Path
 
-from . import index_layer, quality, throughput
+from . import duplicates, index_layer, quality, throughput
 from .common import Settings, log, machine
 
-BENCHMARKS = {"throughput": throughput, "quality": quality, "index": index_layer}
+BENCHMARKS = {"throughput": throughput, "quality": quality, "index": index_layer, "duplicates": duplicates}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -163,6 +163,12 @@ class DuplicateFinder:
         self._writes: dict[str, dict] = {"facts": {}, "checks": {}}
         self.listeners: list[Callable[[DuplicateState], None]] = []
         self.ready = False
+        #: Pairs checked from their files, and the seconds those checks took (summed over threads).
+        self.checks_made = 0
+        self.check_seconds = 0.0
+        #: What the last vector pass took (seconds, neighbour search seconds, photos): for the benchmark.
+        self.vector_pass_stats: dict[str, float] = {}
+        self._stats_lock = threading.Lock()
 
     # -- public ----------------------------------------------------------------------------------
     @property
@@ -195,7 +201,7 @@ class DuplicateFinder:
         with self._lock:
             self._read_files = check_files
             try:
-                self.vector_pass(control, emit)
+                self.vector_pass_stats = self.vector_pass(control, emit)
                 if control.cancelled:
                     return self._state
                 self._load_decisions()
@@ -265,6 +271,23 @@ class DuplicateFinder:
             self._load_decisions()
             self._regroup_all()
             return self._publish(self._build_state())
+
+    def same_pairs(self) -> list[tuple[str, str]]:
+        """Every pair of files the finder holds to be the same photo before grouping (a file and its exact
+        copies included): what a union-find would chain, for the benchmark's comparison."""
+        with self._lock:
+            out: list[tuple[str, str]] = []
+            adj = self._same_adjacency()
+            paths: dict[int, list[str]] = {}
+            rows = self.catalog.get_many([i for ci in adj for i in self._contents[ci].ids])
+            for ci in adj:
+                paths[ci] = [rows[i].path for i in self._contents[ci].ids if i in rows]
+                out += [(paths[ci][0], p) for p in paths[ci][1:]]
+            for a, partners in adj.items():
+                for b in partners:
+                    if a < b and paths.get(a) and paths.get(b):
+                        out.append((paths[a][0], paths[b][0]))
+            return out
 
     # -- stage 1: vectors --------------------------------------------------------------------------
     def vector_pass(self, control: RunControl | None = None,
@@ -447,16 +470,22 @@ class DuplicateFinder:
         facts: dict[int, ContentFacts] = {}
         if pa is None or pb is None:
             return facts, (None, None)
-        for ci, path in ((a, pa), (b, pb)):
-            if self._contents[ci].fingerprint not in self._facts:
-                facts[ci] = _measure(path, self.verifier)
+        started = time.perf_counter()
         try:
-            forward = self.verifier.verify(pa, pb)
-            backward = None if (forward.informative and forward.same) else self.verifier.verify(pb, pa)
-        except Exception as exc:  # an unreadable file: no evidence either way
-            log.info("duplicate check skipped for %s / %s: %s", pa, pb, exc)
-            return facts, (None, None)
-        return facts, (forward, backward)
+            for ci, path in ((a, pa), (b, pb)):
+                if self._contents[ci].fingerprint not in self._facts:
+                    facts[ci] = _measure(path, self.verifier)
+            try:
+                forward = self.verifier.verify(pa, pb)
+                backward = None if (forward.informative and forward.same) else self.verifier.verify(pb, pa)
+            except Exception as exc:  # an unreadable file: no evidence either way
+                log.info("duplicate check skipped for %s / %s: %s", pa, pb, exc)
+                return facts, (None, None)
+            return facts, (forward, backward)
+        finally:
+            with self._stats_lock:
+                self.checks_made += 1
+                self.check_seconds += time.perf_counter() - started
 
     def _check(self, a: int, b: int) -> Checked | None:
         """The pair's check, from the cache, or made now (when files may be read)."""

@@ -276,7 +276,7 @@ class VectorIndex:
             matches = self._index.search(vectors, min(k, size), threads=threads)
         keys = np.asarray(matches.keys, dtype=np.uint64).reshape(n, -1)
         sims = 1.0 - np.asarray(matches.distances, dtype=np.float32).reshape(n, -1)
-        counts = np.asarray(matches.counts).reshape(n)
+        counts = np.asarray(getattr(matches, "counts", [keys.shape[1]])).reshape(n)  # one row: plain Matches
         pad = np.arange(keys.shape[1])[None, :] >= counts[:, None]
         keys[pad], sims[pad] = NO_KEY, -np.inf
         if keys.shape[1] < k:
