@@ -214,7 +214,9 @@ def _open_service(args: argparse.Namespace, *, watch: bool, wait: bool = False, 
 
     settings = load_settings(resolve_data_dir(args.data_dir))
     return open_service(args.data_dir, device=_device_choice(args), excluded=settings.excluded,
-                        lock_timeout=-1 if wait else 0, watch=watch, **options)
+                        lock_timeout=-1 if wait else 0, watch=watch, keep_rules=settings.keep_rules,
+                        reference_folders=settings.reference_folders, similar_threshold=settings.similar_threshold,
+                        **options)
 
 
 # -- index --------------------------------------------------------------------------------------

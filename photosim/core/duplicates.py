@@ -158,6 +158,12 @@ class DuplicateFinder:
         self._shot_pairs: dict[tuple[int, int], float] = {}
         self._multi: set[int] = set()
         self._read_files = True
+        # what the last published state was built from, reused for contents nothing touched since
+        self._dirty: set[int] = set()
+        self._info_cache: dict[int, list[PhotoInfo]] = {}
+        self._group_cache: dict[tuple, DuplicateGroup] = {}
+        self._no_facts: set[str] = set()
+        self._similar_cache: tuple[SimilarGraph, tuple[DuplicateGroup, ...], frozenset[int]] | None = None
         self._state = DuplicateState(similar_threshold=self.similar_threshold, rules=self.rules)
         self._serial = 0
         self._writes: dict[str, dict] = {"facts": {}, "checks": {}}
@@ -186,6 +192,7 @@ class DuplicateFinder:
                 self.reference_folders = [normalize_path(p) for p in reference_folders]
             if similar_threshold is not None:
                 self.similar_threshold = float(similar_threshold)
+            self._forget_built()
             if self.ready:
                 return self._publish(self._build_state())
             self._state = DuplicateState(similar_threshold=self.similar_threshold, rules=self.rules)
@@ -211,6 +218,7 @@ class DuplicateFinder:
                 if control.cancelled:
                     return self._state
                 emit(Progress("duplicates: grouping", 0, 0))
+                self._forget_built()
                 self._regroup_all()
                 self.ready = True
                 state = self._publish(self._build_state())
@@ -259,7 +267,6 @@ class DuplicateFinder:
             touched: set[int] = set()
             for photo_id in photo_ids:
                 touched |= self._remove_id(int(photo_id))
-            self._load_decisions()
             self._regroup(touched)
             return self._publish(self._build_state())
 
@@ -269,6 +276,7 @@ class DuplicateFinder:
             return None
         with self._lock:
             self._load_decisions()
+            self._forget_built()
             self._regroup_all()
             return self._publish(self._build_state())
 
@@ -541,7 +549,7 @@ class DuplicateFinder:
     def _ensure_facts(self, ci: int) -> ContentFacts | None:
         fp = self._contents[ci].fingerprint
         got = self._facts.get(fp)
-        if got is not None:
+        if got is not None or (fp in self._no_facts and not self._read_files):
             return got
         stored = self.catalog.photo_facts([fp], FACTS_VERSION).get(fp)
         if stored is not None:
@@ -551,7 +559,9 @@ class DuplicateFinder:
                 return got
             except (ValueError, TypeError):
                 pass
-        if not self._read_files:
+        if not self._read_files or fp in self._no_facts:
+            if not self._read_files:
+                self._no_facts.add(fp)
             return None
         path = self._path(ci)
         if path is None:
@@ -561,12 +571,14 @@ class DuplicateFinder:
 
     def _preload_facts(self, contents: Iterable[int]) -> None:
         """Measures of many contents from the catalog in one query (a pass needs hundreds)."""
-        missing = {self._contents[ci].fingerprint for ci in contents} - self._facts.keys()
+        missing = {self._contents[ci].fingerprint for ci in contents} - self._facts.keys() - self._no_facts
         for fp, text in self.catalog.photo_facts(missing, FACTS_VERSION).items():
             try:
                 self._facts[fp] = ContentFacts.from_json(text)
             except (ValueError, TypeError):
                 pass
+        if not self._read_files:
+            self._no_facts |= missing - self._facts.keys()
 
     def _flush_writes(self) -> None:
         facts, checks = self._writes["facts"], self._writes["checks"]
@@ -659,6 +671,7 @@ class DuplicateFinder:
         ci = self._by_id.pop(photo_id, None)
         if ci is None:
             return set()
+        self._dirty.add(ci)
         content = self._contents[ci]
         if photo_id in content.ids:
             content.ids.remove(photo_id)
@@ -723,6 +736,7 @@ class DuplicateFinder:
             self._ensure_facts(ci)
         kept = [g for g in self._same_groups if not region.intersection(g)]
         self._same_groups = kept + self._centred_groups(adj)
+        self._dirty |= region
 
     def _priority(self, ci: int, adj: dict[int, dict[int, float]]) -> tuple:
         """Centres first: photos with a capture time (a camera's file), the original format, more
@@ -780,11 +794,29 @@ class DuplicateFinder:
                 log.exception("duplicate listener failed")
         return state
 
+    def _forget_built(self) -> None:
+        """Settings or decisions changed: every group and fact sheet is built again."""
+        self._info_cache.clear()
+        self._group_cache.clear()
+        self._similar_cache = None
+        self._dirty.clear()
+
     def _photo_infos(self, contents: Iterable[int]) -> dict[int, list[PhotoInfo]]:
-        """PhotoInfo for every existing file of these contents, by content."""
-        wanted = [ci for ci in contents if self._contents[ci].alive]
-        rows = self.catalog.get_many([i for ci in wanted for i in self._contents[ci].ids])
+        """PhotoInfo for every existing file of these contents, by content (reused for contents that
+        nothing touched since they were read)."""
         out: dict[int, list[PhotoInfo]] = {}
+        wanted = []
+        for ci in contents:
+            if not self._contents[ci].alive:
+                continue
+            hit = self._info_cache.get(ci) if ci not in self._dirty else None
+            if hit is not None:
+                out[ci] = hit
+            else:
+                wanted.append(ci)
+        if not wanted:
+            return out
+        rows = self.catalog.get_many([i for ci in wanted for i in self._contents[ci].ids])
         for ci in wanted:
             c = self._contents[ci]
             facts = self._ensure_facts(ci)
@@ -795,34 +827,60 @@ class DuplicateFinder:
                 out.setdefault(ci, []).append(PhotoInfo(
                     row.id, row.path, row.size, row.mtime_ns / 1e9, c.fingerprint, row.taken_at, facts,
                     any(is_within(row.path, f) for f in self.reference_folders)))
+            self._info_cache[ci] = out.get(ci, [])
         return out
 
     def _build_state(self) -> DuplicateState:
-        rules, hidden = self.rules, tuple(self._hidden)
-        shot_contents = {ci for pair in self._shot_pairs for ci in pair}
-        self._preload_facts(self._multi | shot_contents | {ci for g in self._same_groups for ci in g})
-        infos = self._photo_infos(self._multi | {ci for g in self._same_groups for ci in g})
-        exact = [make_group(EXACT, infos[ci], rules, hidden=hidden) for ci in self._multi if len(infos.get(ci, ())) > 1]
+        """The published state; groups and fact sheets of contents nothing touched since the last one
+        are reused, so an update costs what it changed, not the size of the library."""
+        rules, hidden, dirty = self.rules, tuple(self._hidden), self._dirty
+        in_groups = {ci for g in self._same_groups for ci in g}
+        wanted = self._multi | in_groups
+        self._preload_facts(ci for ci in wanted if ci in dirty or ci not in self._info_cache)
+        infos = self._photo_infos(wanted)
+        built: dict[tuple, DuplicateGroup] = {}
+        exact = []
+        for ci in self._multi:
+            key = ("exact", ci, len(infos.get(ci, ())))
+            group = self._group_cache.get(key) if ci not in dirty else None
+            if group is None and len(infos.get(ci, ())) > 1:
+                group = make_group(EXACT, infos[ci], rules, hidden=hidden)
+            if group is not None:
+                built[key] = group
+                exact.append(group)
         same: list[DuplicateGroup] = []
         units: list[ShotUnit] = []
         unit_of: dict[int, int] = {}
         for members in self._same_groups:
-            photos = [p for ci in members for p in infos.get(ci, ())]
-            if len({p.fingerprint for p in photos}) < 2:
-                continue
-            vec_of = {ci: self._vector(ci) for ci in members if ci in infos}
-            vectors = np.stack([vec_of[self._by_id[p.photo_id]] for p in photos])
-            group = make_group(SAME, photos, rules, vectors=vectors, hidden=hidden)
+            key = ("same", tuple(sorted(members)))
+            group = self._group_cache.get(key) if dirty.isdisjoint(members) else None
+            if group is None:
+                photos = [p for ci in members for p in infos.get(ci, ())]
+                if len({p.fingerprint for p in photos}) < 2:
+                    continue
+                vec_of = {ci: self._vector(ci) for ci in members if ci in infos}
+                vectors = np.stack([vec_of[self._by_id[p.photo_id]] for p in photos])
+                group = make_group(SAME, photos, rules, vectors=vectors, hidden=hidden)
+            built[key] = group
             same.append(group)
             timed = [p for p in group.photos if p.taken_at is not None]
             if timed:
                 anchor = group.keeper if group.keeper.taken_at is not None else timed[0]
                 unit_of.update(dict.fromkeys(members, len(units)))
                 keeper_ci = self._by_id[group.keeper.photo_id]
-                units.append(ShotUnit(group.keeper, float(anchor.taken_at), vec_of[keeper_ci].astype(np.float16),
+                units.append(ShotUnit(group.keeper, float(anchor.taken_at), self._vector(keeper_ci).astype(np.float16),
                                       frozenset(self._cannot.get(group.keeper.fingerprint, ()))))
-        graph = self._similar_graph(units, unit_of)
-        similar = graph.groups(self.similar_threshold, rules, hidden)
+        self._group_cache = built
+        shot_contents = {ci for pair in self._shot_pairs for ci in pair}
+        cached = self._similar_cache
+        if cached is not None and dirty.isdisjoint(shot_contents) and dirty.isdisjoint(in_groups):
+            graph, similar = cached[0], cached[1]
+        else:
+            self._preload_facts(ci for ci in shot_contents if ci in dirty or ci not in self._info_cache)
+            graph = self._similar_graph(units, unit_of)
+            similar = tuple(graph.groups(self.similar_threshold, rules, hidden))
+            self._similar_cache = (graph, similar, frozenset())
+        self._dirty = set()
         self._serial += 1
         return DuplicateState(
             exact=tuple(sort_groups(exact)), same=tuple(sort_groups(same)), similar=tuple(sort_groups(similar)),

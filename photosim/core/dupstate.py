@@ -146,6 +146,16 @@ class DuplicateGroup:
         """At least one member lies inside ``folder``."""
         return any(is_within(m.photo.path, folder) for m in self.members)
 
+    def with_keeper(self, photo_id: int) -> DuplicateGroup:
+        """The group with the person's own choice of keeper (the K key): it moves first and is kept;
+        the suggestion (:attr:`suggested_trash`) follows. Scores stay relative to the suggested keeper."""
+        chosen = [m for m in self.members if m.photo.photo_id == photo_id]
+        if not chosen:
+            raise KeyError(f"photo {photo_id} is not in this group")
+        rest = [replace(m, keep=False) for m in self.members if m.photo.photo_id != photo_id]
+        return replace(self, members=(replace(chosen[0], keep=True), *rest),
+                       reason=f"keeps {chosen[0].photo.name}: your choice")
+
 
 @dataclass(frozen=True)
 class Plan:

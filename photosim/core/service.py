@@ -142,7 +142,13 @@ class LibraryService:
         workers: int | None = None,
         background_priority: bool = True,
         backups: bool = True,
+        keep_rules: Sequence[str] | None = None,
+        reference_folders: Sequence[str] = (),
+        similar_threshold: float | None = None,
     ) -> None:
+        """``keep_rules``, ``reference_folders``, ``similar_threshold``: the duplicate finder's settings
+        (:class:`~photosim.core.settings.Settings` fields of the same names); see also
+        :meth:`configure_duplicates`."""
         if not library.writable:
             raise ValueError("the library service needs a writable library")
         self.library = library
@@ -193,9 +199,10 @@ class LibraryService:
         self._dup_control: RunControl | None = None
         #: The duplicate finder: its pass, its updates after each run and the clean-up actions all run
         #: on the writer thread; its published state is read from any thread.
-        self.duplicates = DuplicateFinder(library)
+        self.duplicates = DuplicateFinder(library, rules=keep_rules, reference_folders=reference_folders,
+                                          **({} if similar_threshold is None else {"similar_threshold": similar_threshold}))
         self.duplicates.listeners.append(lambda state: self._emit(DuplicatesChanged(state)))
-        self._cleanup = Cleanup(library)
+        self._cleanup = Cleanup(library, reference_folders)
         # -- readers owned by the service for its callers (opened in start, closed in stop) --
         self._rows_reader: Catalog | None = None
         # -- threads --
