@@ -82,13 +82,18 @@ def _score(pred: set, truth: set, ignore: set = frozenset()) -> dict[str, float]
 
 
 def truth_sets(corpus: DupCorpus) -> dict[str, Any]:
+    import xxhash
+
     t = corpus.truth
     family = t["family"]
+    by_bytes: dict[str, list[str]] = defaultdict(list)  # exact copies: identical bytes, whatever made them
+    for rel in family:
+        by_bytes[xxhash.xxh3_128_hexdigest((corpus.folder / rel).read_bytes())].append(rel)
     members = defaultdict(list)
     for rel, fam in family.items():
         members[fam].append(rel)
     same = _pairs([m for f, m in members.items() if not f.startswith("flat/") and len(m) > 1])
-    exact = _pairs(t["exact"])
+    exact = _pairs([g for g in by_bytes.values() if len(g) > 1])
     shot = {rel: fam for rel, fam in family.items()}  # a shot: a family (original, copies) or a frame
     similar = _pairs([[shot[r] for r in b] for b in t["bursts"]] + [[shot[r] for r in s] for s in t["series"]])
     session = [shot[r] for r in t["session"] + [r for s in t["series"] for r in s]]
@@ -113,7 +118,7 @@ def quality(cache: Path, keep_checks: bool = False) -> dict[str, Any]:
                 db.execute("DELETE FROM photo_facts")
         finder = DuplicateFinder(lib, similar_threshold=SIMILAR_DEFAULT)
         phases: dict[str, float] = {}
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
 
         def progress(p: Any) -> None:
             phases.setdefault(p.phase, time.perf_counter() - started)
@@ -127,6 +132,8 @@ def quality(cache: Path, keep_checks: bool = False) -> dict[str, Any]:
                   "checks_per_second": finder.checks_made / max(1e-9, grouping_at - checks_at),
                   "photos": len(truth["family"])}
         log(f"duplicates: first pass {total:.0f} s ({finder.checks_made} pairs checked from the files)")
+        timing["cpu_seconds"] = time.process_time() - cpu_started
+        timing["load_average"] = os.getloadavg()[0]
         rel = lambda p: _rel(corpus, p)  # noqa: E731
         groups = {tier: [[rel(p.path) for p in g.photos] for g in state.groups(tier, include_decided=True)]
                   for tier in ("exact", "same", "similar")}
@@ -332,15 +339,17 @@ def scale_child(data: Path) -> dict[str, Any]:
     from photosim.core.settings import SIMILAR_DEFAULT
 
     with Library(data, writable=True) as lib:
+        _drop_new_photos(lib)  # an interrupted earlier run's
         _ = lib.index.search(np.ones(lib.backbone.dim, np.float32), 1)  # opened and mapped
         baseline = rss_mb()
         peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         finder = DuplicateFinder(lib, similar_threshold=SIMILAR_DEFAULT)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         state = finder.full_pass(check_files=False)
-        seconds = time.perf_counter() - t
+        seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - cpu
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         stats = finder.vector_pass_stats
+        recall = _neighbour_recall(lib, finder)
         folder = lib.catalog.folders()[0]
         rng = np.random.default_rng(5)
         updates = []
@@ -363,23 +372,56 @@ def scale_child(data: Path) -> dict[str, Any]:
             finder.update([path])
             updates.append(time.perf_counter() - t)
             Path(path).unlink()
-        # leave the cached library as it was
-        with lib.catalog.transaction() as db:
-            gone = [r[0] for r in db.execute("SELECT id FROM photos WHERE path LIKE ?", (f"{folder.path}/new-%".encode(),))]
-            db.execute("DELETE FROM photos WHERE path LIKE ?", (f"{folder.path}/new-%".encode(),))
-        lib.remove_vectors(gone)
-        return {"photos": len(ids), "seconds": seconds, "neighbours_seconds": stats.get("seconds", 0.0),
+        _drop_new_photos(lib)  # leave the cached library as it was
+        return {"photos": len(ids), "seconds": seconds, "cpu_seconds": cpu_seconds,
+                "load_average": os.getloadavg()[0], "neighbour_recall": recall,
+                "neighbours_seconds": stats.get("seconds", 0.0),
                 "search_seconds": stats.get("search", 0.0), "rss_baseline_mb": baseline,
                 "peak_rss_mb": peak, "peak_before_mb": peak_before, "pass_memory_mb": peak - max(baseline, peak_before),
                 "groups": state.counts(), "updates": percentiles(updates)}
 
 
+def _drop_new_photos(lib: Any) -> None:
+    """The photos scale_child added (their fingerprints start with "n")."""
+    gone = [int(r[0]) for r in lib.catalog.query("SELECT id FROM photos WHERE fingerprint LIKE 'n%'")]
+    if gone:
+        lib.catalog.delete(gone)
+        lib.remove_vectors(gone)
+
+
+def _neighbour_recall(lib: Any, finder: Any, queries: int = 300) -> dict[str, float]:
+    """Of each sampled photo's 16 exact nearest contents, how many the pass found; and of those with
+    cosine 0.7 or more (the ones that can be duplicates or bursts)."""
+    ids, vecs = zip(*lib.catalog.iter_embeddings(lib.model_id))
+    ids_arr = np.concatenate(ids).astype(np.int64)
+    matrix = np.concatenate(vecs)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    rng = np.random.default_rng(2)
+    reps = np.array(sorted({c.rep for c in finder._contents}), dtype=np.int64)
+    rep_rows = np.searchsorted(ids_arr, reps)
+    content_of = {int(r): finder._by_id[int(r)] for r in reps}
+    picked = rng.choice(len(reps), size=min(queries, len(reps)), replace=False)
+    found_all, found_close = [], []
+    for q in picked.tolist():
+        sims = matrix[rep_rows] @ matrix[rep_rows[q]]
+        sims[q] = -2
+        top = np.argsort(-sims)[:16]
+        truth = {content_of[int(reps[j])] for j in top}
+        close = {content_of[int(reps[j])] for j in top if sims[j] >= 0.7}
+        got = {j for j, _s in finder.neighbours(content_of[int(reps[q])])}
+        found_all.append(len(truth & got) / len(truth))
+        if close:
+            found_close.append(len(close & got) / len(close))
+    return {"all": float(np.mean(found_all)), "close": float(np.mean(found_close)) if found_close else 1.0,
+            "queries": len(picked), "with_close": len(found_close)}
+
+
 # -- the suite's entry points ---------------------------------------------------------------------
 def run(settings: Settings, keep_checks: bool = False, size: int | None = None) -> dict[str, Any]:
     size = size or (20_000 if settings.quick else 100_000)
-    res = quality(settings.cache, keep_checks=keep_checks)
+    res = quality(settings.cache.resolve(), keep_checks=keep_checks)
     log(f"duplicates: synthetic library of {size} photos")
-    res["scale"] = scale(settings.cache, size)
+    res["scale"] = scale(settings.cache.resolve(), size)
     return res
 
 
@@ -416,7 +458,8 @@ def markdown(r: dict[str, Any]) -> str:
               "| edit | rate |", "| --- | ---: |"]
     for e, v in sorted(r["per_edit"].items(), key=lambda kv: kv[1]):
         lines.append(f"| {e} | {v:.2f} |")
-    lines += ["", f"First pass, from scratch: **{t['seconds']:.1f} s** (neighbours {t['neighbours_seconds']:.1f} s, "
+    lines += ["", f"First pass, from scratch: **{t['seconds']:.1f} s** wall clock, {t['cpu_seconds']:.0f} s of CPU "
+              f"(load average {t['load_average']:.1f}; neighbours {t['neighbours_seconds']:.1f} s, "
               f"{t['checks']} pairs checked from the files in {t['checks_seconds']:.1f} s = "
               f"{t['checks_per_second']:.1f} pairs/s, grouping {t['grouping_seconds']:.1f} s)."]
     inc = r["incremental"]
@@ -427,7 +470,10 @@ def markdown(r: dict[str, Any]) -> str:
                  f"{inc['joined']} of {inc['new_copies']} joined their original's group.")
     sc = r["scale"]
     lines += ["", f"Scale, synthetic library of {sc['photos']:,} photos in a fresh process (`--scale-child`): full pass "
-              f"over the vectors **{sc['seconds']:.1f} s** (neighbour search {sc['search_seconds']:.1f} s on all cores), "
+              f"over the vectors **{sc['seconds']:.1f} s** wall clock, {sc['cpu_seconds']:.1f} s of CPU (load average "
+              f"{sc['load_average']:.1f} on 2 cores; neighbour search {sc['search_seconds']:.1f} s on all cores; of each "
+              f"photo's 16 exact nearest, {sc['neighbour_recall']['all']:.3f} found, and "
+              f"{sc['neighbour_recall']['close']:.3f} of those with cosine 0.7 or more), "
               f"memory for the pass **{sc['pass_memory_mb']:.0f} MB** (peak RSS {sc['peak_rss_mb']:.0f} MB, "
               f"{sc['rss_baseline_mb']:.0f} MB with the library open before it); groups {sc['groups']}; a new "
               f"photo's update p50 {sc['updates']['p50_ms']:.1f} ms, p95 {sc['updates']['p95_ms']:.1f} ms."]
@@ -445,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale_child:
         print(json.dumps(scale_child(Path(args.scale_child))))
         return 0
-    cache = Path(args.cache)
+    cache = Path(args.cache).resolve()  # the library stores absolute paths
     settings = Settings(Path("bench-results"), cache)
     res = run(settings, keep_checks=args.keep_checks, size=args.size)
     if args.json:

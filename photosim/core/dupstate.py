@@ -15,6 +15,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -113,9 +114,10 @@ class DuplicateGroup:
     decision: str | None = None
     """"keep_all" when the user said so (hidden until a new member joins); None otherwise."""
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """Stable while the group's contents do not change (a view keeps its selection by it)."""
+        """Stable while the group's contents do not change (a view keeps its selection by it).
+        (This and the other cached properties are computed once: a group is immutable.)"""
         text = self.tier + ":" + ",".join(sorted(self.fingerprints))
         return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
@@ -127,17 +129,17 @@ class DuplicateGroup:
     def photos(self) -> list[PhotoInfo]:
         return [m.photo for m in self.members]
 
-    @property
+    @cached_property
     def fingerprints(self) -> frozenset[str]:
         return frozenset(m.photo.fingerprint for m in self.members)
 
-    @property
+    @cached_property
     def suggested_trash(self) -> list[PhotoInfo]:
         """What "accept the suggestion" moves to the trash: every member but the keeper, reference
         folders excepted."""
         return [m.photo for m in self.members if not m.keep and not m.protected]
 
-    @property
+    @cached_property
     def reclaimable(self) -> int:
         """Bytes the suggestion frees."""
         return sum(p.size for p in self.suggested_trash)

@@ -76,9 +76,9 @@ def _mp_text(mp: float) -> str:
     return f"{mp:.1f} MP" if mp >= 1 else f"{mp:.2f} MP"
 
 
-def _date(ts: float) -> str:
+def _date(ts: float, with_time: bool = False) -> str:
     try:
-        return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d")
+        return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if with_time else "%Y-%m-%d")
     except (OverflowError, OSError, ValueError):
         return "?"
 
@@ -126,7 +126,8 @@ def _explain(rule: str, a: Candidate, b: Candidate) -> str:
         return "with " + " and ".join(have)
     if rule == "reference":
         return "inside a reference folder"
-    return f"older file ({_date(a.mtime)} vs {_date(b.mtime)})"
+    same_day = _date(a.mtime) == _date(b.mtime)
+    return f"older file ({_date(a.mtime, same_day)} vs {_date(b.mtime, same_day)})"
 
 
 def choose_keeper(candidates: Sequence[Candidate], rules: Sequence[str] | None = None) -> Choice:

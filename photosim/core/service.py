@@ -270,6 +270,7 @@ class LibraryService:
             if self._control is not None:
                 self._control.cancel()
             self._cond.notify_all()
+        self.cancel_duplicates()  # a pass in progress stops after the pairs in hand
         with self._query_cond:
             self._query_cond.notify_all()
         with self._snap_cond:

@@ -125,6 +125,9 @@ def test_keeper_explains_itself_and_the_rule_order_is_a_setting(found) -> None: 
     assert facts["dimensions"] == "512 x 512 (0.3 MP)" and facts["camera"] == "PhotosimTest Test 12MP"
     assert group.reclaimable == group.members[1].photo.size
     assert found.state.photo(group.keeper.photo_id) == group.keeper
+    mine = group.with_keeper(group.members[1].photo.photo_id)  # the K key: a person's own choice
+    assert mine.keeper.name == "astronaut-small.png" and [p.name for p in mine.suggested_trash] == ["astronaut.jpg"]
+    assert mine.reason == "keeps astronaut-small.png: your choice" and mine.key == group.key
     try:  # smaller and more compressed first: the PNG (lossless) wins on compression
         state = found.configure(rules=["compression", "pixels"])
         group = next(g for g in state.groups("same") if "astronaut" in g.keeper.name)
