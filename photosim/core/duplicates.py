@@ -108,6 +108,10 @@ picture score cosine 0.94 as vectors, and perceptual hashes call every plain pic
 SUPPORT = 2
 """A photo whose check against a group's centre says "not the same" still joins when this many of
 the group's members are the same photo as it (the check misses some blurred and vignetted copies)."""
+UPDATE_CHECKS = 64
+"""Pairs one update checks from the files at once (a few new photos' candidates: a second or two).
+When a run brings more, the rest wait in :attr:`DuplicateFinder.pending`, for :meth:`check_pending`
+to work through in small steps, so the library's other work is never held up for long."""
 CHECK_VERSION = 1
 """Bump when the check's calibration changes: older cached checks are then ignored."""
 TIME_TOLERANCE = 0.5
@@ -173,6 +177,8 @@ class DuplicateFinder:
         self._group_cache: dict[tuple, DuplicateGroup] = {}
         self._no_facts: set[str] = set()
         self._similar_cache: tuple[SimilarGraph, tuple[DuplicateGroup, ...], frozenset[int]] | None = None
+        self._pending: list[tuple[int, int, float]] = []
+        self._check_budget = 0
         self._state = DuplicateState(similar_threshold=self.similar_threshold, rules=self.rules)
         self._serial = 0
         self._writes: dict[str, dict] = {"facts": {}, "checks": {}}
@@ -223,6 +229,7 @@ class DuplicateFinder:
                 self._load_decisions()
                 self._checks.update(self._load_checks())
                 pending = self._pending_checks() if check_files else []
+                self._pending = []
                 self._run_checks(pending, control, emit)
                 if control.cancelled:
                     return self._state
@@ -243,6 +250,7 @@ class DuplicateFinder:
         if not self.ready or not paths:
             return None
         with self._lock:
+            self._check_budget = UPDATE_CHECKS
             rows = {p: self.catalog.get_by_path(p) for p in paths}
             touched: set[int] = set()
             seen: set[int] = set()
@@ -287,6 +295,24 @@ class DuplicateFinder:
             self._load_decisions()
             self._forget_built()
             self._regroup_all()
+            return self._publish(self._build_state())
+
+    @property
+    def pending(self) -> int:
+        """Pairs waiting to be checked from their files (see :data:`UPDATE_CHECKS`)."""
+        return len(self._pending)
+
+    def check_pending(self, max_pairs: int = 128, control: RunControl | None = None) -> DuplicateState | None:
+        """Check up to ``max_pairs`` of the waiting pairs and rebuild the groups they touch."""
+        with self._lock:
+            if not self._pending:
+                return None
+            batch, self._pending = self._pending[:max_pairs], self._pending[max_pairs:]
+            batch = [(a, b, sim) for a, b, sim in batch
+                     if self._contents[a].alive and self._contents[b].alive and self._key(a, b) not in self._checks]
+            self._run_checks(batch, control or RunControl(), lambda p: None)
+            self._regroup({ci for a, b, _sim in batch for ci in (a, b)})
+            self._flush_writes()
             return self._publish(self._build_state())
 
     def same_pairs(self) -> list[tuple[str, str]]:
@@ -660,8 +686,12 @@ class DuplicateFinder:
             self._nbr[cj, :] = -1
             self._nbr[cj, : len(merged)] = [j for _s, j in merged]
             self._nsim[cj, : len(merged)] = [s for s, _j in merged]
-        for cj, _sim in self._same_candidates(ci):
-            self._check(ci, cj)
+        for cj, sim in self._same_candidates(ci):
+            if self._check_budget > 0:
+                self._check_budget -= 1
+                self._check(ci, cj)
+            elif self._key(ci, cj) not in self._checks:
+                self._pending.append((ci, cj, sim))  # checked later by check_pending()
         return ci
 
     def _contents_near(self, ci: int, nbr: np.ndarray) -> list[_Content]:
@@ -943,7 +973,7 @@ class DuplicateFinder:
         return DuplicateState(
             exact=tuple(sort_groups(exact)), same=tuple(sort_groups(same)), similar=tuple(sort_groups(similar)),
             similar_graph=graph, similar_threshold=self.similar_threshold, rules=rules, hidden=hidden,
-            ready=True, serial=self._serial)
+            ready=True, pending_checks=len(self._pending), serial=self._serial)
 
     def _similar_graph(self, units: list[ShotUnit], unit_of: dict[int, int]) -> SimilarGraph:
         """Candidate pairs of shots (alike at SIMILAR_FLOOR or more, taken within the window), between

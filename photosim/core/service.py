@@ -569,6 +569,7 @@ class LibraryService:
         if report.changed_paths and self.duplicates.ready:
             try:  # the groups follow the files; a failure here must not fail the run
                 self.duplicates.update(report.changed_paths)
+                self._check_pending_later()
             except Exception as exc:
                 log.exception("updating the duplicate groups failed")
                 self._emit(Failed(f"updating the duplicate groups failed: {type(exc).__name__}: {exc}",
@@ -583,18 +584,33 @@ class LibraryService:
         self.request_snapshot(heavy=heavy)
 
     # -- duplicates and clean-up (queued to the writer thread) ------------------------------------
-    def _submit(self, fn: Any) -> Future[Any]:
-        """Run ``fn()`` on the writer thread (between indexing runs); its result or error in the future."""
+    def _submit(self, fn: Any, *, interrupt: bool = True) -> Future[Any]:
+        """Run ``fn()`` on the writer thread (before the next indexing run); its result or error in the
+        future. ``interrupt``: a person is waiting, so a run in progress stops after its batch (and is
+        queued again behind the task); background work waits for the run instead."""
         future: Future[Any] = Future()
         with self._cond:
             if self._stopped or self._closing:
                 future.set_exception(CatalogError("photosim is closing"))
                 return future
             self._tasks.append((fn, future))
-            if self._control is not None:
-                self._control.cancel()  # the run stops after its batch and is queued again behind the task
+            on_writer = threading.current_thread().name == "photosim-writer"
+            if interrupt and not on_writer and self._control is not None:
+                self._control.cancel()
             self._cond.notify_all()
         return future
+
+    def _check_pending_later(self) -> None:
+        """Work through the duplicate finder's waiting checks a step at a time (after a big run), so
+        actions and indexing runs get the writer in between."""
+        if not self.duplicates.pending:
+            return
+
+        def step() -> None:
+            self.duplicates.check_pending()
+            self._check_pending_later()
+
+        self._submit(step, interrupt=False)
 
     def _run_tasks(self, tasks: list[tuple[Any, Future[Any]]]) -> None:
         for fn, future in tasks:

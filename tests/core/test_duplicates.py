@@ -288,3 +288,51 @@ def test_incremental_update_compares_a_new_photo_with_its_neighbours_only(
     assert service.wait_idle(120)
     assert _group(service, "same", "rocket.jpg") is None
 
+
+
+def test_a_big_run_leaves_its_checks_for_later_steps_and_moves_follow_the_files(
+        service, dup_photos: Path, originals_dir: Path, monkeypatch: pytest.MonkeyPatch, library) -> None:  # noqa: ANN001
+    import photosim.core.duplicates as duplicates
+
+    monkeypatch.setattr(duplicates, "UPDATE_CHECKS", 0)  # as if the run had brought thousands of photos
+    save_jpeg(crop_center(Image.open(originals_dir / "rocket.jpg"), 0.7), dup_photos / "rocket-crop.jpg")
+    save_jpeg(mirror(Image.open(originals_dir / "china.jpg")), dup_photos / "china-mirror.jpg")
+    service.scan_paths([str(dup_photos / "rocket-crop.jpg"), str(dup_photos / "china-mirror.jpg")])
+    assert service.wait_idle(120)  # the checks ran as small writer tasks after the run
+    assert service.duplicates.pending == 0 and service.duplicate_state.pending_checks == 0
+    assert _group(service, "same", "rocket-crop.jpg") is not None and _group(service, "same", "china-mirror.jpg")
+
+    # moving: inside a watched folder the photo stays in the library (its group follows); outside it leaves
+    group = _group(service, "same", "china-mirror.jpg")
+    mirror_photo = next(p for p in group.photos if p.name == "china-mirror.jpg")
+    moved = service.move_photos([mirror_photo.photo_id], str(dup_photos / "sorted")).result(timeout=60)
+    assert moved.done == (mirror_photo.path,) and (dup_photos / "sorted" / "china-mirror.jpg").exists()
+    group = _group(service, "same", "china-mirror.jpg")
+    assert group is not None and str(dup_photos / "sorted" / "china-mirror.jpg") in {p.path for p in group.photos}
+    rocket = next(p for p in _group(service, "same", "rocket-crop.jpg").photos if p.name == "rocket-crop.jpg")
+    service.move_photos([rocket.photo_id], str(dup_photos.parent / "elsewhere")).result(timeout=60)
+    assert library.catalog.get_by_path(str(dup_photos.parent / "elsewhere" / "rocket-crop.jpg")) is None
+    assert _group(service, "same", "rocket-crop.jpg") is None
+    service.undo_last().result(timeout=60)  # back where it was, and back in the library with its vector
+    assert (dup_photos / "rocket-crop.jpg").exists() and _group(service, "same", "rocket-crop.jpg") is not None
+
+
+def test_settings_files_from_before_keep_working(tmp_path: Path) -> None:
+    import json
+
+    from photosim.core.keepbest import DEFAULT_RULES
+    from photosim.core.settings import SIMILAR_DEFAULT, load_settings, save_settings
+
+    (tmp_path / "settings.json").write_text(json.dumps({"device": "cpu", "results": 30, "thumb_size": 128,
+                                                        "excluded": []}))
+    old = load_settings(tmp_path)
+    assert (old.device, old.results, old.keep_rules, old.reference_folders, old.similar_threshold) == (
+        "cpu", 30, list(DEFAULT_RULES), [], SIMILAR_DEFAULT)
+    (tmp_path / "settings.json").write_text(json.dumps({"keep_rules": ["older", "nonsense", "older"],
+                                                        "reference_folders": ["/photos/masters", 3],
+                                                        "similar_threshold": "high"}))
+    odd = load_settings(tmp_path)
+    assert odd.keep_rules[0] == "older" and sorted(odd.keep_rules) == sorted(DEFAULT_RULES)
+    assert odd.reference_folders == ["/photos/masters"] and odd.similar_threshold == SIMILAR_DEFAULT
+    save_settings(tmp_path, odd)
+    assert load_settings(tmp_path) == odd
