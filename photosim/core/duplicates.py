@@ -215,19 +215,17 @@ class DuplicateFinder:
 
     def full_pass(self, control: RunControl | None = None, on_progress: Callable[[Progress], None] | None = None,
                   *, check_files: bool = True) -> DuplicateState:
-        """Find every group from scratch; cached checks and measures are reused. ``check_files`` False
-        reads no file: pairs not checked before stay undecided (the benchmark times the vector work
-        this way, on synthetic vectors that have no files)."""
+        """Find every group from scratch, in one go (the command line, the benchmark); cached checks and
+        measures are reused. ``check_files`` False reads no file: pairs not checked before stay
+        undecided (the benchmark times the vector work this way, on synthetic vectors that have no
+        pixels). The app's service runs :meth:`start_pass` and then :meth:`check_pending` in steps."""
         control = control or RunControl()
         emit = on_progress or (lambda p: None)
         with self._lock:
             self._read_files = check_files
             try:
-                self.vector_pass_stats = self.vector_pass(control, emit)
-                if control.cancelled:
+                if not self._vectors_and_cache(control, emit):
                     return self._state
-                self._load_decisions()
-                self._checks.update(self._load_checks())
                 pending = self._pending_checks() if check_files else []
                 self._pending = []
                 self._run_checks(pending, control, emit)
@@ -242,6 +240,39 @@ class DuplicateFinder:
                 return state
             finally:
                 self._read_files = True
+
+    def start_pass(self, control: RunControl | None = None,
+                   on_progress: Callable[[Progress], None] | None = None) -> DuplicateState:
+        """The first half of a pass, seconds long even at 100,000 photos: neighbours, then groups from
+        the checks made before (no file is read), published at once; the pairs still to check wait
+        in :attr:`pending` for :meth:`check_pending`, which grows the groups as it goes."""
+        control = control or RunControl()
+        emit = on_progress or (lambda p: None)
+        with self._lock:
+            self._read_files = False
+            try:
+                if not self._vectors_and_cache(control, emit):
+                    return self._state
+                self._pending = self._pending_checks()
+                self._forget_built()
+                self._regroup_all()
+                self.ready = True
+                return self._publish(self._build_state())
+            finally:
+                self._read_files = True
+
+    def drop_pending(self) -> None:
+        """Forget the pairs waiting to be checked (a cancelled pass; the next pass finds them again)."""
+        with self._lock:
+            self._pending = []
+
+    def _vectors_and_cache(self, control: RunControl, emit: Callable[[Progress], None]) -> bool:
+        self.vector_pass_stats = self.vector_pass(control, emit)
+        if control.cancelled:
+            return False
+        self._load_decisions()
+        self._checks.update(self._load_checks())
+        return True
 
     def update(self, changed_paths: Iterable[str]) -> DuplicateState | None:
         """Follow an indexing run (new, moved, changed and deleted files): only the groups the changed

@@ -71,7 +71,7 @@ from .events import (
 from .indexer import Indexer, IndexReport
 from .library import Library, LibraryBusyError
 from .paths import normalize_path
-from .progress import Progress, RunControl
+from .progress import Progress, RateMeter, RunControl
 from .search import QueryError, Searcher
 from .snapshot import LibrarySnapshot, make_snapshot
 from .watcher import FolderWatcher, collapse_paths, is_network_folder
@@ -88,6 +88,10 @@ RECONCILE_INTERVAL = 10 * 60.0
 
 REFRESH_WHILE_INDEXING = 2.5
 """How often the library snapshot (ids, counts) is re-read during a long run."""
+
+CHECK_STEP = 64
+"""Duplicate pairs checked from their files per writer step (a few seconds), between which the
+writer takes a person's actions and indexing runs."""
 
 BACKGROUND_NICENESS = 10
 """Indexing runs at a lower CPU priority than the window, so a busy CPU slows indexing, not the UI."""
@@ -197,6 +201,7 @@ class LibraryService:
         # -- tasks for the writer thread (duplicates, clean-up), guarded by _cond --
         self._tasks: deque[tuple[Any, Future[Any]]] = deque()
         self._dup_control: RunControl | None = None
+        self._dup_future: Future[Any] | None = None
         #: The duplicate finder: its pass, its updates after each run and the clean-up actions all run
         #: on the writer thread; its published state is read from any thread.
         self.duplicates = DuplicateFinder(library, rules=keep_rules, reference_folders=reference_folders,
@@ -296,6 +301,8 @@ class LibraryService:
         for _fn, future in tasks:
             if not future.done():
                 future.set_exception(CatalogError("photosim is closing"))
+        if self._dup_future is not None and not self._dup_future.done():
+            self._dup_future.set_exception(CatalogError("photosim is closing"))
         if self._rows_reader is not None:
             self._rows_reader.close()
             self._rows_reader = None
@@ -607,7 +614,7 @@ class LibraryService:
             return
 
         def step() -> None:
-            self.duplicates.check_pending()
+            self.duplicates.check_pending(CHECK_STEP)
             self._check_pending_later()
 
         self._submit(step, interrupt=False)
@@ -628,18 +635,61 @@ class LibraryService:
         return self.duplicates.state
 
     def find_duplicates(self) -> Future[DuplicateState]:
-        """Run a full duplicate pass on the writer thread (progress: DuplicatesProgressed; result:
-        DuplicatesChanged, and the future). After it, every indexing run keeps the groups current."""
+        """Find every duplicate group (the Duplicates view opening, F5 there). The groups known from
+        earlier checks are published within seconds (DuplicatesChanged); the pairs still to check
+        from their files follow in small steps on the writer thread, with progress
+        (DuplicatesProgressed: rate, time left) and a DuplicatesChanged after each step, so the
+        person can act on the groups meanwhile. The future holds the final state; after it, every
+        indexing run keeps the groups current. :meth:`cancel_duplicates` stops the steps."""
+        done: Future[DuplicateState] = Future()
+        control = RunControl()
+        self._dup_control = control
+        self._dup_future = done
+        meter = RateMeter()
+        total = [0]
+        finder = self.duplicates
 
-        def task() -> DuplicateState:
-            control = RunControl()
-            self._dup_control = control
-            try:
-                return self.duplicates.full_pass(control, lambda p: self._emit(DuplicatesProgressed(p)))
-            finally:
+        def finish() -> None:
+            if self._dup_control is control:
                 self._dup_control = None
+            if not done.done():
+                done.set_result(finder.state)
 
-        return self._submit(task)
+        def next_step() -> None:
+            if control.cancelled:
+                finder.drop_pending()
+            left = finder.pending
+            checked = total[0] - left
+            rate = meter.update(checked)
+            self._emit(DuplicatesProgressed(Progress("duplicates: checking pairs", checked, total[0], rate,
+                                                     left / rate if rate else None)))
+            if left:
+                self._submit(step, interrupt=False)
+            else:
+                finish()
+
+        def step() -> None:
+            try:
+                if not control.cancelled:
+                    finder.check_pending(CHECK_STEP, control)
+            except BaseException as exc:
+                if not done.done():
+                    done.set_exception(exc)
+                raise
+            next_step()
+
+        def first() -> None:
+            try:
+                finder.start_pass(control, lambda p: self._emit(DuplicatesProgressed(p)))
+            except BaseException as exc:
+                done.set_exception(exc)
+                raise
+            total[0] = finder.pending
+            meter.update(0)
+            next_step()
+
+        self._submit(first)
+        return done
 
     def cancel_duplicates(self) -> None:
         """Stop a running duplicate pass soon (the checks made so far are kept for the next one)."""

@@ -20,7 +20,7 @@ from PIL import Image
 
 from photosim.core.dupgraph import linked_groups, union_groups
 from photosim.core.dupstate import PhotoInfo, ShotUnit, SimilarGraph
-from photosim.core.events import CleanedUp, DuplicatesChanged
+from photosim.core.events import CleanedUp, DuplicatesChanged, DuplicatesProgressed
 from photosim.core.keepbest import Candidate, choose_keeper
 from photosim.core.photofacts import measure
 from tests.photos import crop_center, half_size, mirror, save_jpeg
@@ -207,6 +207,11 @@ def _group(svc, tier: str, name: str):  # noqa: ANN001, ANN202
 
 def test_trash_into_the_system_trash_then_undo_and_reference_folders_are_never_touched(
         service, dup_photos: Path, tmp_path: Path, library) -> None:  # noqa: ANN001
+    # the pass published its groups first, then checked pairs from the files in steps, with progress
+    steps = [e.progress for e in service.events if isinstance(e, DuplicatesProgressed)]
+    assert steps[0].phase == "duplicates: neighbours" and steps[-1].phase == "duplicates: checking pairs"
+    assert steps[-1].done == steps[-1].total > 0
+    assert sum(isinstance(e, DuplicatesChanged) for e in service.events) >= 2
     group = _group(service, "exact", "chelsea copy.jpg")
     assert group is not None and service.duplicate_state.plan("exact").summary().startswith("1 file")
     victim = group.suggested_trash[0]
