@@ -191,6 +191,8 @@ class Cleanup:
             photo = json.loads(photo_text) if photo_text else {}
             if action in DECISIONS:
                 if decision_id is not None:
+                    members = {d[0]: d[3] for d in catalog.dup_decisions()}.get(int(decision_id), [])
+                    fingerprints += members
                     catalog.delete_dup_decision(int(decision_id))
                 undone.append(entry_id)
                 done.append(action)

@@ -27,9 +27,15 @@ How a pass works, and why:
 5. **Keep-best** (:mod:`photosim.core.keepbest`) on measures read from the files at grouping time
    and cached (:mod:`photosim.core.photofacts`).
 
+Checking pairs from the files is the slow part of a first pass (about ten pairs a second on two
+busy cores, a handful per photo); it runs either in one go (:meth:`DuplicateFinder.full_pass`: the
+command line, the benchmark) or, in the app, as :meth:`~DuplicateFinder.start_pass` (seconds: the
+groups known from earlier checks, published at once) followed by :meth:`~DuplicateFinder.check_pending`
+in small steps between which the library's writer takes other work.
+
 Incremental: :meth:`DuplicateFinder.update` takes the paths an indexing run changed; a new photo is
 searched, checked and grouped against its own neighbours only, and only the groups it touches are
-rebuilt. "Not duplicates" and "keep all" decisions are stored by fingerprint
+rebuilt (a run that brings thousands of photos leaves its checks beyond UPDATE_CHECKS to the steps). "Not duplicates" and "keep all" decisions are stored by fingerprint
 (:mod:`photosim.core.cleanup`): "not duplicates" forbids those photos from sharing a group again,
 "keep all" hides the group until a new member joins it.
 
@@ -166,7 +172,7 @@ class DuplicateFinder:
         self._checks: dict[tuple[str, str], Checked] = {}
         self._facts: dict[str, ContentFacts] = {}
         self._cannot: dict[str, set[str]] = {}
-        self._hidden: list[frozenset[str]] = []
+        self._hidden: list[tuple[str, frozenset[str]]] = []  # (tier, contents) the user keeps as they are
         self._same_groups: list[list[int]] = []
         self._shot_pairs: dict[tuple[int, int], float] = {}
         self._multi: set[int] = set()
@@ -318,14 +324,21 @@ class DuplicateFinder:
             self._regroup(touched)
             return self._publish(self._build_state())
 
-    def refresh_decisions(self) -> DuplicateState | None:
-        """Read the stored decisions again and regroup (after "not duplicates", "keep all" or an undo)."""
+    def refresh_decisions(self, fingerprints: Iterable[str] | None = None) -> DuplicateState | None:
+        """Read the stored decisions again (after "not duplicates", "keep all" or an undo of one) and
+        rebuild the groups of these contents (all groups when None)."""
         if not self.ready:
             return None
         with self._lock:
             self._load_decisions()
-            self._forget_built()
-            self._regroup_all()
+            if fingerprints is None:
+                self._forget_built()
+                self._regroup_all()
+            else:
+                touched = {self._by_fp[f] for f in fingerprints if f in self._by_fp}
+                self._dirty |= touched
+                self._similar_cache = None  # a kept burst hides, a "not duplicates" one splits
+                self._regroup(touched)
             return self._publish(self._build_state())
 
     @property
@@ -670,13 +683,13 @@ class DuplicateFinder:
     # -- decisions ---------------------------------------------------------------------------------
     def _load_decisions(self) -> None:
         cannot: dict[str, set[str]] = {}
-        hidden: list[frozenset[str]] = []
-        for _id, kind, _tier, members in self.catalog.dup_decisions():
-            if kind == "not_duplicates":
+        hidden: list[tuple[str, frozenset[str]]] = []
+        for _id, kind, tier, members in self.catalog.dup_decisions():
+            if kind == "not_duplicates" and len(members) > 1:  # identical files: "not duplicates" keeps them
                 for f in members:
                     cannot.setdefault(f, set()).update(m for m in members if m != f)
             else:
-                hidden.append(frozenset(members))
+                hidden.append((tier, frozenset(members)))
         self._cannot, self._hidden = cannot, hidden
 
     def _cannot_link(self, a: int, b: int) -> bool:
@@ -953,6 +966,7 @@ class DuplicateFinder:
         """The published state; groups and fact sheets of contents nothing touched since the last one
         are reused, so an update costs what it changed, not the size of the library."""
         rules, hidden, dirty = self.rules, tuple(self._hidden), self._dirty
+        kept = {t: [h for tier, h in hidden if tier == t] for t in (EXACT, SAME, SIMILAR)}
         in_groups = {ci for g in self._same_groups for ci in g}
         wanted = self._multi | in_groups
         self._preload_facts(ci for ci in wanted if ci in dirty or ci not in self._info_cache)
@@ -963,7 +977,7 @@ class DuplicateFinder:
             key = ("exact", ci, len(infos.get(ci, ())))
             group = self._group_cache.get(key) if ci not in dirty else None
             if group is None and len(infos.get(ci, ())) > 1:
-                group = make_group(EXACT, infos[ci], rules, hidden=hidden)
+                group = make_group(EXACT, infos[ci], rules, hidden=kept[EXACT])
             if group is not None:
                 built[key] = group
                 exact.append(group)
@@ -979,7 +993,7 @@ class DuplicateFinder:
                     continue
                 vec_of = {ci: self._vector(ci) for ci in members if ci in infos}
                 vectors = np.stack([vec_of[self._by_id[p.photo_id]] for p in photos])
-                group = make_group(SAME, photos, rules, vectors=vectors, hidden=hidden)
+                group = make_group(SAME, photos, rules, vectors=vectors, hidden=kept[SAME])
             built[key] = group
             same.append(group)
             timed = [p for p in group.photos if p.taken_at is not None]
@@ -997,7 +1011,7 @@ class DuplicateFinder:
         else:
             self._preload_facts(ci for ci in shot_contents if ci in dirty or ci not in self._info_cache)
             graph = self._similar_graph(units, unit_of)
-            similar = tuple(graph.groups(self.similar_threshold, rules, hidden))
+            similar = tuple(graph.groups(self.similar_threshold, rules, kept[SIMILAR]))
             self._similar_cache = (graph, similar, frozenset())
         self._dirty = set()
         self._serial += 1

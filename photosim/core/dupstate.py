@@ -259,7 +259,8 @@ class DuplicateState:
     similar_graph: SimilarGraph = field(default_factory=SimilarGraph)
     similar_threshold: float = 0.7
     rules: tuple[str, ...] = ()
-    hidden: tuple[frozenset[str], ...] = ()
+    hidden: tuple[tuple[str, frozenset[str]], ...] = ()
+    """(tier, contents) of the groups the user chose to keep as they are."""
     ready: bool = False
     """A full pass has run (before that, the lists are empty because nobody looked yet)."""
     pending_checks: int = 0
@@ -308,7 +309,7 @@ class DuplicateState:
     def with_similar_threshold(self, threshold: float) -> DuplicateState:
         """The same state with the similar shots regrouped at ``threshold`` (the slider moved)."""
         threshold = float(min(0.99, max(SIMILAR_FLOOR, threshold)))
-        groups = self.similar_graph.groups(threshold, self.rules, self.hidden)
+        groups = self.similar_graph.groups(threshold, self.rules, [h for t, h in self.hidden if t == SIMILAR])
         return replace(self, similar=tuple(sort_groups(groups)), similar_threshold=threshold)
 
     def plan(self, tier: Tier | None = None, keys: Iterable[str] | None = None, folder: str | None = None) -> Plan:

@@ -744,7 +744,7 @@ class LibraryService:
 
         def task() -> ActionResult:
             result = self._cleanup.undo_last()
-            self.duplicates.refresh_decisions()
+            self.duplicates.refresh_decisions(result.fingerprints)
             if result.changed_paths:
                 self.duplicates.update(result.changed_paths)
             self._emit(CleanedUp(result))
@@ -767,7 +767,7 @@ class LibraryService:
         return result
 
     def _decided(self, result: ActionResult) -> ActionResult:
-        self.duplicates.refresh_decisions()
+        self.duplicates.refresh_decisions(result.fingerprints)
         self._emit(CleanedUp(result))
         return result
 
