@@ -331,8 +331,6 @@ def scale(cache: Path, n: int) -> dict[str, Any]:
 
 def scale_child(data: Path) -> dict[str, Any]:
     """In a fresh process: open the library, time a full pass over its vectors, and new photos' updates."""
-    import resource
-
     from photosim.core.catalog import encode_path, encode_vector
     from photosim.core.duplicates import DuplicateFinder
     from photosim.core.library import Library
@@ -342,12 +340,12 @@ def scale_child(data: Path) -> dict[str, Any]:
         _drop_new_photos(lib)  # an interrupted earlier run's
         _ = lib.index.search(np.ones(lib.backbone.dim, np.float32), 1)  # opened and mapped
         baseline = rss_mb()
-        peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_before = _peak_rss_mb()
         finder = DuplicateFinder(lib, similar_threshold=SIMILAR_DEFAULT)
         t, cpu = time.perf_counter(), time.process_time()
         state = finder.full_pass(check_files=False)
         seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - cpu
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = _peak_rss_mb()
         stats = finder.vector_pass_stats
         recall = _neighbour_recall(lib, finder)
         folder = lib.catalog.folders()[0]
@@ -379,6 +377,20 @@ def scale_child(data: Path) -> dict[str, Any]:
                 "search_seconds": stats.get("search", 0.0), "rss_baseline_mb": baseline,
                 "peak_rss_mb": peak, "peak_before_mb": peak_before, "pass_memory_mb": peak - max(baseline, peak_before),
                 "groups": state.counts(), "updates": percentiles(updates)}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: on Linux that keeps
+    the peak of the process before it exec'd, i.e. the parent's (the benchmark with its model)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _drop_new_photos(lib: Any) -> None:

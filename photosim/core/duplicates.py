@@ -175,6 +175,8 @@ class DuplicateFinder:
         self._hidden: list[tuple[str, frozenset[str]]] = []  # (tier, contents) the user keeps as they are
         self._same_groups: list[list[int]] = []
         self._shot_pairs: dict[tuple[int, int], float] = {}
+        self._shot_contents: set[int] = set()
+        self._sorted: dict[str, tuple[DuplicateGroup, ...]] = {}
         self._multi: set[int] = set()
         self._read_files = True
         # what the last published state was built from, reused for contents nothing touched since
@@ -407,6 +409,7 @@ class DuplicateFinder:
         self._nbr = np.full((n, NEIGHBOURS), -1, np.int32)
         self._nsim = np.zeros((n, NEIGHBOURS), np.float32)
         self._shot_pairs = {}
+        self._shot_contents = set()
         # id -> content index as sorted arrays: mapping a whole chunk of search results at once
         order = np.argsort(ids)
         sorted_ids = ids[order]
@@ -481,6 +484,7 @@ class DuplicateFinder:
             row, cj, sim = int(rows[r]), int(take_n[r, c]), float(take_s[r, c])
             key = (min(row, cj), max(row, cj))
             self._shot_pairs[key] = max(sim, self._shot_pairs.get(key, -1.0))
+            self._shot_contents.update(key)
 
     def _levels(self, vectors: np.ndarray) -> np.ndarray:
         """Each vector's background level: the mean of its ten best similarities to the sample (as
@@ -759,6 +763,7 @@ class DuplicateFinder:
             if tj is not None and sim >= SIMILAR_FLOOR and abs(tj - t) <= SIMILAR_WINDOW:
                 key = (min(ci, cj), max(ci, cj))
                 self._shot_pairs[key] = max(sim, self._shot_pairs.get(key, -1.0))
+                self._shot_contents.update(key)
 
     def _remove_id(self, photo_id: int) -> set[int]:
         ci = self._by_id.pop(photo_id, None)
@@ -1004,7 +1009,7 @@ class DuplicateFinder:
                 units.append(ShotUnit(group.keeper, float(anchor.taken_at), self._vector(keeper_ci).astype(np.float16),
                                       frozenset(self._cannot.get(group.keeper.fingerprint, ()))))
         self._group_cache = built
-        shot_contents = {ci for pair in self._shot_pairs for ci in pair}
+        shot_contents = self._shot_contents
         cached = self._similar_cache
         if cached is not None and dirty.isdisjoint(shot_contents) and dirty.isdisjoint(in_groups):
             graph, similar = cached[0], cached[1]
@@ -1016,9 +1021,18 @@ class DuplicateFinder:
         self._dirty = set()
         self._serial += 1
         return DuplicateState(
-            exact=tuple(sort_groups(exact)), same=tuple(sort_groups(same)), similar=tuple(sort_groups(similar)),
+            exact=self._in_order(EXACT, exact), same=self._in_order(SAME, same), similar=self._in_order(SIMILAR, similar),
             similar_graph=graph, similar_threshold=self.similar_threshold, rules=rules, hidden=hidden,
             ready=True, pending_checks=len(self._pending), serial=self._serial)
+
+    def _in_order(self, tier: str, groups: Sequence[DuplicateGroup]) -> tuple[DuplicateGroup, ...]:
+        """The tier's groups in the view's order; the last order again when every group is the same
+        object as last time (an update that touched no group of this tier sorts nothing)."""
+        last = self._sorted.get(tier)
+        if last is not None and len(last) == len(groups) and {id(g) for g in last} == {id(g) for g in groups}:
+            return last
+        self._sorted[tier] = tuple(sort_groups(groups))
+        return self._sorted[tier]
 
     def _similar_graph(self, units: list[ShotUnit], unit_of: dict[int, int]) -> SimilarGraph:
         """Candidate pairs of shots (alike at SIMILAR_FLOOR or more, taken within the window), between
