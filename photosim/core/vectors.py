@@ -96,6 +96,8 @@ CHECK_CHUNK = 1024
 #: Distances below this count as "the same vector": a result list made only of such twins may hide
 #: the photo behind its identical copies, so the check then asks for more results.
 TWIN_DISTANCE = 1e-3
+NO_KEY = np.uint64(2**64 - 1)
+"""The key :meth:`VectorIndex.search_batch` pads a row with when the index has fewer matches."""
 
 
 class IndexFileError(Exception):
@@ -500,6 +502,47 @@ class VectorIndex:
             log.info("vector index: re-inserted %d unreachable photos; %d of them still searched exactly",
                      len(reinserted), len(todo))
         return ReachabilityRepair(tuple(int(k) for k in reinserted), tuple(int(k) for k in exact))
+
+    def search_batch(self, vectors: np.ndarray, k: int, *, expansion: int | None = None,
+                     threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest photos of each row of ``vectors`` on ``threads`` cores (0: all): (keys, cosine
+        similarities), both (n, k), best first; rows with fewer than ``k`` matches are padded with the
+        key ``NO_KEY`` and similarity -inf. The lock is held for the whole batch, so callers that share
+        the index with a user's search pass a few thousand rows at a time."""
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.ndim)
+        n = len(vectors)
+        with self._lock:
+            size = len(self._index)
+            if n == 0 or size == 0 or k <= 0:
+                return np.full((n, max(k, 0)), NO_KEY, np.uint64), np.full((n, max(k, 0)), -np.inf, np.float32)
+            wanted = max(expansion or self.fixed_expansion or expansion_for(size), min(k, size))
+            if self._index.expansion_search != wanted:
+                self._index.expansion_search = wanted
+            matches = self._index.search(vectors, min(k, size), threads=threads)
+        keys = np.asarray(matches.keys, dtype=np.uint64).reshape(n, -1)
+        sims = 1.0 - np.asarray(matches.distances, dtype=np.float32).reshape(n, -1)
+        counts = np.asarray(getattr(matches, "counts", [keys.shape[1]])).reshape(n)  # one row: plain Matches
+        pad = np.arange(keys.shape[1])[None, :] >= counts[:, None]
+        keys[pad], sims[pad] = NO_KEY, -np.inf
+        if keys.shape[1] < k:
+            keys = np.pad(keys, ((0, 0), (0, k - keys.shape[1])), constant_values=NO_KEY)
+            sims = np.pad(sims, ((0, 0), (0, k - sims.shape[1])), constant_values=-np.inf)
+        return keys, sims
+
+    def get(self, keys: Iterable[int] | np.ndarray) -> np.ndarray:
+        """The stored vectors of ``keys`` (float32, unit length as added); a missing key gives zeros."""
+        keys = np.asarray(list(keys) if not isinstance(keys, np.ndarray) else keys, dtype=np.uint64)
+        out = np.zeros((len(keys), self.ndim), dtype=np.float32)
+        if not len(keys):
+            return out
+        with self._lock:
+            found = self._index.get(keys, dtype=np.float32)
+        if isinstance(found, np.ndarray) and found.ndim == 2:
+            return found.astype(np.float32, copy=False)
+        for i, vec in enumerate(found if isinstance(found, tuple) else [found]):
+            if vec is not None:
+                out[i] = vec
+        return out
 
     @property
     def memory_bytes(self) -> int:
