@@ -15,10 +15,11 @@ import json
 import time
 from pathlib import Path
 
-from . import categories, index_layer, quality, throughput
+from . import categories, duplicates, formats, index_layer, quality, reachability, throughput
 from .common import Settings, log, machine
 
-BENCHMARKS = {"throughput": throughput, "quality": quality, "categories": categories, "index": index_layer}
+BENCHMARKS = {"throughput": throughput, "formats": formats, "quality": quality, "categories": categories,
+              "index": index_layer, "reachability": reachability, "duplicates": duplicates}
 
 
 def main(argv: list[str] | None = None) -> int:

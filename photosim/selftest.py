@@ -28,8 +28,9 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 SAMPLES_ENV = "PHOTOSIM_SAMPLES_DIR"
-#: One sample is HEIC, so the self-test also proves that the installed app decodes iPhone photos.
-SAMPLE_SUFFIXES = (".jpg", ".heic")
+#: One sample is HEIC and one DNG, so the self-test also proves that the installed app reads iPhone
+#: photos (pi-heif, through the embedded thumbnail path) and camera RAW files (rawpy).
+SAMPLE_SUFFIXES = (".jpg", ".heic", ".dng")
 _IMPORTED_AT = time.monotonic()
 
 log = logging.getLogger(__name__)

@@ -287,7 +287,8 @@ class GeometricVerifier:
         """Keypoints of a picture given as a path (decoded small, EXIF-upright) or a decoded image.
 
         ``image``: the path's picture already decoded by the caller (as ``decode(path, VERIFY_SIDE)``
-        gives it), so a caller that needs the picture anyway and this check share one decode.
+        gives it), so a caller that needs the picture anyway (the duplicate finder's per-photo
+        measures) and this check share one decode.
         """
         if isinstance(source, Image.Image):
             return self._compute(source)

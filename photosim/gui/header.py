@@ -88,13 +88,26 @@ class QueryHeader(QFrame):
         self.back_button = QPushButton("← Back to library")
         self.back_button.setToolTip("Show the whole library again (Esc)")
         self.back_button.clicked.connect(self.back_requested)
+        self._tools = QHBoxLayout()
+        self._tools.setSpacing(8)
+        layout.addLayout(self._tools)
         for button in (self.more_button, self.region_button, self.back_button):
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._query_tools: list[QWidget] = []
         self.in_query = False
         self.show_library(0)
 
+    def add_tool(self, widget: QWidget, *, in_query_only: bool = False) -> None:
+        """Put a widget (the word search box, the "only" field) in the header's row of tools."""
+        self._tools.addWidget(widget, 0, Qt.AlignmentFlag.AlignVCenter)
+        if in_query_only:
+            self._query_tools.append(widget)
+            widget.setVisible(self.in_query)
+
     def show_library(self, count: int, note: str = "") -> None:
         self.in_query = False
+        for tool in self._query_tools:
+            tool.hide()
         self.preview.hide()
         self.back_button.hide()
         self.more_button.hide()
@@ -104,20 +117,23 @@ class QueryHeader(QFrame):
         summary = f"{count:,} photo{'s' if count != 1 else ''}, newest first" if count else "No photos indexed yet"
         self.subtitle.setText(f"{summary}. {note or hint}")
 
-    def show_query(self, preview: QPixmap | None, label: str, state: str, *, can_pick_region: bool = True) -> None:
+    def show_query(self, preview: QPixmap | None, label: str, state: str, *, can_pick_region: bool = True,
+                   title: str | None = None) -> None:
         self.in_query = True
+        for tool in self._query_tools:
+            tool.show()
         if preview is not None and not preview.isNull():
             self.preview.setPixmap(preview.scaled(PREVIEW, PREVIEW, Qt.AspectRatioMode.KeepAspectRatio,
                                                   Qt.TransformationMode.SmoothTransformation))
         else:
             self.preview.setPixmap(QPixmap())
             self.preview.setText("?")
-        self.preview.show()
+        self.preview.setVisible(preview is not None or can_pick_region)
         self.back_button.show()
         self.region_button.setVisible(can_pick_region)
         self.preview.setEnabled(can_pick_region)
         self.more_button.hide()
-        self.title.setText(f"Similar to {label}")
+        self.title.setText(title or f"Similar to {label}")
         self.subtitle.setText(state)
 
     def set_state(self, state: str) -> None:

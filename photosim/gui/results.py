@@ -117,6 +117,19 @@ class ResultsPresenter(QObject):
             return
         self.start(Query("photo", photo_id, os.path.basename(display_path(row.path))), load_preview(row.path))
 
+    def find_by_words(self, text: str) -> int | None:
+        """Photos labelled like the words ("dog", "beach", "golden retriever"); all words must match."""
+        words = text.split()
+        if not words:
+            return None
+        return self.start(Query("text", words, text), None)
+
+    def narrow(self, word: str | None) -> int | None:
+        """Run the current query again keeping only photos labelled like ``word`` (None: all of them)."""
+        if self.query is None or self.query.only == word:
+            return None
+        return self.start(dataclasses.replace(self.query, only=word), self._preview)
+
     def start(self, query: Query, preview: QPixmap | None) -> int:
         """Submit a query; the grid keeps its content until the answer arrives."""
         self._cancel_fetch()
@@ -125,7 +138,11 @@ class ResultsPresenter(QObject):
         self.query = query
         self._preview = preview
         self._label = query.label if query.crop is None else f"a region of {query.label}"
-        self.header.show_query(preview, self._label, "Searching…")
+        words = query.kind == "text"
+        title = f"Photos of {query.label}" if words else None
+        if query.only:
+            title = (title or f"Similar to {self._label}") + f", only {query.only}"
+        self.header.show_query(preview, self._label, "Searching…", can_pick_region=not words, title=title)
         token, _future = self.service.submit_query(query, self.results_count())
         self.token = token
         return token
@@ -140,7 +157,12 @@ class ResultsPresenter(QObject):
         self.model.show_results(shown)
         header = answer.header() if hasattr(answer, "header") else f"{len(shown)} similar photos"
         found_by = f" (found {answer.variant})" if getattr(answer, "variant", "") else ""
-        self.header.set_state(f"{header}{found_by}, best first. Esc goes back to the library.")
+        message = getattr(answer, "message", None)
+        if message:  # a word search that found nothing says why
+            self.header.set_state(f"{header}. Esc goes back to the library.")
+            self.message(header, 8000)
+        else:
+            self.header.set_state(f"{header}{found_by}, best first. Esc goes back to the library.")
         self.header.set_more(more)
         self.grid.scrollToTop()
         if shown:
@@ -191,8 +213,21 @@ class ResultsPresenter(QObject):
         """Search again with a region (x, y, w, h in pixels of the upright query picture)."""
         if self.query is None:
             return None
-        query = dataclasses.replace(self.query, crop=tuple(int(v) for v in region))
-        return self.start(query, self._preview)
+        crop = tuple(int(v) for v in region)
+        query = dataclasses.replace(self.query, crop=crop)
+        return self.start(query, self._region_preview(query, crop) or self._preview)
+
+    def _region_preview(self, query: Query, crop: tuple[int, ...]) -> QPixmap | None:
+        """The header's preview of a region query shows the region, not the whole picture."""
+        source = self._picture_source(dataclasses.replace(query, crop=None))
+        if source is None:
+            return None
+        picture, full = load_picture(source, 480)
+        if picture.isNull() or full.width() <= 0:
+            return None
+        sx, sy = picture.width() / full.width(), picture.height() / full.height()
+        x, y, w, h = crop
+        return picture.copy(round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
 
     def _picture_source(self, query: Query) -> str | bytes | None:
         if query.kind == "bytes":
