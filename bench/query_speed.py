@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from .common import log
 
@@ -46,7 +45,7 @@ OUTSIDE_EDITS = ("crop", "screenshot", "watermark text", "photo of a print", "st
 
 def speed_corpus(cache: Path) -> tuple[list[Path], list[Path], list[tuple[str, Path]]]:
     """(library photos, filler files, outside queries (edit, path)), written once into the cache."""
-    from .corpus import EDITS, CAMERA_SIZE, _camera_frame, _exif, camera_corpus, source_photos
+    from .corpus import CAMERA_SIZE, EDITS, _camera_frame, _exif, camera_corpus, source_photos
 
     folder = cache / f"speed-v{SPEED_VERSION}"
     filler = camera_corpus(cache, 48).jpeg  # crops of sources 0, 7, 14, ...: never a query's photo
@@ -172,8 +171,9 @@ def run(cache: Path, n_synthetic: int = 10_000) -> dict[str, Any]:
                 checks = {"n": 0}
                 original_verify = verifier.verify
 
-                def counted(*args: Any, _verify: Any = original_verify, **kwargs: Any) -> Any:
-                    checks["n"] += 1
+                def counted(*args: Any, _verify: Any = original_verify, _checks: dict[str, int] = checks,
+                            **kwargs: Any) -> Any:
+                    _checks["n"] += 1
                     return _verify(*args, **kwargs)
 
                 verifier.verify = counted  # type: ignore[method-assign]
