@@ -444,6 +444,8 @@ class GeometricVerifier:
         small = to_cand @ homography @ np.linalg.inv(to_query)  # query (small) -> candidate (small)
         try:
             warp = np.linalg.inv(small)  # ECC maps the template's (candidate's) pixels into the input's
+            if not abs(warp[2, 2]) > 1e-9:  # a degenerate alignment: nothing to refine
+                return homography, 0.0
             warp = (warp / warp[2, 2]).astype(np.float32)
             criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, REFINE_ITERATIONS, 1e-4)
             correlation, warp = cv2.findTransformECC(cand, query, warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 1)

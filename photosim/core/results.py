@@ -10,6 +10,10 @@ one, its picture), a way to search and a way to embed, and returns a :class:`Res
 * the similar photos are *look-alikes* (:mod:`photosim.core.semantic`: photos of the same kind of
   thing, by what the classifier sees in them) when the library has labels, ranked by the look-alike
   score, and end at a cutoff computed from this query's look-alike scores (:func:`look_alike_threshold`);
+  before them come the *near copies*: photos the copy vector puts at least :data:`SIMILAR_Z` above
+  the query's background that the check did not confirm as the same photo (another shot of the
+  scene, a burst, a copy too altered to verify), with their copy cosines, since a look-alike list
+  alone would lose an unverified original from the top of the list;
   a library without labels yet, or a model without class probabilities, gets the copy vector's
   similar photos and its cutoff instead (:data:`SIMILAR_Z`);
 * when the upright query finds no copy, the query is tried turned by a quarter, a half and three
@@ -87,10 +91,13 @@ class ResultSet:
     """The query's background in this library by the copy vector (what "same" is measured against)."""
     look_alikes: bool = False
     """True when the similar results are look-alikes: their scores are look-alike cosines and
-    ``alike_background`` is what the cutoff measured them against; False: copy-vector cosines."""
+    ``alike_background`` is what the cutoff measured them against (but the ``near`` ones first, scored
+    by their copy cosine); False: copy-vector cosines."""
     alike_background: Background | None = None
     threshold: float | None = None
     """The score at which the similar results were cut off (None: no similar candidates)."""
+    near: int = 0
+    """With look-alikes: how many near copies (``results[same:same + near]``) precede them."""
 
     @property
     def similar(self) -> int:
@@ -206,7 +213,10 @@ def rank_query(
     n_same = len(copies)
     variant_name = variant_name if n_same else ""
     if look_alikes is not None:
-        return _with_look_alikes(copies, k, look_alikes, background, variant_name)
+        near = sorted((cd for cd in found.values() if not cd[1].same and cd[0] in candidates
+                       and background.z(cd[0][2]) >= SIMILAR_Z), key=lambda cd: -cd[0][2])
+        near_results = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in near][: max(k - n_same, 0)]
+        return _with_look_alikes(copies, near_results, k, look_alikes, background, variant_name)
     similar = [cd for cd in found.values() if not cd[1].same and cd[0] in candidates]
     similar.sort(key=lambda cd: -cd[0][2])
     results = (copies + [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in similar])[: max(k, n_same)]
@@ -215,19 +225,20 @@ def rank_query(
     return ResultSet(results, cutoff, n_same, variant_name, background, threshold=threshold)
 
 
-def _with_look_alikes(copies: list[Result], k: int, look_alikes: LookAlikeQuery, background: Background,
-                      variant: str) -> ResultSet:
-    """Copies, then the query's look-alikes (copies left out), down to the look-alike cutoff."""
+def _with_look_alikes(copies: list[Result], near: list[Result], k: int, look_alikes: LookAlikeQuery,
+                      background: Background, variant: str) -> ResultSet:
+    """Copies, near copies (all shown), then the query's look-alikes (the others left out), down to the
+    look-alike cutoff."""
     n_same = len(copies)
-    taken = {r.photo_id for r in copies}
-    want = max(k - n_same, 0)
-    pool = look_alikes.search(look_alikes.vector, want + n_same) if want else []
+    taken = {r.photo_id for r in copies + near}
+    want = max(k - n_same - len(near), 0)
+    pool = look_alikes.search(look_alikes.vector, want + len(taken)) if want else []
     similar = [Result(pid, path, float(score)) for pid, path, score in pool if pid not in taken][:want]
     alike_background = Background.of(np.asarray(look_alikes.vector, dtype=np.float32), look_alikes.sample)
     threshold = look_alike_threshold(similar[0].score, alike_background) if similar else None
     shown = sum(1 for r in similar if threshold is not None and r.score >= threshold)
-    return ResultSet(copies + similar, n_same + shown, n_same, variant, background, look_alikes=True,
-                     alike_background=alike_background, threshold=threshold)
+    return ResultSet(copies + near + similar, n_same + len(near) + shown, n_same, variant, background,
+                     look_alikes=True, alike_background=alike_background, threshold=threshold, near=len(near))
 
 
 def _try_variants(variants: Sequence[tuple[str, Image.Image]], embed: EmbedFn, search: SearchFn,

@@ -236,3 +236,29 @@ def test_background_sample_is_fixed_and_small(searcher: Searcher, shared: tuple[
     assert test is searcher.same_photo_test()  # drawn once, reused while the library stays the same size
     assert test.sample.shape == (len(lib.index), lib.backbone.dim)
     assert np.allclose(np.linalg.norm(test.sample, axis=1), 1.0, atol=1e-3)
+
+
+def test_a_close_copy_that_cannot_be_verified_stays_first_before_look_alikes() -> None:
+    """Without a picture to check, a candidate far above the query's background by the copy vector is
+    not marked "same", but it must still come first (before the look-alikes, which rank by another
+    descriptor and might not list it at all), and be shown; an unrelated candidate is not pulled up."""
+    from photosim.core.results import LookAlikeQuery, rank_query
+
+    rng = np.random.default_rng(0)
+    sample = rng.normal(size=(300, 64)).astype(np.float32)
+    sample /= np.linalg.norm(sample, axis=1, keepdims=True)
+    query = sample[0] + 0.0
+    close = query + 0.6 * rng.normal(size=64).astype(np.float32) / 8  # cosine about 0.9: not identical
+    close /= np.linalg.norm(close)
+    copy_candidates = [(1, "close.jpg", float(close @ query)), (2, "unrelated.jpg", float(sample[5] @ query))]
+    assert 0.8 < copy_candidates[0][2] < 0.95
+
+    alike_sample = np.abs(rng.normal(size=(300, 16))).astype(np.float32)
+    alike_sample /= np.linalg.norm(alike_sample, axis=1, keepdims=True)
+    alike_query = alike_sample[1]
+    look = LookAlikeQuery(alike_query, lambda vec, n: [(3, "bird.jpg", 0.99), (1, "close.jpg", 0.97), (4, "far.jpg", 0.2)][:n],
+                          alike_sample)
+    found = rank_query(query, 10, lambda vec, n: copy_candidates[:n], SamePhotoTest(sample[1:]), look_alikes=look)
+    assert [(r.photo_id, r.match) for r in found.results] == [(1, "similar"), (3, "similar"), (4, "similar")]
+    assert found.same == 0 and found.near == 1 and found.results[0].score == pytest.approx(copy_candidates[0][2])
+    assert [r.photo_id for r in found.shown] == [1, 3]  # the near copy and the close look-alike; not far.jpg
