@@ -342,7 +342,7 @@ def _evaluate(items: list[Labelled], vectors: dict[str, np.ndarray]) -> dict[str
 CUTOFF_K = 60
 """Results fetched per query in the cutoff sweep (the app's default number of results)."""
 FRACTIONS = (0.6, 0.65, 0.7, 0.75, 0.8)
-MIN_ZS = (0.0, 2.0, 3.0)
+MIN_ZS = (0.0, 2.0, 2.5, 3.0)
 
 
 def cutoff_sweep(items: list[Labelled], copy: np.ndarray, alike: np.ndarray) -> dict[str, Any]:

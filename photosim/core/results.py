@@ -45,18 +45,19 @@ ALIKE_FRACTION = 0.7
 unrelated background, :class:`~photosim.core.matching.Background`) to its best look-alike: relative
 to the best look-alike, so that a query with close look-alikes (five cats) is not padded out with
 distant ones (dogs), and one whose best look-alike is far still shows its nearest kind. Chosen on the
-category benchmark's cutoff sweep (``python -m bench.categories``; birds, mammals, fish, fruit,
-flowers, vegetables, insects, tools, rooms): with ALIKE_MIN_Z, 0.7 keeps 36% of the query's category
-and 1.3% of the other photos, 84% of what is shown being of the query's category (0.6: 46% / 2.5% /
-80%; 0.8: 23% / 0.5% / 87%)."""
+category benchmark's cutoff sweep (``python -m bench.run --only categories``, 2026-11-22; birds,
+mammals, fruit, flowers, vegetables, rooms among distractors): with ALIKE_MIN_Z, 0.7 keeps 35% of the
+query's category and 1.2% of the other photos, and 85% of what it shows is of the query's category
+(0.6: 43% / 2.3% / 81%; 0.8: 22% / 0.5% / 87%)."""
 ALIKE_MIN_Z = 2.5
 """...but never below this many standard deviations above that bulk, so a query with nothing alike in
 the library (a cat among rooms and microscope slides) shows no look-alike rather than its least
-unrelated photos. Measured with ALIKE_FRACTION 0.7: 2.0 keeps more of the category (42% plain, 21%
-composited) but shows more that is not (precision 0.83 / 0.72 instead of 0.84 / 0.74), and with
-the query's whole category taken out of its library 93% of plain queries still show something
-(86% at 2.5, 71% at 3.0, which keeps only 29% of the category): the floor is the weak half of this
-cutoff, since the look-alike descriptor's scores between unrelated kinds have a long upper tail."""
+unrelated photos. Measured with ALIKE_FRACTION 0.7 (same run): 2.0 keeps more of the category (41%
+plain, 21% composited, against 35% / 17%) but shows more that is not (precision 0.83 plain instead of
+0.85; 0.73 composited either way). The floor is the weak half of this cutoff: with the query's whole
+category taken out of its library, 82% of plain queries still show something (93% at 2.0, 67% at 3.0,
+which keeps only 27% of the category), since the look-alike descriptor's scores between unrelated
+kinds have a long upper tail."""
 VERIFY_POOL = 24
 """Candidates fetched for the "same" decision even when fewer results are asked for."""
 MAX_VERIFY = 8
