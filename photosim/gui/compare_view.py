@@ -161,6 +161,9 @@ class ComparePane(QFrame):
         self.facts.setTextFormat(Qt.TextFormat.RichText)
         self.facts.setWordWrap(True)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # the same height under every pane, so the pictures line up whatever each one's facts
+        self.facts.setFixedHeight(self.facts.fontMetrics().lineSpacing() * 10)
         layout.addWidget(self.facts)
         self.set_current(False)
         rows = []

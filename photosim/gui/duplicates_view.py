@@ -10,6 +10,7 @@ mean the same thing whether the list or the compare view is showing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -47,6 +48,11 @@ KEYS_HINT = ("↑↓ group · ←→ photo · K keep this · T trash this · A a
 
 def _mb(size: int) -> str:
     return f"{size / 1e6:,.1f} MB"
+
+
+def _sentence(text: str) -> str:
+    """The first letter up, the rest as it is (``str.capitalize`` would lower "IMG_0042.HEIC")."""
+    return text[:1].upper() + text[1:]
 
 
 class DuplicatesView(QWidget):
@@ -268,7 +274,7 @@ class DuplicatesView(QWidget):
         self.group_list.clear()
         for g in groups:
             item = QListWidgetItem(self._group_text(g))
-            item.setToolTip(g.reason)
+            item.setToolTip(_sentence(g.reason) + "\n" + "\n".join(display_path(p.path) for p in g.photos))
             self._set_icon(item, g.keeper, GROUP_ICON)
             self.group_list.addItem(item)
         row = next((i for i, g in enumerate(groups) if g.key == self.current_key), None)
@@ -294,7 +300,11 @@ class DuplicatesView(QWidget):
         head = f"{self.presenter.tier_label(g.tier).capitalize()} · {len(g.members)} photos"
         if g.reclaimable:
             head += f" · {_mb(g.reclaimable)} to free"
-        return f"{head}\n{g.keeper.name}  ({display_path(g.keeper.folder)})"
+        folders = {p.folder for p in g.photos}
+        where = os.path.basename(g.keeper.folder) or display_path(g.keeper.folder)
+        if len(folders) > 1:
+            where += f" and {len(folders) - 1} other folder{'s' if len(folders) > 2 else ''}"
+        return f"{head}\n{g.keeper.name} · in {where}"
 
     def _empty_text(self) -> str:
         p = self.presenter
@@ -328,12 +338,12 @@ class DuplicatesView(QWidget):
         self.current_photo = min(self.current_photo, len(group.members) - 1)
         self.group_title.setText(f"{self.presenter.tier_label(group.tier).capitalize()}: {len(group.members)} photos"
                                  + (f", {_mb(group.reclaimable)} to free" if group.reclaimable else ""))
-        self.reason.setText(group.reason.capitalize() if group.reason else "")
+        self.reason.setText(_sentence(group.reason))
         for m in group.members:
             mark = "✓ keep" if m.keep else ("🔒 reference" if m.protected else "→ trash")
             dims = m.photo.dimensions
             size = f"{dims[0]}×{dims[1]} · " if dims else ""
-            score = "" if m.keep else f" · {m.score:.2f}"
+            score = "" if m.keep else f"\nalike {m.score:.2f}"
             item = QListWidgetItem(f"{mark}\n{m.photo.name}\n{size}{_mb(m.photo.size)}{score}")
             item.setToolTip(display_path(m.photo.path))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
@@ -355,7 +365,8 @@ class DuplicatesView(QWidget):
             self.photo_facts.setText("")
             return
         facts = photo.describe()
-        self.photo_facts.setText(" · ".join(v for k, v in facts.items() if k not in ("file",)))
+        self.photo_facts.setText(f"{photo.name} · " + " · ".join(
+            f"{k} {v}" if k in ("sharpness", "camera", "date") else v for k, v in facts.items() if k != "file"))
         self.compare.set_current(photo.photo_id)
 
     def _fill_compare(self) -> None:

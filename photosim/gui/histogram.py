@@ -58,6 +58,7 @@ class ScoreHistogram(QWidget):
         palette = self.palette()
         grey = palette.color(palette.ColorRole.Mid)
         accent = palette.color(palette.ColorRole.Highlight)
+        painter.fillRect(self.rect(), palette.color(palette.ColorRole.Base))
         painter.setPen(QPen(grey, 1))
         painter.drawLine(0, h - 1, self.width(), h - 1)
         peak = max(self.counts) if self.counts else 0
