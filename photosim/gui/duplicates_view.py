@@ -78,7 +78,10 @@ class DuplicatesView(QWidget):
         self.current_photo = 0
         self.shown: list[DuplicateGroup] = []
         self._rows: dict[int, Any] = {}
-        self._icon_items: dict[int, list[QListWidgetItem]] = {}
+        # items waiting for a thumbnail, per list (each map is emptied when its list is rebuilt, so a
+        # thumbnail that arrives later never reaches an item Qt already deleted)
+        self._group_icons: dict[int, list[QListWidgetItem]] = {}
+        self._member_icons: dict[int, list[QListWidgetItem]] = {}
         self.setObjectName("duplicatesView")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -266,7 +269,7 @@ class DuplicatesView(QWidget):
         groups = p.groups()
         old_row = self.group_list.currentRow()
         self.shown = groups
-        self._icon_items = {}
+        self._group_icons = {}
         ids = [m.photo.photo_id for g in groups for m in g.members if m.photo.photo_id not in self._rows]
         if ids:
             self._rows.update(self.photo_rows(ids))
@@ -275,7 +278,7 @@ class DuplicatesView(QWidget):
         for g in groups:
             item = QListWidgetItem(self._group_text(g))
             item.setToolTip(_sentence(g.reason) + "\n" + "\n".join(display_path(p.path) for p in g.photos))
-            self._set_icon(item, g.keeper, GROUP_ICON)
+            self._set_icon(item, g.keeper, self._group_icons)
             self.group_list.addItem(item)
         row = next((i for i, g in enumerate(groups) if g.key == self.current_key), None)
         if row is None and groups:
@@ -325,6 +328,7 @@ class DuplicatesView(QWidget):
         group = self.current_group()
         self.members.blockSignals(True)
         self.members.clear()
+        self._member_icons = {}
         if group is None:
             self.current_key = None
             self.group_title.setText("")
@@ -351,7 +355,7 @@ class DuplicatesView(QWidget):
                 font = item.font()
                 font.setBold(True)
                 item.setFont(font)
-            self._set_icon(item, m.photo, MEMBER_ICON)
+            self._set_icon(item, m.photo, self._member_icons)
             self.members.addItem(item)
         self.members.setCurrentRow(self.current_photo)
         self.members.blockSignals(False)
@@ -379,18 +383,19 @@ class DuplicatesView(QWidget):
             photos = photos[:3] + [current]
         self.compare.set_photos(photos, group.keeper.photo_id, current.photo_id if current else None)
 
-    def _set_icon(self, item: QListWidgetItem, photo: PhotoInfo, size: int) -> None:
+    def _set_icon(self, item: QListWidgetItem, photo: PhotoInfo, waiting: dict[int, list[QListWidgetItem]]) -> None:
         row = self._rows.get(photo.photo_id)
-        self._icon_items.setdefault(photo.photo_id, []).append(item)
         if row is None:
             return
         pixmap = self.loader.pixmap(photo.photo_id, row.path, row.size, row.mtime_ns)
         if pixmap is not None:
             item.setIcon(QIcon(pixmap))
+        else:
+            waiting.setdefault(photo.photo_id, []).append(item)
 
     @Slot(int)
     def _thumbnail_loaded(self, photo_id: int) -> None:
-        items = self._icon_items.get(photo_id)
+        items = self._group_icons.pop(photo_id, []) + self._member_icons.pop(photo_id, [])
         if not items:
             return
         row = self._rows.get(photo_id)

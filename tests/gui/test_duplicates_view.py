@@ -166,6 +166,20 @@ def test_ctrl_d_shows_the_groups_and_the_keyboard_triage_works_on_real_files(
 def test_accept_all_summary_slider_regroups_and_compare_zooms_together(
         dup_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     window = dup_window
+    # a long pass: its progress in the status bar, with rate, time left and a Cancel that stops it
+    from photosim.core.progress import Progress
+
+    cancelled: list[bool] = []
+    monkeypatch.setattr(window.service, "cancel_duplicates", lambda: cancelled.append(True))
+    window.bridge.duplicates_progressed.emit(Progress("duplicates: checking pairs", 300, 1200, 25.0, 36.0))
+    status = window.status
+    assert status.dup_text.isVisible() and status.dup_cancel.isVisible()
+    assert status.dup_text.text() == "Duplicates: checking pairs 300 / 1,200 · 25 pairs/s · 00:36 left"
+    qtbot.mouseClick(status.dup_cancel, Qt.MouseButton.LeftButton)
+    assert cancelled and status.dup_text.text() == "Duplicates: stopping…"
+    window.bridge.duplicates_progressed.emit(Progress("duplicates: checking pairs", 1200, 1200, 25.0, 0.0))
+    assert not status.dup_text.isVisible()
+
     open_duplicates(window, qtbot)
     view = window.duplicates_view
 
