@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QIcon, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -232,7 +232,11 @@ class DuplicatesView(QWidget):
         self.again_button.clicked.connect(presenter.find)
         self.accept_all_button.clicked.connect(self.accept_all)
         self.slider.valueChanged.connect(self._slider_moved)
-        self.slider.sliderReleased.connect(presenter.commit_threshold)
+        # the service (and the setting) follow once the slider rests: a drag, a click on the track
+        self._commit_timer = QTimer(self)
+        self._commit_timer.setSingleShot(True)
+        self._commit_timer.setInterval(600)
+        self._commit_timer.timeout.connect(presenter.commit_threshold)
         self.group_list.currentRowChanged.connect(self._group_row_changed)
         self.members.currentRowChanged.connect(self._member_row_changed)
         self.members.itemDoubleClicked.connect(lambda _item: self.toggle_compare())
@@ -446,10 +450,12 @@ class DuplicatesView(QWidget):
         self.slider_value.setText(f"{threshold:.2f}")
         self.histogram.set_threshold(threshold)
         self.presenter.set_threshold(threshold)
+        self._commit_timer.start()
 
     def set_threshold(self, threshold: float) -> None:
         """Move the slider (as a person dragging it and letting go would)."""
         self.slider.setValue(int(round(threshold * 100)))
+        self._commit_timer.stop()
         self.presenter.commit_threshold()
 
     # -- navigation ----------------------------------------------------------------------------------------

@@ -92,6 +92,10 @@ def test_ctrl_d_shows_the_groups_and_the_keyboard_triage_works_on_real_files(
     open_duplicates(window, qtbot)
     view = window.duplicates_view
     groups = shown(window)
+    service_state = window.service.duplicate_state
+    assert ("same", {"coffee.jpg", "coffee-crop.jpg", "coffee-mirror.jpg"}) in groups, (
+        groups, service_state.serial, window.duplicates.state.serial, service_state.pending_checks,
+        [(g.tier, [p.name for p in g.photos]) for g in service_state.groups()])
     assert ("exact", {"chelsea.jpg", "chelsea copy.jpg"}) in groups
     assert ("same", {"coffee.jpg", "coffee-crop.jpg", "coffee-mirror.jpg"}) in groups
     assert ("same", {"astronaut.jpg", "astronaut-small.png"}) in groups
@@ -198,6 +202,14 @@ def test_accept_all_summary_slider_regroups_and_compare_zooms_together(
     assert window.settings.similar_threshold == pytest.approx(lower)  # kept as a setting
     choose_tier(window, "exact")
     assert not view.similar_controls.isVisible()
+
+    # the folder filter: only the groups with a photo in that folder
+    choose_tier(window, None)
+    box = view.folder_box
+    box.setCurrentIndex(box.findData(str(window.photos / "burst")))
+    assert shown(window) and all(any(p.folder.endswith("burst") for p in g.photos) for g in view.shown)
+    assert {t for t, _ in shown(window)} == {"similar"}
+    box.setCurrentIndex(0)
 
     # the compare view: the coffee group side by side; zooming one pane zooms them all
     choose_tier(window, "same")
