@@ -96,7 +96,7 @@ def main(out: Path, only_duplicates: bool = False) -> int:
         settle(3)
         shot("duplicates.png")
         row = next((i for i, g in enumerate(view.shown) if g.tier == "same" and len(g.members) >= 2), 0)
-        view.group_list.setCurrentRow(row)
+        view.set_group_row(row)
         loaded: list[bool] = []
         view.compare.pictures_loaded.connect(lambda: loaded.append(True))
         view.toggle_compare()

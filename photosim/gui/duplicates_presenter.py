@@ -12,6 +12,7 @@ the ``DuplicatesChanged`` the service publishes after it.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -77,6 +78,7 @@ class DuplicatesPresenter(QObject):
         self._regroup_token = 0
         self._regrouper = ThreadPoolExecutor(1, thread_name_prefix="photosim-regroup")
         self._closed = False
+        self._folders: tuple[DuplicateState | None, list[str]] = (None, [])
         self._future_done.connect(self._call_back)
         bridge.duplicates_changed.connect(self.adopt)
         bridge.duplicates_progressed.connect(self._progressed)
@@ -193,8 +195,11 @@ class DuplicatesPresenter(QObject):
 
     def folders(self) -> list[str]:
         """The folders a person can filter by: the watched ones and every folder holding a grouped photo."""
-        found = {p.folder for t in ("exact", "same", "similar") for g in getattr(self.state, t) for p in g.photos}
-        return sorted(set(self.service.folders()) | found)
+        if self._folders[0] is not self.state:
+            found = {os.path.dirname(p.path) for t in ("exact", "same", "similar") for g in getattr(self.state, t)
+                     for p in g.photos}
+            self._folders = (self.state, sorted(set(self.service.folders()) | found))
+        return self._folders[1]
 
     # -- actions (each through the service, never waiting) ---------------------------------------------
     def keep(self, group: DuplicateGroup, photo: PhotoInfo) -> None:
@@ -246,8 +251,8 @@ class DuplicatesPresenter(QObject):
         self.action_finished.emit(result)
 
     # -- words for the view ------------------------------------------------------------------------------
-    def totals_text(self) -> str:
-        groups = self.groups()
+    def totals_text(self, groups: list[DuplicateGroup] | None = None) -> str:
+        groups = self.groups() if groups is None else groups
         if not groups:
             return ""
         plan = plan_for(groups)

@@ -10,7 +10,6 @@ mean the same thing whether the list or the compare view is showing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,6 +35,7 @@ from ..core.dupstate import SIMILAR, SIMILAR_FLOOR, TIERS, DuplicateGroup, Photo
 from ..core.paths import display_path
 from ..core.progress import Progress, format_duration
 from .compare_view import CompareView
+from .duplicates_model import GroupListModel, mb, sentence
 from .duplicates_presenter import DuplicatesPresenter, plan_for
 from .histogram import ScoreHistogram
 from .thumbs import ThumbnailLoader
@@ -44,15 +44,6 @@ GROUP_ICON = 72
 MEMBER_ICON = 150
 KEYS_HINT = ("↑↓ group · ←→ photo · K keep this · T trash this · A accept suggestion · N not duplicates · "
              "Z undo · Enter next group · Space compare · Esc back")
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB"
-
-
-def _sentence(text: str) -> str:
-    """The first letter up, the rest as it is (``str.capitalize`` would lower "IMG_0042.HEIC")."""
-    return text[:1].upper() + text[1:]
 
 
 class DuplicatesView(QWidget):
@@ -138,7 +129,9 @@ class DuplicatesView(QWidget):
         self.similar_controls.setLayout(similar_row)
 
         # -- the groups and the current group -----------------------------------------------------
-        self.group_list = QListWidget()
+        self.groups_model = GroupListModel(loader, photo_rows, self)
+        self.group_list = QListView()
+        self.group_list.setModel(self.groups_model)
         self.group_list.setObjectName("duplicateGroups")
         self.group_list.setIconSize(QSize(GROUP_ICON, GROUP_ICON))
         self.group_list.setUniformItemSizes(True)
@@ -237,7 +230,7 @@ class DuplicatesView(QWidget):
         self._commit_timer.setSingleShot(True)
         self._commit_timer.setInterval(600)
         self._commit_timer.timeout.connect(presenter.commit_threshold)
-        self.group_list.currentRowChanged.connect(self._group_row_changed)
+        self.group_list.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._group_row_changed(cur.row()))
         self.members.currentRowChanged.connect(self._member_row_changed)
         self.members.itemDoubleClicked.connect(lambda _item: self.toggle_compare())
         self.compare_button.clicked.connect(self.toggle_compare)
@@ -251,8 +244,16 @@ class DuplicatesView(QWidget):
         self._refresh_histogram()
 
     # -- what is current ---------------------------------------------------------------------------------
+    def group_row(self) -> int:
+        index = self.group_list.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def set_group_row(self, row: int) -> None:
+        self.group_list.setCurrentIndex(self.groups_model.index(row))
+        self.group_list.scrollTo(self.groups_model.index(row))
+
     def current_group(self) -> DuplicateGroup | None:
-        row = self.group_list.currentRow()
+        row = self.group_row()
         return self.shown[row] if 0 <= row < len(self.shown) else None
 
     def current_member(self) -> PhotoInfo | None:
@@ -271,26 +272,18 @@ class DuplicatesView(QWidget):
         """Rebuild the lists from the presenter, keeping the current group (or its row) and photo."""
         p = self.presenter
         groups = p.groups()
-        old_row = self.group_list.currentRow()
+        old_row = self.group_row()
         self.shown = groups
-        self._group_icons = {}
-        ids = [m.photo.photo_id for g in groups for m in g.members if m.photo.photo_id not in self._rows]
-        if ids:
-            self._rows.update(self.photo_rows(ids))
-        self.group_list.blockSignals(True)
-        self.group_list.clear()
-        for g in groups:
-            item = QListWidgetItem(self._group_text(g))
-            item.setToolTip(_sentence(g.reason) + "\n" + "\n".join(display_path(p.path) for p in g.photos))
-            self._set_icon(item, g.keeper, self._group_icons)
-            self.group_list.addItem(item)
+        selection = self.group_list.selectionModel()
+        selection.blockSignals(True)
+        self.groups_model.set_groups(groups)
         row = next((i for i, g in enumerate(groups) if g.key == self.current_key), None)
         if row is None and groups:
             row = min(max(old_row, 0), len(groups) - 1)
         if row is not None:
-            self.group_list.setCurrentRow(row)
-        self.group_list.blockSignals(False)
-        self.totals.setText(p.totals_text())
+            self.set_group_row(row)
+        selection.blockSignals(False)
+        self.totals.setText(p.totals_text(groups))
         self.similar_controls.setVisible(p.tier in (None, SIMILAR))
         self.accept_all_button.setEnabled(bool(groups))
         self._refresh_folders()
@@ -302,16 +295,6 @@ class DuplicatesView(QWidget):
             if self.comparing:
                 self.toggle_compare()
         self._show_group(reset_photo=row is None or groups[row].key != self.current_key)
-
-    def _group_text(self, g: DuplicateGroup) -> str:
-        head = f"{self.presenter.tier_label(g.tier).capitalize()} · {len(g.members)} photos"
-        if g.reclaimable:
-            head += f" · {_mb(g.reclaimable)} to free"
-        folders = {p.folder for p in g.photos}
-        where = os.path.basename(g.keeper.folder) or display_path(g.keeper.folder)
-        if len(folders) > 1:
-            where += f" and {len(folders) - 1} other folder{'s' if len(folders) > 2 else ''}"
-        return f"{head}\n{g.keeper.name} · in {where}"
 
     def _empty_text(self) -> str:
         p = self.presenter
@@ -341,18 +324,21 @@ class DuplicatesView(QWidget):
             self.members.blockSignals(False)
             return
         self.current_key = group.key
+        missing = [p.photo_id for p in group.photos if p.photo_id not in self._rows]
+        if missing:  # one read for the group's thumbnails (the list's rows read their own when drawn)
+            self._rows.update(self.photo_rows(missing))
         if reset_photo:
             self.current_photo = 0
         self.current_photo = min(self.current_photo, len(group.members) - 1)
         self.group_title.setText(f"{self.presenter.tier_label(group.tier).capitalize()}: {len(group.members)} photos"
-                                 + (f", {_mb(group.reclaimable)} to free" if group.reclaimable else ""))
-        self.reason.setText(_sentence(group.reason))
+                                 + (f", {mb(group.reclaimable)} to free" if group.reclaimable else ""))
+        self.reason.setText(sentence(group.reason))
         for m in group.members:
             mark = "✓ keep" if m.keep else ("🔒 reference" if m.protected else "→ trash")
             dims = m.photo.dimensions
             size = f"{dims[0]}×{dims[1]} · " if dims else ""
             score = "" if m.keep else f"\nalike {m.score:.2f}"
-            item = QListWidgetItem(f"{mark}\n{m.photo.name}\n{size}{_mb(m.photo.size)}{score}")
+            item = QListWidgetItem(f"{mark}\n{m.photo.name}\n{size}{mb(m.photo.size)}{score}")
             item.setToolTip(display_path(m.photo.path))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             if m.keep:
@@ -472,8 +458,7 @@ class DuplicatesView(QWidget):
     def move_group(self, step: int) -> None:
         if not self.shown:
             return
-        row = min(len(self.shown) - 1, max(0, self.group_list.currentRow() + step))
-        self.group_list.setCurrentRow(row)
+        self.set_group_row(min(len(self.shown) - 1, max(0, self.group_row() + step)))
 
     def move_photo(self, step: int) -> None:
         group = self.current_group()

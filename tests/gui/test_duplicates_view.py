@@ -54,7 +54,8 @@ def shown(window) -> list[tuple[str, set[str]]]:  # noqa: ANN001
 
 def list_texts(window) -> list[str]:  # noqa: ANN001
     view = window.duplicates_view
-    return [view.group_list.item(i).text() for i in range(view.group_list.count())]
+    model = view.groups_model
+    return [model.data(model.index(i)) for i in range(model.rowCount())]
 
 
 def member_texts(window) -> list[str]:  # noqa: ANN001
@@ -120,14 +121,14 @@ def test_ctrl_d_shows_the_groups_and_the_keyboard_triage_works_on_real_files(
     assert result.done == (victim.path,)
     assert not os.path.exists(victim.path)
     assert (tmp_path / "xdg" / "Trash" / "files" / victim.name).exists()
-    qtbot.waitUntil(lambda: view.group_list.count() == 0, timeout=LONG)
+    qtbot.waitUntil(lambda: view.groups_model.rowCount() == 0, timeout=LONG)
     assert view.empty.isVisible() and view.empty.text().startswith("No exact copies found in ")
     assert "moved to the trash" in window.statusBar().currentMessage()
 
     # Z: undo brings the file back, and its group
     press_and_wait(window, qtbot, Qt.Key.Key_Z)
     assert os.path.exists(victim.path)
-    qtbot.waitUntil(lambda: view.group_list.count() == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: view.groups_model.rowCount() == 1, timeout=LONG)
     assert "restored" in window.statusBar().currentMessage()
 
     # a file inside a reference folder is never trashed: T on it is refused, and the window says so
@@ -168,7 +169,7 @@ def test_ctrl_d_shows_the_groups_and_the_keyboard_triage_works_on_real_files(
 
 
 def test_accept_all_summary_slider_regroups_and_compare_zooms_together(
-        dup_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+        dup_window, qtbot, qtmodeltester, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     window = dup_window
     # a long pass: its progress in the status bar, with rate, time left and a Cancel that stops it
     from photosim.core.progress import Progress
@@ -186,6 +187,7 @@ def test_accept_all_summary_slider_regroups_and_compare_zooms_together(
 
     open_duplicates(window, qtbot)
     view = window.duplicates_view
+    qtmodeltester.check(view.groups_model)
 
     # the slider regroups the similar shots live; the histogram marks where it falls
     choose_tier(window, "similar")
@@ -193,12 +195,12 @@ def test_accept_all_summary_slider_regroups_and_compare_zooms_together(
     assert len(shown(window)) == 1
     burst_score = view.current_group().members[1].score
     view.set_threshold(0.99)
-    qtbot.waitUntil(lambda: view.group_list.count() == 0, timeout=LONG)
+    qtbot.waitUntil(lambda: view.groups_model.rowCount() == 0, timeout=LONG)
     assert view.histogram.threshold == pytest.approx(0.99) and view.slider_value.text() == "0.99"
     assert view.empty.text().startswith("No similar shots found in ")
     lower = round(max(0.5, burst_score - 0.05), 2)
     view.set_threshold(lower)
-    qtbot.waitUntil(lambda: view.group_list.count() == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: view.groups_model.rowCount() == 1, timeout=LONG)
     assert window.settings.similar_threshold == pytest.approx(lower)  # kept as a setting
     choose_tier(window, "exact")
     assert not view.similar_controls.isVisible()
@@ -256,4 +258,4 @@ def test_accept_all_summary_slider_regroups_and_compare_zooms_together(
     assert "same photo" in asked[0]
     assert set(blocker.args[0].done) == {p.path for p in plan_files}
     assert not any(os.path.exists(p.path) for p in plan_files)
-    qtbot.waitUntil(lambda: view.group_list.count() == 0, timeout=LONG)
+    qtbot.waitUntil(lambda: view.groups_model.rowCount() == 0, timeout=LONG)
