@@ -15,10 +15,11 @@ import json
 import time
 from pathlib import Path
 
-from . import categories, index_layer, quality, throughput
+from . import categories, index_layer, quality, startup, throughput
 from .common import Settings, log, machine
 
-BENCHMARKS = {"throughput": throughput, "quality": quality, "categories": categories, "index": index_layer}
+BENCHMARKS = {"throughput": throughput, "startup": startup, "quality": quality, "categories": categories,
+              "index": index_layer}
 
 
 def main(argv: list[str] | None = None) -> int:

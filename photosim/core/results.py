@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .matching import SIMILAR, Background, Decision, ImageSource, Match, SamePhotoTest
+from .matching import SIMILAR, VERIFY_MARGIN, Background, Decision, Features, ImageSource, Match, SamePhotoTest
 
 SIMILAR_Z = 3.0
 """Similar photos are shown down to this many standard deviations above the query's unrelated
@@ -178,11 +178,21 @@ def _try_variants(variants: Sequence[tuple[str, Image.Image]], embed: EmbedFn, s
     pending.sort(key=lambda p: -p[0])
     checked: set[int] = set()
     first = ""
+    features: dict[str, ImageSource | Features] = {}  # a variant checked against several candidates: one ORB pass
     for score, name, image, vec, cand in pending:
         if cand[0] in checked or len(checked) >= MAX_VARIANT_VERIFY:
             continue
         checked.add(cand[0])
-        decision = test.decide(score, test.background(vec), image, cand[1])
+        background = test.background(vec)
+        query: ImageSource | Features = image
+        if len(test.sample) == 0 or background.margin(score) >= VERIFY_MARGIN:  # decide() will verify
+            if name not in features:
+                try:
+                    features[name] = test.verifier.features(image)
+                except Exception:  # decide() meets the same error and reports it
+                    features[name] = image
+            query = features[name]
+        decision = test.decide(score, background, query, cand[1])
         if decision.same:
             original = found.get(cand[0])
             kept = original[0] if original is not None else cand
