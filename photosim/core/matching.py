@@ -416,47 +416,81 @@ class SamePhotoTest:
         are "same" only if near-identical.
 
         Nothing is decoded and OpenCV is not even imported unless a candidate is close enough to be
-        a copy (:data:`VERIFY_MARGIN`); then the query's keypoints and those of the candidates that
-        will be verified are computed side by side on a few threads (decoding and ORB release the
-        GIL), which is most of what a search from the command line waits for when it finds a copy.
+        a copy (:data:`VERIFY_MARGIN`). Then the keypoints of the query and of the candidates to be
+        verified are computed side by side on a few threads, and the checks run side by side too
+        (decoding, ORB and RANSAC release the GIL): most of what a search from the command line
+        waits for when it finds copies. The verdicts are those of checking one candidate after the
+        other (:meth:`decide` on each, in order).
         """
         background = background or self.background(vector)
         query_features: Features | None = None
         gated = [len(self.sample) == 0 or background.margin(s) >= VERIFY_MARGIN for s in scores]
-        if query_image is not None and any(gated):
-            ahead = [im for im, g in zip(images, gated, strict=True) if g and im is not None][:max_verify]
+        ahead = [i for i, (g, im) in enumerate(zip(gated, images, strict=True)) if g and im is not None][:max_verify]
+        checked: dict[int, Decision] = {}
+        if query_image is not None and ahead:
             try:
-                query_features = self._features_side_by_side(query_image, ahead)
+                found = self.features_side_by_side({"query": query_image}, [images[i] for i in ahead])  # type: ignore[misc]
+                query_features = found["query"]
             except Exception as exc:
                 log.info("query cannot be verified: %s", exc)
+            if query_features is not None:
+                checked = self._decide_side_by_side(
+                    {i: (scores[i], images[i]) for i in ahead}, background, query_features)  # type: ignore[misc]
         out: list[Decision] = []
         verified = 0
-        for score, image in zip(scores, images, strict=True):
+        for i, (score, image) in enumerate(zip(scores, images, strict=True)):
             allowed = verified < max_verify and query_features is not None
-            decision = self.decide(score, background, query_features if allowed else None,
-                                   image if allowed else None)
+            if allowed and i in checked:
+                decision = checked[i]
+            else:
+                decision = self.decide(score, background, query_features if allowed else None,
+                                       image if allowed else None)
             if decision.verification is not None:
                 verified += 1
             out.append(decision)
         return out
 
-    def _features_side_by_side(self, query_image: ImageSource, candidates: Sequence[ImageSource]) -> Features:
-        """The query's features, computed while the candidates' (files, cached by the verifier) are
-        computed on other threads; a candidate that fails here fails again, and is reported, when
-        it is verified."""
-        paths = [c for c in candidates if not isinstance(c, Image.Image)]
-        if not paths:
-            return self.verifier.features(query_image)
+    def _decide_side_by_side(self, pairs: dict[int, tuple[float, ImageSource]], background: Background,
+                             query: Features) -> dict[int, Decision]:
+        if len(pairs) < 2:
+            return {i: self.decide(score, background, query, image) for i, (score, image) in pairs.items()}
         from concurrent.futures import ThreadPoolExecutor
 
-        def warm(path: ImageSource) -> None:
-            try:
-                self.verifier.features(path)
-            except Exception:
-                pass
+        with ThreadPoolExecutor(min(len(pairs), os.cpu_count() or 2), thread_name_prefix="photosim-verify") as pool:
+            futures = {i: pool.submit(self.decide, score, background, query, image) for i, (score, image) in pairs.items()}
+            return {i: f.result() for i, f in futures.items()}
 
-        with ThreadPoolExecutor(min(len(paths) + 1, os.cpu_count() or 2), thread_name_prefix="photosim-verify") as pool:
-            query = pool.submit(self.verifier.features, query_image)  # first: the rest waits for it
-            for p in paths:
-                pool.submit(warm, p)
-            return query.result()
+    def features_side_by_side(self, queries: dict[str, ImageSource], candidates: Sequence[ImageSource]) -> dict[str, Features]:
+        """Keypoints of the ``queries`` (returned by name; one that cannot be read is left out) while
+        those of the ``candidates`` (files, kept in the verifier's cache) are computed on other
+        threads. A candidate that fails here fails again, and is reported, when it is verified."""
+        paths = [c for c in candidates if not isinstance(c, Image.Image)]
+        if len(queries) + len(paths) < 2:
+            found = {}
+            for name, source in queries.items():
+                found[name] = self.verifier.features(source)
+            for path in paths:
+                self._warm(path)
+            return found
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(len(queries) + len(paths), os.cpu_count() or 2),
+                                thread_name_prefix="photosim-verify") as pool:
+            wanted = {name: pool.submit(self.verifier.features, source) for name, source in queries.items()}  # first
+            for path in paths:
+                pool.submit(self._warm, path)
+            found = {}
+            for name, future in wanted.items():
+                try:
+                    found[name] = future.result()
+                except Exception as exc:
+                    if len(queries) == 1:
+                        raise
+                    log.info("%s cannot be verified: %s", name, exc)
+            return found
+
+    def _warm(self, path: ImageSource) -> None:
+        try:
+            self.verifier.features(path)
+        except Exception:
+            pass

@@ -178,20 +178,22 @@ def _try_variants(variants: Sequence[tuple[str, Image.Image]], embed: EmbedFn, s
     pending.sort(key=lambda p: -p[0])
     checked: set[int] = set()
     first = ""
-    features: dict[str, ImageSource | Features] = {}  # a variant checked against several candidates: one ORB pass
+    plan = []
     for score, name, image, vec, cand in pending:
         if cand[0] in checked or len(checked) >= MAX_VARIANT_VERIFY:
             continue
         checked.add(cand[0])
         background = test.background(vec)
-        query: ImageSource | Features = image
-        if len(test.sample) == 0 or background.margin(score) >= VERIFY_MARGIN:  # decide() will verify
-            if name not in features:
-                try:
-                    features[name] = test.verifier.features(image)
-                except Exception:  # decide() meets the same error and reports it
-                    features[name] = image
-            query = features[name]
+        close = len(test.sample) == 0 or background.margin(score) >= VERIFY_MARGIN  # decide() will verify
+        plan.append((score, name, image, cand, background, close))
+    # The keypoints of the variants (each once, however many candidates it is checked against) and of
+    # the candidates worth a check, computed side by side; decide() below then finds them ready.
+    features: dict[str, Features] = {}
+    if any(close for *_, close in plan):
+        features = test.features_side_by_side({name: image for _s, name, image, _c, _b, close in plan if close},
+                                              [cand[1] for _s, _n, _i, cand, _b, close in plan if close])
+    for score, name, image, cand, background, close in plan:
+        query: ImageSource | Features = features.get(name, image) if close else image
         decision = test.decide(score, background, query, cand[1])
         if decision.same:
             original = found.get(cand[0])
