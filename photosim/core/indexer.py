@@ -68,7 +68,8 @@ class IndexReport:
 
     @property
     def rate(self) -> float:
-        """Photos brought up to date per second of processing (model loading and scanning excluded)."""
+        """Photos brought up to date per second of processing (scanning excluded; the model loads while
+        the first photos decode, so the part of its loading they could not hide is included)."""
         work = self.indexed + self.moved + self.failed
         seconds = self.work_seconds or self.seconds
         return work / seconds if seconds > 0 else 0.0
@@ -361,25 +362,31 @@ class Indexer:
                     break
                 result = inflight.popleft().result()
                 batch.append(result)
-                decoded = sum(1 for r in batch if r.kind in ("decoded", "encoded"))
+                model_items = sum(1 for r in batch if r.kind in _MODEL_KINDS)
                 if loaded:
-                    flush = decoded >= batch_size or len(batch) >= 256
+                    flush = model_items >= batch_size or len(batch) >= 256
                 else:  # committing decoded photos would wait for the model: keep decoding ahead instead
-                    flush = decoded >= EARLY_DECODES or (decoded == 0 and len(batch) >= 256)
+                    flush = model_items >= EARLY_DECODES or (model_items == 0 and len(batch) >= 256)
                 if flush or not inflight:
-                    done += self._commit(batch, moved_ids, report, model_future)
-                    batch = []
-                    rate = meter.update(done)
-                    eta = (total - done) / rate if rate > 0 else None
-                    emit(Progress("indexing", done, total, rate, eta, result.work.path, report.failed),
-                         force=done == total)  # the last step is always shown, however fast
-                    if time.monotonic() - last_save > self.save_interval and self.library.index_dirty:
-                        self.library.save_index()
-                        last_save = time.monotonic()
+                    # One transaction (and one model call) per batch, also for the photos decoded while
+                    # the model loaded: a crash loses at most a batch, a query waits at most one.
+                    while batch:
+                        head, batch = _next_batch(batch, batch_size)
+                        done += self._commit(head, moved_ids, report, model_future)
+                        rate = meter.update(done)
+                        eta = (total - done) / rate if rate > 0 else None
+                        emit(Progress("indexing", done, total, rate, eta, head[-1].work.path, report.failed),
+                             force=done == total)  # the last step is always shown, however fast
+                        if time.monotonic() - last_save > self.save_interval and self.library.index_dirty:
+                            self.library.save_index()
+                            last_save = time.monotonic()
+                        if inflight and sum(1 for r in batch if r.kind in _MODEL_KINDS) < batch_size:
+                            break  # the rest joins the next batch
                 else:  # decoded, waiting for the model: show it moving
                     emit(Progress("indexing", done + len(batch), total, rate, eta, result.work.path, report.failed))
-            if batch:
-                done += self._commit(batch, moved_ids, report, model_future)
+            while batch:
+                head, batch = _next_batch(batch, batch_size)
+                done += self._commit(head, moved_ids, report, model_future)
         report.work_seconds = time.monotonic() - started
 
     def _decode_on_cpu(self, results: list[_Result]) -> list[_Result]:
@@ -494,6 +501,20 @@ class Indexer:
 
 #: Photos decoded ahead while the model loads (each 224x224x3 bytes, 150 KB: 38 MB at most).
 EARLY_DECODES = 256
+#: Results that go through the model.
+_MODEL_KINDS = ("decoded", "encoded")
+
+
+def _next_batch(results: list[_Result], batch_size: int) -> tuple[list[_Result], list[_Result]]:
+    """The head of ``results`` holding at most ``batch_size`` photos for the model (and at most 256
+    results in all), and the rest."""
+    n = 0
+    for i, r in enumerate(results):
+        if r.kind in _MODEL_KINDS:
+            n += 1
+        if n >= batch_size or i + 1 >= 256:
+            return results[: i + 1], results[i + 1 :]
+    return results, []
 
 
 def _load_model(library: Library, *, optimize: bool) -> Future[EmbedderLike]:
