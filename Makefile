@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast lint run bench package clean
+.PHONY: venv test test-fast lint run system-deps bench package clean
 
 venv: $(STAMP)
 
@@ -26,9 +26,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check photosim tests
 	$(VENV)/bin/lint-imports
 
-## Open the desktop app (creates the venv on first use).
-run: $(STAMP)
+## Open the desktop app (creates the venv, and installs missing Qt system libraries, on first use).
+run: $(STAMP) system-deps
 	$(VENV)/bin/photosim
+
+## The X11 libraries Qt's xcb plugin needs, from apt, when some are missing (minimal Debian/Ubuntu).
+system-deps: $(STAMP)
+	@pkgs="$$($(PY) -m photosim.app_launcher --missing)"; \
+	if [ -n "$$pkgs" ]; then \
+		echo "installing the system libraries Qt needs: $$pkgs"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+		else echo "run: sudo apt install $$pkgs"; exit 1; fi; \
+		$$SUDO apt-get install -y -q $$pkgs || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$pkgs; }; \
+	fi
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -14,10 +14,16 @@ Two corpora, both cached on disk (generating 12 MP files takes a while and must 
   screenshot with its bars, a messenger's small recompressed copy, a photo of a print or a screen,
   a square post with blurred padding, stickers, an app filter, a heavy vignette). Retrieval quality
   is whether each copy finds its original.
+* the **phone and camera corpus** (:func:`formats_corpus`): 12 MP HEIC as iPhones write them (512 px
+  tiles, a 320x240 thumbnail, a quarter taken upright: stored sideways with the rotation on the
+  primary image only), the same without a thumbnail, 24 MP DNG with a full-size JPEG preview (as
+  Canon and Nikon embed) and with a 1616 px one (as Sony does), 12 MP AVIF, and phone screenshots
+  (PNG, 1170x2532, a real photo inside an app's chrome and text). Writers: :mod:`bench.camera_files`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -27,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
+
+from . import camera_files
 
 CORPUS_VERSION = 2
 #: The edited-copy corpus has its own version: v3 added eight edits (the first eleven are unchanged,
@@ -137,12 +145,122 @@ def camera_corpus(cache: Path, n_jpeg: int, n_heic: int = 0, n_png: int = 0, see
             stored = _store_sideways(frame, orientation) if orientation != 1 else frame
             stored.save(tmp, "JPEG", quality=90, exif=_exif(orientation, i).tobytes())
         elif kind == "heic":
-            import pillow_heif
+            import pillow_heif  # its encoder, without registering it: photosim decodes with pi-heif
 
-            pillow_heif.register_heif_opener()
-            frame.save(tmp, "HEIF", quality=85, exif=_exif(1, i).tobytes())
+            pillow_heif.from_pillow(frame).save(tmp, quality=85, exif=_exif(1, i).tobytes())
         else:
             frame.save(tmp, "PNG", compress_level=3)
+        os.replace(tmp, path)
+    return corpus
+
+
+# -- phone and camera formats ----------------------------------------------------------------------
+FORMATS_VERSION = 2  # 2: filtered HEIC thumbnails, 12-bit packed DNG data
+PHONE_SIZE = (4032, 3024)  # 12 MP, 4:3, as iPhones (and most phones) shoot
+RAW_SIZE = (6000, 4000)  # 24 MP, 3:2, as most APS-C and full-frame cameras of the last decade
+SCREEN_SIZE = (1170, 2532)  # an iPhone 12-14 screenshot
+
+
+@dataclass
+class FormatsCorpus:
+    folder: Path
+    heic_thumb: list[Path] = field(default_factory=list)
+    heic_plain: list[Path] = field(default_factory=list)
+    dng_full: list[Path] = field(default_factory=list)
+    dng_small: list[Path] = field(default_factory=list)
+    avif: list[Path] = field(default_factory=list)
+    png: list[Path] = field(default_factory=list)
+
+
+def _orientation_for(i: int) -> int:
+    """A quarter of the photos taken with the device held upright (stored sideways, 6 or 8)."""
+    return (6 if i % 8 == 1 else 8) if i % 4 == 1 else 1
+
+
+def _upright_frame(src: Image.Image, rng: np.random.Generator, size: tuple[int, int], orientation: int) -> Image.Image:
+    """The picture as the person saw it: landscape ``size``, or portrait when held upright."""
+    portrait = orientation in (5, 6, 7, 8)
+    return _camera_frame(src, rng, (size[1], size[0]) if portrait else size)
+
+
+def phone_screenshot(src: Image.Image, rng: np.random.Generator, index: int) -> Image.Image:
+    """A phone screenshot: status bar, an app's title bar, a real photo, a caption and a tab bar.
+
+    Drawn, not captured, but with what makes screenshots what they are for photosim: flat chrome,
+    sharp text, a photo in the middle at screen resolution.
+    """
+    w, h = SCREEN_SIZE
+    dark = bool(index % 3 == 2)
+    bg, fg, grey = ((0, 0, 0), (255, 255, 255), (40, 40, 44)) if dark else ((255, 255, 255), (0, 0, 0), (242, 242, 247))
+    im = Image.new("RGB", (w, h), bg)
+    draw = ImageDraw.Draw(im)
+    status = ImageFont.load_default(size=44)
+    title = ImageFont.load_default(size=56)
+    body = ImageFont.load_default(size=40)
+    draw.text((90, 40), f"{9 + index % 12}:{index * 7 % 60:02d}", font=status, fill=fg)
+    draw.rounded_rectangle((w - 180, 48, w - 90, 88), radius=10, outline=fg, width=4)
+    draw.rectangle((w - 176, 52, w - 176 + int(82 * (0.2 + 0.8 * rng.random())), 84), fill=fg)
+    draw.text((60, 170), ["Photos", "Messages", "Notes", "Gallery"][index % 4], font=title, fill=fg)
+    top = 280
+    ph = int(w * rng.uniform(0.75, 1.25))
+    photo = _camera_frame(src, rng, (w, ph))
+    im.paste(photo, (0, top))
+    y = top + ph + 40
+    draw.rectangle((0, y - 10, w, y + 360), fill=grey)
+    words = "shared album holiday dinner with friends look at this view the kids at the beach last summer".split()
+    for line in range(5):
+        text = " ".join(words[int(k)] for k in rng.integers(0, len(words), size=7))
+        draw.text((60, y + 20 + line * 64), text, font=body, fill=fg)
+    draw.rectangle((0, h - 220, w, h), fill=grey)
+    for k in range(5):
+        cx = int((k + 0.5) * w / 5)
+        draw.ellipse((cx - 36, h - 180, cx + 36, h - 108), outline=fg, width=5)
+    return im
+
+
+def formats_corpus(cache: Path, *, n_heic: int, n_heic_plain: int, n_dng: int, n_avif: int, n_png: int,
+                   seed: int = 13) -> FormatsCorpus:
+    """Create (or reuse) the phone and camera corpus; a bigger corpus extends a smaller one.
+
+    ``n_dng`` files of each preview kind. Writing is slow (x265 and a 24 MP mosaic: a few seconds a
+    file), which is why it is cached.
+    """
+    folder = cache / f"formats-v{FORMATS_VERSION}"
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = FormatsCorpus(folder)
+    sources: list[tuple[str, Image.Image]] | None = None
+    plan = ([("heic_thumb", i) for i in range(n_heic)] + [("heic_plain", i) for i in range(n_heic_plain)]
+            + [("dng_full", i) for i in range(n_dng)] + [("dng_small", i) for i in range(n_dng)]
+            + [("avif", i) for i in range(n_avif)] + [("png", i) for i in range(n_png)])
+    suffix = {"heic_thumb": "heic", "heic_plain": "heic", "dng_full": "dng", "dng_small": "dng", "avif": "avif",
+              "png": "png"}
+    salt = {"heic_thumb": 11, "heic_plain": 13, "dng_full": 17, "dng_small": 19, "avif": 23, "png": 29}
+    for kind, i in plan:
+        orientation = _orientation_for(i) if kind != "png" else 1
+        name = f"{kind.replace('_', '-')}-{i:04d}" + (f"-o{orientation}" if orientation != 1 else "") + f".{suffix[kind]}"
+        path = folder / name
+        getattr(corpus, kind).append(path)
+        if path.exists():
+            continue
+        if sources is None:
+            sources = source_photos()
+        rng = np.random.default_rng([seed, i, salt[kind]])
+        src = sources[(i * 5 + salt[kind]) % len(sources)][1]
+        taken = dt.datetime(2024, 1 + i % 12, 1 + i % 28, 8 + i % 12, i % 60, 0)
+        tmp = path.with_name(path.name + ".part")
+        if kind.startswith("heic"):
+            frame = _upright_frame(src, rng, PHONE_SIZE, orientation)
+            camera_files.write_heic(frame, tmp, thumbnail=320 if kind == "heic_thumb" else None,
+                                    orientation=orientation, taken=taken)
+        elif kind.startswith("dng"):
+            frame = _upright_frame(src, rng, RAW_SIZE, orientation)
+            camera_files.write_dng(frame, tmp, preview=0 if kind == "dng_full" else 1616, orientation=orientation,
+                                   taken=taken, rng=rng)
+        elif kind == "avif":
+            frame = _upright_frame(src, rng, PHONE_SIZE, orientation)
+            camera_files.write_avif(frame, tmp, orientation=orientation, taken=taken)
+        else:
+            phone_screenshot(src, rng, i).save(tmp, "PNG")
         os.replace(tmp, path)
     return corpus
 

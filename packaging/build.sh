@@ -65,7 +65,8 @@ rm -rf build/pkg-dist build/pkg-work
     --distpath build/pkg-dist --workpath build/pkg-work packaging/photosim.spec
 BUNDLE=$ROOT/build/pkg-dist/photosim
 [ -x "$BUNDLE/photosim" ] || die "PyInstaller produced no executable"
-for forbidden in torch timm torchvision; do
+[ -f "$BUNDLE/_internal/THIRD-PARTY.md" ] || die "the third-party notice is missing from the bundle"
+for forbidden in torch timm torchvision pillow_heif pillow_heif.libs; do
     [ ! -e "$BUNDLE/_internal/$forbidden" ] || die "$forbidden ended up in the bundle"
 done
 # Several wheels ship their libraries with debug info (numkong 44 MB -> 4 MB, libpython 23 -> 6, usearch
@@ -93,6 +94,9 @@ install -m 644 packaging/linux/photosim.desktop "$STAGE/usr/share/applications/p
 sed -e "s/@VERSION@/$VERSION/" -e "s/@DATE@/$(date -u +%F)/" packaging/linux/io.github.photosim.photosim.metainfo.xml \
     > "$STAGE/usr/share/metainfo/io.github.photosim.photosim.metainfo.xml"
 install -m 644 packaging/linux/copyright "$STAGE/usr/share/doc/photosim/copyright"
+# `photosim watch` as a systemd user service (not enabled: `systemctl --user enable --now photosim-watch`).
+install -D -m 644 packaging/linux/systemd/photosim-watch.service "$STAGE/usr/lib/systemd/user/photosim-watch.service"
+install -m 644 packaging/THIRD-PARTY.md "$STAGE/usr/share/doc/photosim/THIRD-PARTY.md"
 for px in 16 24 32 48 64 128 256 512; do
     install -D -m 644 "resources/icons/photosim-$px.png" "$STAGE/usr/share/icons/hicolor/${px}x${px}/apps/photosim.png"
 done
@@ -151,6 +155,7 @@ if [ "${PACKAGE_SKIP_TARBALL:-0}" != 1 ]; then
     mkdir -p "$TSTAGE/share"
     cp -a "$STAGE/usr/share/applications" "$STAGE/usr/share/icons" "$STAGE/usr/share/metainfo" "$TSTAGE/share/"
     install -m 755 packaging/linux/install-tarball.sh "$TSTAGE/install.sh"
+    install -m 644 packaging/THIRD-PARTY.md "$TSTAGE/THIRD-PARTY.md"
     tar -C "$ROOT/build/tar-root" --owner=0 --group=0 -cf - "photosim-$VERSION" | zstd -6 -T0 -q -c > "$TARBALL"
 fi
 

@@ -87,4 +87,22 @@ def launch_app(args: argparse.Namespace) -> int:
         print(f"photosim: error: the desktop app is not available ({exc}); install it with "
               f"'pip install PySide6-Essentials', or use 'photosim --help' for the command line", file=sys.stderr)
         return 2
-    return run_app(data_dir=args.data_dir, verbose=args.verbose)
+    find = getattr(args, "find", None)
+    if find is not None:
+        find = os.path.abspath(find)
+    return run_app(data_dir=args.data_dir, verbose=args.verbose, find=find)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m photosim.app_launcher --missing``: the Debian packages Qt still needs here (for `make run`)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--missing"]:
+        missing = missing_xcb_packages() if uses_xcb() else []
+        print(" ".join(missing))
+        return 0
+    print("usage: python -m photosim.app_launcher --missing", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find similar photos in your own photo library. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"photosim {__version__}")
+    parser.add_argument("--find", metavar="FILE", nargs="?", const=None, default=None,
+                        help="open the app and find photos similar to FILE (a running app comes forward and searches)")
     parser.add_argument("--self-test", action="store_true",
                         help="check that this installation works: index sample photos and query them in the window "
                              "(options: photosim --self-test --help)")
@@ -114,6 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("words", help="known words for 'search --text', by how many photos carry them")
     p.add_argument("prefix", nargs="?", default="", help="only words starting with this")
     p.add_argument("-n", type=int, default=20, metavar="N", help="at most N words (default 20)")
+    p = sub.add_parser("duplicates", help="exact copies, edited copies and similar shots, with the one to keep",
+                       description="Groups of duplicates in three tiers: exact copies (same bytes), the same "
+                                   "photo (edited or re-saved copies) and similar shots (bursts, series), each "
+                                   "with the photo to keep and why. Nothing is changed unless --trash-suggested "
+                                   "is given; even then files only go to the system trash.")
+    p.add_argument("--tier", choices=("exact", "same", "similar"), default=None, help="only this tier")
+    p.add_argument("--folder", default=None, help="only groups with a photo inside this folder")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON line per group: {"tier", "keep", "reason", "photos": [{"path", "score"}]}')
+    p.add_argument("--trash-suggested", action="store_true",
+                   help="move every photo but the one to keep to the system trash (needs --tier exact or same)")
+    p.add_argument("--dry-run", action="store_true", help="with --trash-suggested: only print the plan")
+    p.add_argument("--undo", action="store_true",
+                   help="put back what the latest clean-up moved (from the app or --trash-suggested)")
     _add_common(p)
 
     p = sub.add_parser("status", help="what the library holds")
@@ -175,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     global _ran_command
     _ran_command = args.command
     handler = {"index": cmd_index, "watch": cmd_watch, "search": cmd_search, "folders": cmd_folders,
-               "status": cmd_status, "check": cmd_check, "info": cmd_info, "words": cmd_words}[args.command]
+               "status": cmd_status, "check": cmd_check, "info": cmd_info, "words": cmd_words,
+               "duplicates": cmd_duplicates}[args.command]
     try:
         return handler(args)
     except UserError as exc:
@@ -249,7 +266,9 @@ def _open_service(args: argparse.Namespace, *, watch: bool, wait: bool = False, 
 
     settings = load_settings(resolve_data_dir(args.data_dir))
     return open_service(args.data_dir, device=_device_choice(args), excluded=settings.excluded,
-                        lock_timeout=-1 if wait else 0, watch=watch, **options)
+                        lock_timeout=-1 if wait else 0, watch=watch, keep_rules=settings.keep_rules,
+                        reference_folders=settings.reference_folders, similar_threshold=settings.similar_threshold,
+                        **options)
 
 
 # -- index --------------------------------------------------------------------------------------
@@ -737,6 +756,114 @@ def cmd_words(args: argparse.Namespace) -> int:
         print(f"photosim: no known word starts with '{args.prefix}'" if args.prefix else "photosim: no photo has labels yet",
               file=sys.stderr)
         return 1
+# -- duplicates ---------------------------------------------------------------------------------
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    """List duplicate groups (or move the suggested files to the trash) from the library as indexed."""
+    from .core.library import CATALOG_FILE, Library, LibraryBusyError
+    from .core.paths import normalize_path, resolve_data_dir
+    from .core.settings import load_settings
+
+    if args.trash_suggested and args.tier not in ("exact", "same"):
+        raise UserError("--trash-suggested needs --tier exact or --tier same (similar shots are different photos)")
+    if args.dry_run and not args.trash_suggested:
+        raise UserError("--dry-run goes with --trash-suggested")
+    data_dir = resolve_data_dir(args.data_dir)
+    if not (data_dir / CATALOG_FILE).exists():
+        raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
+    settings = load_settings(data_dir)
+    if args.undo:
+        from .core.cleanup import Cleanup
+
+        with Library(args.data_dir, writable=True, device=_device_choice(args)) as lib:
+            result = Cleanup(lib, settings.reference_folders).undo_last()
+        for path, why in result.refused:
+            print(f"photosim: {path + ': ' if path else ''}{why}", file=sys.stderr)
+        print(f"photosim: {result.summary()}", file=sys.stderr)
+        return 0
+    try:
+        lib = Library(args.data_dir, writable=True, device=_device_choice(args))
+    except LibraryBusyError:
+        if args.trash_suggested and not args.dry_run:
+            raise
+        lib = Library(args.data_dir, writable=False, device=_device_choice(args))  # caches are not kept
+    with lib:
+        folder = None
+        if args.folder:
+            folder = normalize_path(args.folder)
+            if lib.catalog.folder_for(folder) is None:
+                raise UserError(f"not inside a watched folder: {folder}")
+        if len(lib.index) == 0:
+            raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
+        state = _duplicate_pass(lib, settings)
+        groups = state.groups(args.tier, folder)
+        if args.trash_suggested:
+            return _trash_suggested(lib, settings, state, args, folder)
+        _print_groups(groups, args.json)
+        plan = state.plan(args.tier, folder=folder)
+        counts = {t: len(state.groups(t, folder)) for t in ("exact", "same", "similar") if args.tier in (None, t)}
+        print(f"photosim: {len(groups)} group{'' if len(groups) == 1 else 's'} ("
+              + ", ".join(f"{n} {t}" for t, n in counts.items()) + f"); the suggestions would free "
+              f"{plan.bytes / 1e6:.1f} MB ({len(plan.photos)} file{'' if len(plan.photos) == 1 else 's'})", file=sys.stderr)
+    return 0
+
+
+def _duplicate_pass(lib, settings):  # noqa: ANN001, ANN202
+    """One full pass, with a progress line on a terminal (checks made are cached for the next run)."""
+    from .core.duplicates import DuplicateFinder
+    from .core.progress import format_duration
+
+    finder = DuplicateFinder(lib, rules=settings.keep_rules, reference_folders=settings.reference_folders,
+                             similar_threshold=settings.similar_threshold)
+    tty = sys.stderr.isatty()
+
+    def show(p) -> None:  # noqa: ANN001
+        if tty and p.total:
+            sys.stderr.write(f"\r\x1b[K{p.phase.replace('duplicates: ', '')} {p.done}/{p.total} "
+                             f"({p.rate:.0f}/s, {format_duration(p.eta)} left)")
+            sys.stderr.flush()
+
+    try:
+        return finder.full_pass(on_progress=show)
+    finally:
+        if tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _print_groups(groups, as_json: bool) -> None:  # noqa: ANN001
+    from .core.paths import path_json_fields
+
+    for g in groups:
+        if as_json:
+            line = {"tier": g.tier, **path_json_fields(g.keeper.path, "keep"), "reason": g.reason,
+                    "photos": [{**path_json_fields(m.photo.path), "score": round(m.score, 4)} for m in g.members]}
+            print(json.dumps(line), flush=True)
+            continue
+        print(f"{g.tier}: {len(g.members)} photos, {g.reason}")
+        for m in g.members:
+            mark = "keep " if m.keep else ("ref  " if m.protected else "     ")
+            print(f"  {mark}{m.score:.4f}  {m.photo.path}")
+
+
+def _trash_suggested(lib, settings, state, args, folder) -> int:  # noqa: ANN001
+    from .core.cleanup import Cleanup
+
+    plan = state.plan(args.tier, folder=folder)
+    groups = state.groups(args.tier, folder)
+    by_keeper = {p.photo_id: g.keeper.path for g in groups for p in g.suggested_trash}
+    for p in plan.photos:
+        print(f"trash {p.path}  (keeping {by_keeper.get(p.photo_id, '?')})")
+    protected = [m.photo.path for g in groups for m in g.members if m.protected and not m.keep]
+    for path in protected:
+        print(f"photosim: kept (inside a reference folder): {path}", file=sys.stderr)
+    if args.dry_run or not plan.photos:
+        print(f"photosim: plan: {plan.summary()}" + (" (dry run: nothing moved)" if args.dry_run else ""),
+              file=sys.stderr)
+        return 0
+    result = Cleanup(lib, settings.reference_folders).trash([p.photo_id for p in plan.photos])
+    for path, why in result.refused:
+        print(f"photosim: not moved: {path}: {why}", file=sys.stderr)
+    print(f"photosim: {result.summary()}; 'photosim duplicates --undo' puts them back", file=sys.stderr)
     return 0
 
 

@@ -28,8 +28,9 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 SAMPLES_ENV = "PHOTOSIM_SAMPLES_DIR"
-#: One sample is HEIC, so the self-test also proves that the installed app decodes iPhone photos.
-SAMPLE_SUFFIXES = (".jpg", ".heic")
+#: One sample is HEIC and one DNG, so the self-test also proves that the installed app reads iPhone
+#: photos (pi-heif, through the embedded thumbnail path) and camera RAW files (rawpy).
+SAMPLE_SUFFIXES = (".jpg", ".heic", ".dng")
 _IMPORTED_AT = time.monotonic()
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def _engine_test(report: SelfTestReport, work: Path, folder: Path, queries: list
         if result.indexed != report.photos:
             raise SelfTestError(f"indexed {result.indexed} of {report.photos} sample photos: {result.failures}")
         for query, expected in queries:
-            results = service.search(Query("file", str(query), query.name), 3)
+            results = service.search(Query("file", str(query), query.name), 3).results
             _check_results(report, query, expected, [r.path for r in results], [r.score for r in results])
     finally:
         close_service(service)

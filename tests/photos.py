@@ -16,8 +16,12 @@ from PIL import Image, ImageOps
 SKIMAGE_NAMES = ("chelsea", "coffee", "astronaut", "rocket", "hubble_deep_field", "immunohistochemistry", "retina")
 
 
-def sample_images(n_interior: int = 12) -> dict[str, Image.Image]:
-    """Named RGB photos: scikit-image, scikit-learn and the first ``n_interior`` interior photos."""
+def sample_images(n_interior: int = 12, max_side: int | None = None) -> dict[str, Image.Image]:
+    """Named RGB photos: scikit-image, scikit-learn and the first ``n_interior`` interior photos.
+
+    ``max_side``: shrink every photo to fit (interior photos are draft-decoded to about that size,
+    several times faster than a full decode), for tests that need many photos, not big ones.
+    """
     from interior_photos import get_all_photos
     from skimage import data
     from sklearn.datasets import load_sample_images
@@ -31,9 +35,15 @@ def sample_images(n_interior: int = 12) -> dict[str, Image.Image]:
     for fname, arr in zip(sk.filenames, sk.images, strict=True):
         out[Path(fname).stem] = Image.fromarray(arr).convert("RGB")
     for path in sorted(get_all_photos())[:n_interior]:
-        im = Image.open(path).convert("RGB")
+        im = Image.open(path)
+        if max_side is not None:
+            im.draft("RGB", (max_side, max_side))
+        im = im.convert("RGB")
         im.thumbnail((1024, 1024), Image.Resampling.LANCZOS)
         out["interior_" + Path(path).stem.replace("pexels-", "")] = im
+    if max_side is not None:
+        for im in out.values():
+            im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return out
 
 

@@ -250,3 +250,61 @@ def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: P
     assert (info["width"], info["height"]) == Image.open(photo_dir / "chelsea.jpg").size
     code, out, _ = run(capsys, "words", "ca", "--data-dir", str(data_dir))
     assert code == 0 and "cat" in [line.split(None, 1)[1] for line in out.splitlines()]
+
+
+@pytest.mark.slow
+def test_watch_keeps_a_folder_indexed_until_sigterm(photo_dir: Path, tmp_path: Path, originals_dir: Path) -> None:
+    """`photosim watch` in a real process: indexes, sees a new photo, answers other processes, stops cleanly."""
+    import signal
+    import time
+
+    env = dict(os.environ, PHOTOSIM_DATA_DIR=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"))
+    cmd = [sys.executable, "-m", "photosim"]
+    proc = subprocess.Popen([*cmd, "watch", str(photo_dir), "--rescan-minutes", "60"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def indexed() -> int:
+            done = subprocess.run([*cmd, "status", "--json"], env=env, capture_output=True, text=True, timeout=120)
+            return json.loads(done.stdout)["counts"]["indexed"] if done.returncode == 0 else -1
+
+        deadline = time.monotonic() + 240
+        while indexed() < 8 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(1)
+        assert indexed() == 8, proc.stderr.read() if proc.poll() is not None else "not indexed in time"
+        shutil.copy(originals_dir / "hubble_deep_field.jpg", photo_dir / "new.jpg")
+        while indexed() < 9 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert indexed() == 9  # the watcher saw it; another process reads the library meanwhile
+        done = subprocess.run([*cmd, "search", str(photo_dir / "new.jpg"), "-k", "1", "--all"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout.strip()  # searches answer while it runs
+        done = subprocess.run([*cmd, "index"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "another photosim process" in done.stderr  # one writer
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "watching the library" in err and "indexed 1," in err and "stopped" in err
+    assert (tmp_path / "state" / "photosim" / "log" / "photosim-watch.log").exists()
+
+
+def test_missing_qt_system_libraries_give_the_apt_line_not_an_abort() -> None:
+    """On a minimal Debian or Ubuntu Qt would abort with no traceback; photosim names the packages."""
+    from photosim.app_launcher import XCB_LIBRARIES, missing_libraries_message, missing_xcb_packages, uses_xcb
+
+    absent = {"libxcb-cursor.so.0", "libxcb-icccm.so.4"}
+
+    def loader(name: str) -> object:
+        if name in absent:
+            raise OSError(f"{name}: cannot open shared object file")
+        return object()
+
+    missing = missing_xcb_packages(loader)
+    assert missing == ["libxcb-cursor0", "libxcb-icccm4"]
+    message = missing_libraries_message(missing)
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4" in message
+    assert missing_xcb_packages(lambda name: object()) == []
+    assert set(XCB_LIBRARIES.values()) >= {"libxcb-cursor0", "libxkbcommon-x11-0"}
+    assert uses_xcb({"QT_QPA_PLATFORM": "xcb"}) == sys.platform.startswith("linux")
+    assert not uses_xcb({"QT_QPA_PLATFORM": "offscreen"})
+    assert not uses_xcb({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"})

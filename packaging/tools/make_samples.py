@@ -23,7 +23,8 @@ SKIMAGE = {  # name -> licence note from scikit-image's docstrings
     "astronaut": "Eileen Collins; NASA, public domain (scikit-image)",
     "rocket": "DSCOVR launch on Falcon 9; SpaceX, public domain (scikit-image)",
 }
-HEIC = {"coffee"}
+HEIC = {"coffee"}  # as an iPhone writes it: with a 320 px thumbnail
+DNG = {"rocket"}  # as a camera writes it: raw Bayer data plus a JPEG preview
 INTERIORS = ["pexels-1317558", "pexels-2416933", "pexels-2560067", "pexels-3062948", "pexels-3965508",
              "pexels-4389955"]
 
@@ -38,8 +39,9 @@ def main(out: Path) -> None:
              "| file | source and licence |", "| --- | --- |"]
     for name, note in SKIMAGE.items():
         image = Image.fromarray(getattr(data, name)()).convert("RGB")
-        # One sample is HEIC (as iPhones write): the self-test then proves the installed app decodes it.
-        suffix = ".heic" if name in HEIC else ".jpg"
+        # One sample is HEIC and one DNG: the self-test then proves the installed app reads phone and
+        # camera files (pi-heif and rawpy inside the bundle).
+        suffix = ".heic" if name in HEIC else ".dng" if name in DNG else ".jpg"
         _save(image, out / f"{name}{suffix}")
         lines.append(f"| {name}{suffix} | {note} |")
     available = {p.stem: p for p in Path(get_photo_dir()).glob("*.jpg")}
@@ -55,11 +57,16 @@ def main(out: Path) -> None:
 
 def _save(image: Image.Image, path: Path) -> None:
     image.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
-    if path.suffix == ".heic":
-        import pillow_heif
+    if path.suffix in (".heic", ".dng"):
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for bench
+        import numpy as np
 
-        pillow_heif.register_heif_opener()
-        image.save(path, "HEIF", quality=80)
+        from bench.camera_files import write_dng, write_heic
+
+        if path.suffix == ".heic":
+            write_heic(image, path, thumbnail=320, quality=80, fast=False)
+        else:
+            write_dng(image, path, preview=0, rng=np.random.default_rng(1))
     else:
         image.save(path, "JPEG", quality=85, optimize=True)
 

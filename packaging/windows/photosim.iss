@@ -52,5 +52,12 @@ Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs 
 Name: "{autoprograms}\photosim"; Filename: "{app}\photosim.exe"; Comment: "Find similar photos in your own photo library"
 Name: "{autodesktop}\photosim"; Filename: "{app}\photosim.exe"; Tasks: desktopicon
 
+[Registry]
+; "Find similar photos" on every image file's right-click menu in Explorer (per user or per machine,
+; whichever the install is): Windows' SystemFileAssociations\image covers every picture type.
+Root: HKA; Subkey: "Software\Classes\SystemFileAssociations\image\shell\photosim.findsimilar"; ValueType: string; ValueName: ""; ValueData: "Find similar photos"; Flags: uninsdeletekey
+Root: HKA; Subkey: "Software\Classes\SystemFileAssociations\image\shell\photosim.findsimilar"; ValueType: string; ValueName: "Icon"; ValueData: "{app}\photosim.exe,0"
+Root: HKA; Subkey: "Software\Classes\SystemFileAssociations\image\shell\photosim.findsimilar\command"; ValueType: string; ValueName: ""; ValueData: """{app}\photosim.exe"" --find ""%1"""
+
 [Run]
 Filename: "{app}\photosim.exe"; Description: "{cm:LaunchProgram,photosim}"; Flags: nowait postinstall skipifsilent

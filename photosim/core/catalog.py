@@ -116,7 +116,54 @@ def _migration_labels(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_labels]
+def _migration_duplicates(db: sqlite3.Connection) -> None:
+    """The duplicate finder's tables (photosim/core/duplicates.py): what it measured, what it verified,
+    what the user decided, and what the user's clean-up did.
+
+    Everything is keyed by content fingerprint, not by photo id or path, so it survives renames,
+    moves and re-indexing: a measure or a verdict is about the pixels, a decision is about photos.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE photo_facts (
+            fingerprint TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            facts TEXT NOT NULL
+        );
+        CREATE TABLE pair_checks (
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            result TEXT NOT NULL,
+            PRIMARY KEY (a, b)
+        ) WITHOUT ROWID;
+        CREATE TABLE dup_decisions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('not_duplicates', 'keep_all')),
+            tier TEXT NOT NULL,
+            members TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE action_journal (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            batch INTEGER NOT NULL,
+            at REAL NOT NULL,
+            action TEXT NOT NULL,
+            path BLOB,
+            target BLOB,
+            fingerprint TEXT,
+            photo TEXT,
+            embedding BLOB,
+            decision_id INTEGER,
+            undone_at REAL
+        );
+        CREATE INDEX action_journal_batch ON action_journal(batch)
+        """
+    )
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_labels, _migration_duplicates]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -748,6 +795,162 @@ class Catalog:
             "SELECT COUNT(*), COALESCE(SUM(photo_id), 0) FROM photo_labels WHERE model = ?", (model,)
         ).fetchone()
         return int(row[0]), int(row[1])
+    # -- the duplicate finder's tables (migration 3) ----------------------------------------------
+    @_locked
+    def dedup_keys(self, model: str) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+        """(ids, fingerprints, capture times or NaN, paths) of every photo indexed with ``model``, by id:
+        what a duplicate pass needs about each photo, without building 100,000 row objects."""
+        rows = self.db.execute(
+            "SELECT id, fingerprint, taken_at, path FROM photos WHERE state = 'indexed' AND model = ? ORDER BY id",
+            (model,),
+        ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        taken = np.fromiter((np.nan if r[2] is None else r[2] for r in rows), dtype=np.float64, count=len(rows))
+        return ids, [r[1] or "" for r in rows], taken, [decode_path(r[3]) for r in rows]
+
+    @_locked
+    def exact_copies(self) -> list[list[int]]:
+        """Ids of indexed photos that share a content fingerprint, one list per fingerprint (by id)."""
+        rows = self.db.execute(
+            "SELECT fingerprint, id FROM photos WHERE state = 'indexed' AND fingerprint IN ("
+            "SELECT fingerprint FROM photos WHERE state = 'indexed' AND fingerprint IS NOT NULL "
+            "GROUP BY fingerprint HAVING COUNT(*) > 1) ORDER BY fingerprint, id"
+        ).fetchall()
+        out: dict[str, list[int]] = {}
+        for fingerprint, photo_id in rows:
+            out.setdefault(fingerprint, []).append(int(photo_id))
+        return list(out.values())
+
+    @_locked
+    def photos_with_fingerprints(self, fingerprints: Iterable[str]) -> list[PhotoRow]:
+        """Indexed photos with any of these contents (exact copies included)."""
+        wanted = list(dict.fromkeys(fingerprints))
+        out: list[PhotoRow] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out += [PhotoRow.from_row(r) for r in self.db.execute(
+                f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'indexed' AND fingerprint IN ({marks})", chunk)]
+        return out
+
+    @_locked
+    def photo_facts(self, fingerprints: Iterable[str], version: int) -> dict[str, str]:
+        """Stored measures (JSON text) of these contents, made by measure ``version``."""
+        wanted = list(dict.fromkeys(fingerprints))
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(
+                f"SELECT fingerprint, facts FROM photo_facts WHERE version = ? AND fingerprint IN ({marks})",
+                (version, *chunk)).fetchall())
+        return out
+
+    def put_photo_facts(self, facts: dict[str, str], version: int) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO photo_facts(fingerprint, version, facts) VALUES (?, ?, ?) "
+                "ON CONFLICT(fingerprint) DO UPDATE SET version = excluded.version, facts = excluded.facts",
+                [(fp, version, text) for fp, text in facts.items()],
+            )
+
+    @_locked
+    def pair_checks(self, version: int) -> dict[tuple[str, str], str]:
+        """Every stored pair check (JSON text) of ``version``, keyed by the two fingerprints in order."""
+        rows = self.db.execute("SELECT a, b, result FROM pair_checks WHERE version = ?", (version,))
+        return {(a, b): result for a, b, result in rows}
+
+    def put_pair_checks(self, checks: dict[tuple[str, str], str], version: int) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO pair_checks(a, b, version, result) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(a, b) DO UPDATE SET version = excluded.version, result = excluded.result",
+                [(a, b, version, text) for (a, b), text in checks.items()],
+            )
+
+    @_locked
+    def dup_decisions(self) -> list[tuple[int, str, str, list[str]]]:
+        """(id, kind, tier, member fingerprints) of every stored "not duplicates" / "keep all" decision."""
+        import json
+
+        return [(int(i), kind, tier, json.loads(members)) for i, kind, tier, members in
+                self.db.execute("SELECT id, kind, tier, members FROM dup_decisions ORDER BY id")]
+
+    def add_dup_decision(self, kind: str, tier: str, members: Sequence[str]) -> int:
+        import json
+
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO dup_decisions(kind, tier, members, created_at) VALUES (?, ?, ?, ?)",
+                             (kind, tier, json.dumps(sorted(set(members))), time.time()))
+            return int(cur.lastrowid or 0)
+
+    def delete_dup_decision(self, decision_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM dup_decisions WHERE id = ?", (int(decision_id),))
+
+    @_locked
+    def next_journal_batch(self) -> int:
+        row = self.db.execute("SELECT MAX(batch) FROM action_journal").fetchone()
+        return int(row[0] or 0) + 1
+
+    def journal_add(self, batch: int, action: str, *, path: str | None = None, target: str | None = None,
+                    fingerprint: str | None = None, photo: str | None = None, embedding: bytes | None = None,
+                    decision_id: int | None = None) -> int:
+        """Record one action of the user's clean-up (inside the caller's transaction when there is one)."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO action_journal(batch, at, action, path, target, fingerprint, photo, embedding, "
+                "decision_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (batch, time.time(), action, None if path is None else encode_path(path),
+                 None if target is None else encode_path(target), fingerprint, photo, embedding, decision_id),
+            )
+            return int(cur.lastrowid or 0)
+
+    @_locked
+    def journal(self, limit: int = 100, *, batch: int | None = None) -> list[tuple[Any, ...]]:
+        """Journal rows, newest first: (id, batch, at, action, path, target, fingerprint, photo, embedding,
+        decision_id, undone_at), paths decoded."""
+        sql = ("SELECT id, batch, at, action, path, target, fingerprint, photo, embedding, decision_id, undone_at "
+               "FROM action_journal")
+        params: tuple[Any, ...] = ()
+        if batch is not None:
+            sql += " WHERE batch = ?"
+            params = (batch,)
+        sql += " ORDER BY id DESC LIMIT ?"
+        rows = self.db.execute(sql, (*params, int(limit))).fetchall()
+        return [(r[0], r[1], r[2], r[3], None if r[4] is None else decode_path(r[4]),
+                 None if r[5] is None else decode_path(r[5]), *r[6:]) for r in rows]
+
+    @_locked
+    def last_undoable_batch(self) -> int | None:
+        row = self.db.execute("SELECT MAX(batch) FROM action_journal WHERE undone_at IS NULL").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def journal_mark_undone(self, entry_ids: Iterable[int]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE action_journal SET undone_at = ? WHERE id = ?",
+                           [(time.time(), int(i)) for i in entry_ids])
+
+    @_locked
+    def insert_indexed(self, path: str, folder_id: int, *, size: int, mtime_ns: int, fingerprint: str, model: str,
+                       embedding: bytes, width: int | None, height: int | None, taken_at: float | None) -> int:
+        """A file put back (an undone clean-up) with the embedding it had: no model run needed. A row
+        already at that path (a scan got there first) is replaced."""
+        db = self.db
+        db.execute("DELETE FROM photos WHERE path = ?", (encode_path(path),))
+        cur = db.execute(
+            "INSERT INTO photos(path, folder_id, size, mtime_ns, fingerprint, state, model, embedding, width, "
+            "height, taken_at, updated_at) VALUES (?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?, ?)",
+            (encode_path(path), folder_id, size, mtime_ns, fingerprint, model, embedding, width, height, taken_at,
+             time.time()),
+        )
+        return int(cur.lastrowid or 0)
+
+    @_locked
+    def photo_record(self, photo_id: int) -> tuple[PhotoRow, bytes | None] | None:
+        """A photo's row and its stored embedding (what the journal keeps to put a file back)."""
+        row = self.db.execute(f"SELECT {_PHOTO_COLUMNS}, embedding FROM photos WHERE id = ?", (int(photo_id),)).fetchone()
+        return (PhotoRow.from_row(row[:-1]), row[-1]) if row else None
 
     def integrity_problems(self) -> list[str]:
         """Checks used by tests, ``status`` and ``check``: the SQLite check plus our own invariants."""

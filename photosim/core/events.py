@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from .progress import Progress
 
 if TYPE_CHECKING:
+    from .cleanup import ActionResult
+    from .dupstate import DuplicateState
     from .indexer import IndexReport
     from .snapshot import LibrarySnapshot
 
@@ -97,8 +99,31 @@ class QueryFailed:
     details: str = ""
 
 
+@dataclass(frozen=True)
+class DuplicatesChanged:
+    """The duplicate groups changed (a pass finished, an indexing run or a clean-up touched them);
+    ``state`` is the new immutable :class:`~photosim.core.dupstate.DuplicateState`."""
+
+    state: DuplicateState
+
+
+@dataclass(frozen=True)
+class DuplicatesProgressed:
+    """How far a duplicate pass is (phase "duplicates: neighbours", "...: checking pairs", ...)."""
+
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class CleanedUp:
+    """A clean-up action (trash, move, a decision) or an undo finished; ``result.summary()`` says what
+    it did and what it refused (files in a reference folder, files that were gone)."""
+
+    result: ActionResult
+
+
 ServiceEvent = (
     ModelLoaded | RunStarted | Progressed | RunFinished | FoldersChanged | SnapshotPublished | Noticed | Failed
-    | CatalogDamaged | QueryAnswered | QueryFailed
+    | CatalogDamaged | QueryAnswered | QueryFailed | DuplicatesChanged | DuplicatesProgressed | CleanedUp
 )
 Listener = Callable[[ServiceEvent], None]

@@ -16,6 +16,7 @@ nothing on disk is missed.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -24,6 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from .backup import list_backups, newest_good_backup, verify_backup
 from .catalog import SCHEMA_VERSION, Catalog, CatalogDamagedError, CatalogError, is_corruption
@@ -147,8 +150,7 @@ def _check_index(report: CheckReport, catalog: Catalog, data: Path, model_id: st
         report.index_needs_repair = True
         report.add(BAD, "index", str(exc))
         return
-    import numpy as np
-
+    index.set_exact_keys(_saved_exact_keys(catalog, model_id))
     have = index.keys()
     missing = np.setdiff1d(want, have)
     extra = np.setdiff1d(have, want)
@@ -165,15 +167,23 @@ def _check_index(report: CheckReport, catalog: Catalog, data: Path, model_id: st
                                  f"the search graph): ids {', '.join(map(str, unreachable[:10]))}"
                                  + ("..." if len(unreachable) > 10 else ""))
         return
-    report.add(OK, "index", f"checksum matches; {len(have)} vectors, one per indexed photo; every photo findable")
+    exact = len(index.exact_keys)
+    report.add(OK, "index", f"checksum matches; {len(have)} vectors, one per indexed photo; every photo findable"
+                            + (f" ({exact} the search graph cannot reach are searched exactly beside it)" if exact else ""))
+
+
+def _saved_exact_keys(catalog: Catalog, model_id: str) -> list[int]:
+    """The index's exact side list, saved with it by :meth:`Library.save_index`."""
+    try:
+        return [int(k) for k in json.loads(catalog.get_meta(f"index.{model_id}.exact_keys") or "[]")]
+    except (ValueError, TypeError):
+        return []
 
 
 def find_unreachable(index: VectorIndex) -> list[int]:
-    """Keys of photos that a search for their own vector does not find."""
-    finder = getattr(index, "unreachable_keys", None)
-    if finder is not None:
-        return [int(k) for k in finder()]
-    return []
+    """Keys of photos that no search finds: a search of the graph for their own vector misses them,
+    and they are not in the index's exact side list (which every search scores exactly)."""
+    return [int(k) for k in np.setdiff1d(index.unreachable_keys(), index.exact_keys)]
 
 
 def _check_backups(report: CheckReport) -> None:
@@ -230,16 +240,22 @@ def repair_catalog_and_index(
                 fixed = catalog.fix_invariants()
             report.say(f"fixed {fixed} catalog rows that broke photosim's rules (they are indexed again)")
             check = check_library(data, model=model)
-        if check.index_needs_repair or report.restored_from or report.salvaged is not None:
+        # Unreachable photos alone (the file and its keys are fine) need no rebuild: re-inserting
+        # them takes seconds where a rebuild of 100k photos takes minutes.
+        relink_only = bool(check.unreachable) and not (report.restored_from or report.salvaged is not None)
+        if (check.index_needs_repair and not relink_only) or report.restored_from or report.salvaged is not None:
             _drop_index(data, backbone.model_id)
             report.index_rebuilt = True
-    if report.index_rebuilt:
-        # Opening the library rebuilds the index from the catalog's embeddings (no model run).
+    if report.index_rebuilt or relink_only:
+        # Opening the library rebuilds the index from the catalog's embeddings (no model run); the
+        # repair then re-inserts the photos no search reaches and searches the rest exactly.
         with Library(data, model=model) as library:
             n = len(library.index)
-            if library.index_dirty or not (data / index_file_name(backbone.model_id)).exists():
-                library.save_index()
-        report.say(f"rebuilt the vector index from the catalog: {n} photos, no photo re-embedded")
+            summary = library.repair_index()
+        if report.index_rebuilt:
+            report.say(f"rebuilt the vector index from the catalog: {n} photos, no photo re-embedded")
+        if not summary.endswith("nothing to repair"):
+            report.say(summary)
     return report
 
 
@@ -339,7 +355,7 @@ def _drop_index(data: Path, model_id: str) -> None:
     except FileNotFoundError:
         pass
     with Catalog(data / CATALOG_FILE) as catalog:
-        for name in ("checksum", "checksum_next", "count"):
+        for name in ("checksum", "checksum_next", "count", "exact_keys"):
             catalog.delete_meta(f"index.{model_id}.{name}")
 
 

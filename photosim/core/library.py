@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from .catalog import Catalog
 from .devices import ComputePlan, LoadedModel, load_embedder, load_query_embedder, normalize_choice, plan_for_queries
 from .embedder import Backbone, EmbedderError, resolve_backbone
 from .paths import resolve_data_dir
-from .vectors import IndexFileError, VectorIndex
+from .vectors import IndexFileError, VectorIndex, file_checksum
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -96,6 +97,55 @@ class WriterLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """The vector index of the current model compared with the catalog (:meth:`Library.index_health`).
+
+    Everything the index can get wrong is repairable from the catalog (:meth:`Library.repair_index`),
+    so "unhealthy" means "a repair would change something", never "data is lost".
+    """
+
+    #: the index file exists and its bytes match the checksum recorded in the catalog
+    checksum_ok: bool
+    #: why not, in a few words ("" when ``checksum_ok``)
+    file_problem: str
+    #: vectors in the index that was examined (the one in memory if this process opened it)
+    index_vectors: int
+    #: photos the catalog holds as indexed with the current model
+    catalog_photos: int
+    #: indexed in the catalog, absent from the index: searches cannot return them
+    missing_ids: tuple[int, ...]
+    #: in the index, not (or no longer) indexed in the catalog
+    extra_ids: tuple[int, ...]
+    #: in the index, but no graph search reaches them, and not in the exact side list
+    unreachable_ids: tuple[int, ...]
+    #: the graph cannot reach them, so every search scores them exactly (findable, nothing to repair)
+    exact_ids: tuple[int, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return self.checksum_ok and not (self.missing_ids or self.extra_ids or self.unreachable_ids)
+
+    def summary(self) -> str:
+        """One line per finding, for ``photosim check`` and the app."""
+        lines = [f"vector index: {self.index_vectors} vectors for {self.catalog_photos} indexed photos"]
+        if not self.checksum_ok:
+            lines.append(f"  index file: {self.file_problem}")
+        for label, ids in (("missing from the index", self.missing_ids), ("not in the catalog", self.extra_ids),
+                           ("unreachable by search", self.unreachable_ids)):
+            if ids:
+                lines.append(f"  {len(ids)} {label}: ids {_some(ids)}")
+        if self.exact_ids:
+            lines.append(f"  {len(self.exact_ids)} searched exactly beside the graph (which cannot reach them)")
+        lines.append("  healthy" if self.healthy else "  needs repair: photosim check --repair")
+        return "\n".join(lines)
+
+
+def _some(ids: tuple[int, ...], shown: int = 10) -> str:
+    head = ", ".join(str(i) for i in ids[:shown])
+    return head + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def index_file_name(model_id: str) -> str:
@@ -262,6 +312,7 @@ class Library:
         for checksum in known:
             try:
                 index = VectorIndex.load(self.index_path, dim, checksum=checksum)
+                index.set_exact_keys(self._saved_exact_keys())
                 break
             except IndexFileError as exc:
                 reason = str(exc)
@@ -324,5 +375,102 @@ class Library:
         with self.catalog.transaction():
             self.catalog.set_meta(self._meta_key("checksum"), checksum)
             self.catalog.set_meta(self._meta_key("count"), str(len(self._index)))
+            self.catalog.set_meta(self._meta_key("exact_keys"), json.dumps(self._index.exact_keys.tolist()))
             self.catalog.set_meta(self._meta_key("saved_at"), str(time.time()))
         self._index_dirty = False
+
+    # -- health and repair of the vector index -------------------------------------------------
+    def _saved_exact_keys(self) -> list[int]:
+        """The exact side list saved with the index (photos its graph cannot reach)."""
+        try:
+            return [int(k) for k in json.loads(self.catalog.get_meta(self._meta_key("exact_keys")) or "[]")]
+        except (ValueError, TypeError):
+            return []
+
+    def _file_state(self) -> tuple[str | None, str]:
+        """(the recorded checksum the index file matches, "") or (None, why it matches none)."""
+        if not self.index_path.exists():
+            return None, "missing"
+        known = {self.catalog.get_meta(self._meta_key("checksum")), self.catalog.get_meta(self._meta_key("checksum_next"))}
+        known.discard(None)
+        if not known:
+            return None, "no checksum recorded in the catalog"
+        try:
+            actual = file_checksum(self.index_path)
+        except OSError as exc:
+            return None, f"unreadable: {exc}"
+        if actual not in known:
+            return None, "checksum does not match (corrupt, or left by an interrupted save)"
+        return actual, ""
+
+    def index_health(self, *, threads: int = 0) -> IndexHealth:
+        """Compare the vector index with the catalog and check that every photo in it is findable.
+
+        Examines the index this process searches if it has opened it (a repair made on opening then
+        shows as done), otherwise the file on disk as saved, mapped read-only and not repaired: a
+        check must report what is wrong before anything fixes it. An unusable file is reported as
+        such, with no ids (opening the library rebuilds it from the catalog). Costs a self-search of
+        every photo on ``threads`` cores (0: all); ``bench/reachability.py`` measures it.
+        """
+        checksum, problem = self._file_state()
+        index = self._index
+        if index is None and checksum is not None:
+            try:
+                index = VectorIndex.load(self.index_path, self.backbone.dim, checksum=checksum)
+                index.set_exact_keys(self._saved_exact_keys())
+            except IndexFileError as exc:
+                problem = str(exc)
+        want = self.catalog.indexed_ids(self.model_id)
+        if index is None:
+            if problem == "missing" and len(want) == 0:  # nothing indexed yet: no file is written
+                return IndexHealth(True, "", 0, 0, (), (), (), ())
+            return IndexHealth(False, problem, 0, len(want), (), (), (), ())
+        have = index.keys()
+        exact = index.exact_keys
+        unreachable = np.setdiff1d(index.unreachable_keys(threads=threads), exact)
+        return IndexHealth(
+            checksum_ok=not problem, file_problem=problem, index_vectors=len(index), catalog_photos=len(want),
+            missing_ids=tuple(int(i) for i in np.setdiff1d(want, have)),
+            extra_ids=tuple(int(i) for i in np.setdiff1d(have, want)),
+            unreachable_ids=tuple(int(i) for i in unreachable),
+            exact_ids=tuple(int(i) for i in np.intersect1d(exact, have)),
+        )
+
+    def repair_index(self, rebuild: bool = False, *, threads: int = 0) -> str:
+        """Make the index hold exactly the catalog's photos, every one findable; save it atomically.
+
+        Opening the index already replaces a missing or corrupt file and adds or removes what differs
+        from the catalog; this then re-inserts the photos no search reaches and keeps the few the
+        graph still cannot reach in the exact side list. ``rebuild`` builds a new graph from the
+        catalog's stored embeddings first (no re-embedding). Returns a summary for the user.
+        """
+        if not self.writable:
+            raise PermissionError("the library was opened read-only; a repair needs the writer lock")
+        events_before = len(self.index_events)
+        done: list[str] = []
+        if rebuild:
+            fresh = VectorIndex(self.backbone.dim)
+            self._reconcile(fresh)
+            with self._index_lock:
+                self._index = fresh
+            self._index_dirty = True
+            done.append(f"rebuilt the index from the catalog ({len(fresh)} photos, no re-embedding)")
+        index = self.index  # opening repairs a missing or corrupt file
+        if self._reconcile(index):
+            self._index_dirty = True
+        done[:0] = [event.removeprefix("vector index: ") for event in self.index_events[events_before:]]
+        previous_exact = set(index.exact_keys.tolist())
+        repair = index.repair_unreachable(threads=threads)
+        if repair.reinserted or set(repair.exact) != previous_exact:
+            self._index_dirty = True
+        if repair.reinserted:
+            done.append(f"re-inserted {len(repair.reinserted)} photos no search reached; "
+                        f"{repair.relinked} are reachable again")
+        if set(repair.exact) != previous_exact:
+            done.append(f"{len(repair.exact)} photos the graph cannot reach are searched exactly beside it")
+        saved = self._index_dirty or self._file_state()[0] is None
+        if saved:
+            self.save_index()
+        if not done:
+            return "vector index: nothing to repair"
+        return "vector index: " + "; ".join(done) + ("; saved" if saved else "")

@@ -227,8 +227,12 @@ class GeometricVerifier:
         return cv2
 
     # -- features -----------------------------------------------------------------------------------
-    def features(self, source: ImageSource) -> Features:
-        """Keypoints of a picture given as a path (decoded small, EXIF-upright) or a decoded image."""
+    def features(self, source: ImageSource, image: Image.Image | None = None) -> Features:
+        """Keypoints of a picture given as a path (decoded small, EXIF-upright) or a decoded image.
+
+        ``image``: the path's picture already decoded by the caller (as ``decode(path, VERIFY_SIDE)``
+        gives it), so the duplicate finder's per-photo measures and this check share one decode.
+        """
         if isinstance(source, Image.Image):
             return self._compute(source)
         key = os.fspath(source)
@@ -239,7 +243,7 @@ class GeometricVerifier:
                 return hit
         from .images import decode
 
-        feats = self._compute(decode(key, VERIFY_SIDE))
+        feats = self._compute(image if image is not None else decode(key, VERIFY_SIDE))
         with self._lock:
             self._cache[key] = feats
             while len(self._cache) > self._cache_size:

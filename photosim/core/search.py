@@ -236,8 +236,12 @@ class Searcher:
             return [(r.photo_id, r.path, r.score) for r in self.search_vector(vec, n, folder=folder, exclude=exclude)]
 
         self.search_vector(vector, 1, folder=folder, exclude=exclude)  # raises the user-facing errors first
+        # Turned and cut-out forms of the query (5 more embeddings and checks) are for pictures from
+        # outside: a library photo's sideways copies inside the library are the duplicates finder's
+        # to show, and "Find similar" on a thumbnail must answer at once.
+        try_variants = picture is not None and not exclude
         return rank_query(vector, k, search, test, query_image=picture,
-                          variants=(lambda: query_variants(picture)) if picture is not None else None,
+                          variants=(lambda: query_variants(picture)) if try_variants else None,
                           embed=self.library.embedder.embed_images)
 
     def _exact_in_folder(

@@ -11,7 +11,8 @@ Threads, and what each may touch::
     caller (GUI thread, CLI)  requests (scan, folders, pause...) -> queue; reads via photo_rows()
                               (the service's row reader, a connection of its own, behind a lock)
     photosim-writer           the only writer: the Library's catalog connection, the vector index,
-                              the indexer (whose decode pool it starts), folder changes, backups;
+                              the indexer (whose decode pool it starts), folder changes, backups,
+                              the duplicate finder and its clean-up actions (queued as tasks);
                               runs at a lower CPU priority than the window
     photosim-query            the urgent lane: one reader connection of its own; embeds a query photo
                               (the model is shared: a query waits at most one indexing batch)
@@ -45,9 +46,15 @@ import numpy as np
 
 from .backup import make_backup
 from .catalog import Catalog, CatalogDamagedError, CatalogError, PhotoRow, is_corruption
+from .cleanup import ActionResult, Cleanup, JournalEntry
+from .duplicates import DuplicateFinder
+from .dupstate import DuplicateGroup, DuplicateState
 from .embedder import EmbedderError
 from .events import (
     CatalogDamaged,
+    CleanedUp,
+    DuplicatesChanged,
+    DuplicatesProgressed,
     Failed,
     FoldersChanged,
     Listener,
@@ -64,7 +71,7 @@ from .events import (
 from .indexer import Indexer, IndexReport
 from .library import Library, LibraryBusyError
 from .paths import normalize_path
-from .progress import Progress, RunControl
+from .progress import Progress, RateMeter, RunControl
 from .search import QueryError, Searcher
 from .snapshot import LibrarySnapshot, make_snapshot
 from .watcher import FolderWatcher, collapse_paths, is_network_folder
@@ -81,6 +88,10 @@ RECONCILE_INTERVAL = 10 * 60.0
 
 REFRESH_WHILE_INDEXING = 2.5
 """How often the library snapshot (ids, counts) is re-read during a long run."""
+
+CHECK_STEP = 64
+"""Duplicate pairs checked from their files per writer step (a few seconds), between which the
+writer takes a person's actions and indexing runs."""
 
 BACKGROUND_NICENESS = 10
 """Indexing runs at a lower CPU priority than the window, so a busy CPU slows indexing, not the UI."""
@@ -100,19 +111,45 @@ def lower_thread_priority(niceness: int = BACKGROUND_NICENESS) -> None:
 
 @dataclass(frozen=True)
 class Query:
-    """What to search with: a file path, image bytes, or a library photo id."""
+    """What to search with: a file path, image bytes, a library photo id, or words.
 
-    kind: str  # "file" | "bytes" | "photo"
+    ``crop``: a region of the picture (x, y, width, height in pixels of the upright picture as
+    displayed). ``only``: keep only results labelled like this word ("similar to this photo, only dogs").
+    """
+
+    kind: str  # "file" | "bytes" | "photo" | "text" (value: a list of words)
     value: Any
     label: str
+    crop: tuple[int, int, int, int] | None = None
+    only: str | None = None
+
+
+@dataclass
+class Lane:
+    """What a call on the query lane may use: the lane's own searcher, labels and reader connection."""
+
+    service: LibraryService
+    catalog: Catalog
+    searcher: Searcher
+    _labels: Any = None
+
+    @property
+    def labels(self) -> Any:
+        """The lane's :class:`~photosim.core.tags.LabelIndex` (loaded on first use, then kept up to date)."""
+        if self._labels is None:
+            from .tags import LabelIndex
+
+            self._labels = LabelIndex(self.service.library, catalog=self.catalog)
+        return self._labels
 
 
 @dataclass
 class _QueryJob:
     token: int
-    query: Query
+    query: Query | None
     k: int
     future: Future[Any]
+    call: Any = None  # for submit_call: fn(lane) -> value
 
 
 class LibraryService:
@@ -135,7 +172,13 @@ class LibraryService:
         workers: int | None = None,
         background_priority: bool = True,
         backups: bool = True,
+        keep_rules: Sequence[str] | None = None,
+        reference_folders: Sequence[str] = (),
+        similar_threshold: float | None = None,
     ) -> None:
+        """``keep_rules``, ``reference_folders``, ``similar_threshold``: the duplicate finder's settings
+        (:class:`~photosim.core.settings.Settings` fields of the same names); see also
+        :meth:`configure_duplicates`."""
         if not library.writable:
             raise ValueError("the library service needs a writable library")
         self.library = library
@@ -183,6 +226,16 @@ class LibraryService:
         self._queries: deque[_QueryJob] = deque()
         self._query_cond = threading.Condition()
         self._tokens = itertools.count(1)
+        # -- tasks for the writer thread (duplicates, clean-up), guarded by _cond --
+        self._tasks: deque[tuple[Any, Future[Any]]] = deque()
+        self._dup_control: RunControl | None = None
+        self._dup_future: Future[Any] | None = None
+        #: The duplicate finder: its pass, its updates after each run and the clean-up actions all run
+        #: on the writer thread; its published state is read from any thread.
+        self.duplicates = DuplicateFinder(library, rules=keep_rules, reference_folders=reference_folders,
+                                          **({} if similar_threshold is None else {"similar_threshold": similar_threshold}))
+        self.duplicates.listeners.append(lambda state: self._emit(DuplicatesChanged(state)))
+        self._cleanup = Cleanup(library, reference_folders)
         # -- readers owned by the service for its callers (opened in start, closed in stop) --
         self._rows_reader: Catalog | None = None
         # -- threads --
@@ -251,6 +304,7 @@ class LibraryService:
             if self._control is not None:
                 self._control.cancel()
             self._cond.notify_all()
+        self.cancel_duplicates()  # a pass in progress stops after the pairs in hand
         with self._query_cond:
             self._query_cond.notify_all()
         with self._snap_cond:
@@ -270,6 +324,14 @@ class LibraryService:
         for job in pending:
             if not job.future.done():
                 job.future.set_exception(QueryError("photosim is closing"))
+        with self._cond:
+            tasks = list(self._tasks)
+            self._tasks.clear()
+        for _fn, future in tasks:
+            if not future.done():
+                future.set_exception(CatalogError("photosim is closing"))
+        if self._dup_future is not None and not self._dup_future.done():
+            self._dup_future.set_exception(CatalogError("photosim is closing"))
         if self._rows_reader is not None:
             self._rows_reader.close()
             self._rows_reader = None
@@ -363,7 +425,7 @@ class LibraryService:
             return self._has_work()
 
     def _has_work(self) -> bool:
-        return self._full or bool(self._paths) or bool(self._ops)
+        return self._full or bool(self._paths) or bool(self._ops) or bool(self._tasks)
 
     @property
     def snapshot(self) -> LibrarySnapshot:
@@ -424,6 +486,9 @@ class LibraryService:
                         return
                     if self.damaged is not None:  # nothing more is written until the catalog is repaired
                         self._ops, self._full, self._paths = [], False, set()
+                        for _fn, future in self._tasks:
+                            future.set_exception(CatalogDamagedError(self.damaged))
+                        self._tasks.clear()
                         self._cond.notify_all()
                         continue
                     if self._reconcile_due() and not self._has_work():
@@ -431,6 +496,7 @@ class LibraryService:
                         if self.watcher is not None:  # folders that came back get watched again
                             self.watcher.request_watch(self._folder_paths())
                     ops, self._ops = self._ops, []
+                    tasks, self._tasks = list(self._tasks), deque()
                     full, paths = self._full, self._paths
                     self._full, self._paths = False, set()
                     self._busy = True
@@ -442,6 +508,8 @@ class LibraryService:
                     excluded = list(self._excluded)
                 self.last_failure = None
                 try:
+                    if tasks:  # first: a user's action must not wait for a long run
+                        self._run_tasks(tasks)
                     if ops:
                         paths |= set(self._apply_ops(ops))
                     if full or paths:
@@ -536,6 +604,14 @@ class LibraryService:
             self._label_and_index_look_alikes(control)
         if report.any_change and self._backups:
             make_backup(self.library.catalog, self.library.data_dir)
+        if report.changed_paths and self.duplicates.ready:
+            try:  # the groups follow the files; a failure here must not fail the run
+                self.duplicates.update(report.changed_paths)
+                self._check_pending_later()
+            except Exception as exc:
+                log.exception("updating the duplicate groups failed")
+                self._emit(Failed(f"updating the duplicate groups failed: {type(exc).__name__}: {exc}",
+                                  traceback.format_exc()))
         self.last_report = report
         self.request_snapshot(heavy=True, then=RunFinished(report))
 
@@ -567,6 +643,187 @@ class LibraryService:
         self._emit(Progressed(progress))
         heavy = progress.phase == "indexing" and time.monotonic() - self._last_heavy > REFRESH_WHILE_INDEXING
         self.request_snapshot(heavy=heavy)
+
+    # -- duplicates and clean-up (queued to the writer thread) ------------------------------------
+    def _submit(self, fn: Any, *, interrupt: bool = True) -> Future[Any]:
+        """Run ``fn()`` on the writer thread (before the next indexing run); its result or error in the
+        future. ``interrupt``: a person is waiting, so a run in progress stops after its batch (and is
+        queued again behind the task); background work waits for the run instead."""
+        future: Future[Any] = Future()
+        with self._cond:
+            if self._stopped or self._closing:
+                future.set_exception(CatalogError("photosim is closing"))
+                return future
+            self._tasks.append((fn, future))
+            on_writer = threading.current_thread().name == "photosim-writer"
+            if interrupt and not on_writer and self._control is not None:
+                self._control.cancel()
+            self._cond.notify_all()
+        return future
+
+    def _check_pending_later(self) -> None:
+        """Work through the duplicate finder's waiting checks a step at a time (after a big run), so
+        actions and indexing runs get the writer in between."""
+        if not self.duplicates.pending:
+            return
+
+        def step() -> None:
+            self.duplicates.check_pending(CHECK_STEP)
+            self._check_pending_later()
+
+        self._submit(step, interrupt=False)
+
+    def _run_tasks(self, tasks: list[tuple[Any, Future[Any]]]) -> None:
+        for fn, future in tasks:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:  # handed to the caller, who reports it
+                    if isinstance(exc, CatalogDamagedError) or is_corruption(exc):
+                        self._writer_failed(exc)
+                    future.set_exception(exc)
+
+    @property
+    def duplicate_state(self) -> DuplicateState:
+        """The latest duplicate groups (immutable; ``ready`` is False until a pass has run)."""
+        return self.duplicates.state
+
+    def find_duplicates(self) -> Future[DuplicateState]:
+        """Find every duplicate group (the Duplicates view opening, F5 there). The groups known from
+        earlier checks are published within seconds (DuplicatesChanged); the pairs still to check
+        from their files follow in small steps on the writer thread, with progress
+        (DuplicatesProgressed: rate, time left) and a DuplicatesChanged after each step, so the
+        person can act on the groups meanwhile. The future holds the final state; after it, every
+        indexing run keeps the groups current. :meth:`cancel_duplicates` stops the steps."""
+        done: Future[DuplicateState] = Future()
+        control = RunControl()
+        self._dup_control = control
+        self._dup_future = done
+        meter = RateMeter()
+        total = [0]
+        finder = self.duplicates
+
+        def finish() -> None:
+            if self._dup_control is control:
+                self._dup_control = None
+            if not done.done():
+                done.set_result(finder.state)
+
+        def next_step() -> None:
+            if control.cancelled:
+                finder.drop_pending()
+            left = finder.pending
+            checked = total[0] - left
+            rate = meter.update(checked)
+            self._emit(DuplicatesProgressed(Progress("duplicates: checking pairs", checked, total[0], rate,
+                                                     left / rate if rate else None)))
+            if left:
+                self._submit(step, interrupt=False)
+            else:
+                finish()
+
+        def step() -> None:
+            try:
+                if not control.cancelled:
+                    finder.check_pending(CHECK_STEP, control)
+            except BaseException as exc:
+                if not done.done():
+                    done.set_exception(exc)
+                raise
+            next_step()
+
+        def first() -> None:
+            try:
+                finder.start_pass(control, lambda p: self._emit(DuplicatesProgressed(p)))
+            except BaseException as exc:
+                done.set_exception(exc)
+                raise
+            total[0] = finder.pending
+            meter.update(0)
+            next_step()
+
+        self._submit(first)
+        return done
+
+    def cancel_duplicates(self) -> None:
+        """Stop a running duplicate pass soon (the checks made so far are kept for the next one)."""
+        control = self._dup_control
+        if control is not None:
+            control.cancel()
+
+    def configure_duplicates(self, *, rules: Sequence[str] | None = None,
+                             reference_folders: Sequence[str] | None = None,
+                             similar_threshold: float | None = None) -> Future[DuplicateState]:
+        """Apply the keep-best rule order, the reference folders and the similar-shots threshold
+        (settings): keepers and reasons are worked out again without reading any file."""
+
+        def task() -> DuplicateState:
+            if reference_folders is not None:
+                self._cleanup.reference_folders = [normalize_path(p) for p in reference_folders]
+            return self.duplicates.configure(rules=rules, reference_folders=reference_folders,
+                                             similar_threshold=similar_threshold)
+
+        return self._submit(task)
+
+    def trash_photos(self, photo_ids: Sequence[int]) -> Future[ActionResult]:
+        """Move these photos to the system trash (never a permanent delete); the library and the groups
+        follow at once. Files in a reference folder are refused (see the result)."""
+        return self._submit(lambda: self._clean(self._cleanup.trash(photo_ids)))
+
+    def move_photos(self, photo_ids: Sequence[int], folder: str) -> Future[ActionResult]:
+        """Move these photos' files into ``folder`` (reference folders refused, as for the trash)."""
+        return self._submit(lambda: self._clean(self._cleanup.move(photo_ids, folder)))
+
+    def accept_suggestions(self, groups: Sequence[DuplicateGroup]) -> Future[ActionResult]:
+        """Move every group's suggested files to the trash (a file some group keeps is never moved);
+        :meth:`DuplicateState.plan` gives the summary to show before."""
+        keep = {g.keeper.photo_id for g in groups}
+        ids = [p.photo_id for g in groups for p in g.suggested_trash if p.photo_id not in keep]
+        return self.trash_photos(list(dict.fromkeys(ids)))
+
+    def mark_not_duplicates(self, group: DuplicateGroup) -> Future[ActionResult]:
+        """These photos are not duplicates of each other: they never share a group again (by content,
+        so renames and moves do not undo it)."""
+        return self._submit(lambda: self._decided(self._cleanup.decide("not_duplicates", group.tier,
+                                                                       sorted(group.fingerprints))))
+
+    def keep_all(self, group: DuplicateGroup) -> Future[ActionResult]:
+        """Keep every photo of this group: it is hidden until a new photo joins it."""
+        return self._submit(lambda: self._decided(self._cleanup.decide("keep_all", group.tier,
+                                                                       sorted(group.fingerprints))))
+
+    def undo_last(self) -> Future[ActionResult]:
+        """Reverse the latest clean-up action or decision not yet undone (files come back from the
+        trash where the platform lets photosim find them)."""
+
+        def task() -> ActionResult:
+            result = self._cleanup.undo_last()
+            self.duplicates.refresh_decisions(result.fingerprints)
+            if result.changed_paths:
+                self.duplicates.update(result.changed_paths)
+            self._emit(CleanedUp(result))
+            self.request_snapshot(heavy=True)
+            return result
+
+        return self._submit(task)
+
+    def journal(self, limit: int = 50) -> list[JournalEntry]:
+        """The latest clean-up actions, newest first (read on the caller's thread)."""
+        return Cleanup.read_journal(self._reader(), limit)
+
+    def _clean(self, result: ActionResult) -> ActionResult:
+        if result.photo_ids:
+            self.duplicates.forget(result.photo_ids)
+        if result.changed_paths:
+            self.duplicates.update(result.changed_paths)  # a move inside the library: the new place
+        self._emit(CleanedUp(result))
+        self.request_snapshot(heavy=True)
+        return result
+
+    def _decided(self, result: ActionResult) -> ActionResult:
+        self.duplicates.refresh_decisions(result.fingerprints)
+        self._emit(CleanedUp(result))
+        return result
 
     # -- the model (whichever thread needs it first) -------------------------------------------
     def _load_model_in_background(self) -> None:
@@ -618,6 +875,18 @@ class LibraryService:
             self._query_cond.notify_all()
         return token, job.future
 
+    def submit_call(self, fn: Any) -> Future[Any]:
+        """Run ``fn(lane)`` on the query lane (a :class:`Lane`: its reader connection, searcher and labels);
+        for quick reads a view needs off the GUI thread (photo info, known words)."""
+        job = _QueryJob(next(self._tokens), None, 0, Future(), call=fn)
+        with self._query_cond:
+            if self._stopped:
+                job.future.set_exception(QueryError("photosim is closing"))
+                return job.future
+            self._queries.append(job)
+            self._query_cond.notify_all()
+        return job.future
+
     def search(self, query: Query, k: int, timeout: float | None = 120.0) -> Any:
         """Run a query through the query lane and wait for it (command line, self-test)."""
         _token, future = self.submit_query(query, k)
@@ -625,6 +894,9 @@ class LibraryService:
 
     def _query_main(self) -> None:
         reader = self.library.catalog.reader()
+        # One searcher (and label index) for the lane's life: they keep the library's background sample
+        # and labels between queries.
+        lane = Lane(self, reader, Searcher(self.library, catalog=reader))
         try:
             while True:
                 with self._query_cond:
@@ -633,23 +905,57 @@ class LibraryService:
                     if self._stopped:
                         return
                     job = self._queries.popleft()
-                self._answer(job, reader)
+                if job.call is not None:
+                    self._run_call(job, lane)
+                else:
+                    self._answer(job, lane)
         finally:
             reader.close()
 
-    def _answer(self, job: _QueryJob, reader: Catalog) -> None:
+    def _run_call(self, job: _QueryJob, lane: Lane) -> None:
         try:
+            job.future.set_result(job.call(lane))
+        except Exception as exc:
+            log.debug("call on the query lane failed: %s", exc, exc_info=True)
+            job.future.set_exception(exc)
+
+    def _answer(self, job: _QueryJob, lane: Lane) -> None:
+        """A :class:`~photosim.core.results.ResultSet` (copies first, then similar photos, with a cutoff),
+        or for words a :class:`~photosim.core.word_results.WordResults`."""
+        searcher = lane.searcher
+        query = job.query
+        assert query is not None
+        try:
+            if query.kind == "text":
+                from .word_results import word_results
+
+                words = list(query.value) + ([query.only] if query.only else [])
+                results: Any = word_results(lane.labels.search(words, job.k))
+                job.future.set_result(results)
+                self._emit(QueryAnswered(job.token, results))
+                return
             self.ensure_model()
-            searcher = Searcher(self.library, catalog=reader)
-            query = job.query
+            k = job.k * 5 if query.only else job.k  # room for what the word leaves out
+            if query.only and not lane.labels.taxonomy.is_known(query.only):
+                from .tags import NO_MATCH
+
+                raise QueryError(f"{NO_MATCH}: photosim knows no word '{query.only}'")
             if query.kind == "file":
-                results = searcher.search_file(query.value, job.k)
+                results = searcher.results_for_file(query.value, k, crop=query.crop)
             elif query.kind == "bytes":
-                results = searcher.search_bytes(query.value, job.k)
+                results = searcher.results_for_bytes(query.value, k, crop=query.crop)
             elif query.kind == "photo":
-                results = searcher.search_photo(int(query.value), job.k)
+                if query.crop is not None:
+                    row = searcher.catalog.get(int(query.value))
+                    if row is None:
+                        raise QueryError("that photo is no longer in the library")
+                    results = searcher.results_for_file(row.path, k, crop=query.crop)
+                else:
+                    results = searcher.results_for_photo(int(query.value), k)
             else:
                 raise QueryError(f"unknown kind of query: {query.kind}")
+            if query.only:
+                results = narrowed(results, lane.labels.narrow(results.results, query.only), job.k)
         except (QueryError, EmbedderError) as exc:
             job.future.set_exception(exc)
             self._emit(QueryFailed(job.token, str(exc)))
@@ -720,6 +1026,15 @@ class LibraryService:
                         self._cond.notify_all()
         finally:
             reader.close()
+
+
+def narrowed(results: Any, kept: list[Any], k: int) -> Any:
+    """A result set cut down to the results a word kept: the word is the cutoff ("only dogs")."""
+    from .results import ResultSet
+
+    kept = kept[:k]
+    same = sum(1 for r in kept if getattr(r, "match", "") == "same")
+    return ResultSet(kept, len(kept), same, getattr(results, "variant", ""), getattr(results, "background", None))
 
 
 def open_service(

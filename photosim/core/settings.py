@@ -16,6 +16,7 @@ from pathlib import Path
 from .atomic import replacing
 from .devices import DEVICE_CHOICES, normalize_choice
 from .embedder import EmbedderError
+from .keepbest import DEFAULT_RULES, normalize_rules
 from .paths import normalize_path
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,9 @@ SETTINGS_FILE = "settings.json"
 DEVICES = DEVICE_CHOICES
 THUMB_MIN, THUMB_MAX, THUMB_STEP = 96, 320, 32
 RESULTS_MIN, RESULTS_MAX = 1, 1000
+SIMILAR_MIN, SIMILAR_MAX = 0.5, 0.99
+#: The duplicate finder's default "similar shots" threshold (calibrated by bench/duplicates.py).
+SIMILAR_DEFAULT = 0.7
 
 
 @dataclass
@@ -34,6 +38,12 @@ class Settings:
     results: int = 60
     thumb_size: int = 160
     excluded: list[str] = field(default_factory=list)
+    #: The duplicate finder's keep-best rule chain, most important first (photosim/core/keepbest.py).
+    keep_rules: list[str] = field(default_factory=lambda: list(DEFAULT_RULES))
+    #: Folders whose files are the user's masters: kept first, never moved or trashed by a clean-up.
+    reference_folders: list[str] = field(default_factory=list)
+    #: Two shots a moment apart are "similar shots" at this similarity or above (the view's slider).
+    similar_threshold: float = SIMILAR_DEFAULT
 
     def normalized(self) -> Settings:
         """A copy with every value inside its allowed range."""
@@ -43,13 +53,24 @@ class Settings:
             device = "auto"
         results = _clamp(self.results, RESULTS_MIN, RESULTS_MAX, 60)
         thumb = _clamp(self.thumb_size, THUMB_MIN, THUMB_MAX, 160)
-        excluded: list[str] = []
-        for raw in self.excluded if isinstance(self.excluded, list) else []:
-            if isinstance(raw, str) and raw.strip():
-                path = normalize_path(raw)
-                if path not in excluded:
-                    excluded.append(path)
-        return Settings(device=device, results=results, thumb_size=thumb, excluded=excluded)
+        rules = list(normalize_rules(self.keep_rules if isinstance(self.keep_rules, list) else None))
+        similar = self.similar_threshold
+        if isinstance(similar, bool) or not isinstance(similar, (int, float)) or similar != similar:
+            similar = SIMILAR_DEFAULT
+        similar = round(float(min(SIMILAR_MAX, max(SIMILAR_MIN, similar))), 3)
+        return Settings(device=device, results=results, thumb_size=thumb, excluded=_paths(self.excluded),
+                        keep_rules=rules, reference_folders=_paths(self.reference_folders), similar_threshold=similar)
+
+
+def _paths(raw_list: object) -> list[str]:
+    """Normalised, de-duplicated folder paths from a settings value (anything else is dropped)."""
+    out: list[str] = []
+    for raw in raw_list if isinstance(raw_list, list) else []:
+        if isinstance(raw, str) and raw.strip():
+            path = normalize_path(raw)
+            if path not in out:
+                out.append(path)
+    return out
 
 
 def _clamp(value: object, lo: int, hi: int, default: int) -> int:

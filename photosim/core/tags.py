@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from .catalog import INDEXED
+from .catalog import INDEXED, Catalog
 from .images import FileRead, ImageLoadError, decode_photo, read_file
 from .progress import Progress, RateMeter, RunControl
 from .wordnet import Taxonomy, load_taxonomy, normalize_word
@@ -196,8 +196,10 @@ class LabelIndex:
     check itself took 24 ms at 100k). One word scores 100k photos in about 30 ms. Thread-safe.
     """
 
-    def __init__(self, library: Library, taxonomy: Taxonomy | None = None) -> None:
+    def __init__(self, library: Library, taxonomy: Taxonomy | None = None, catalog: Catalog | None = None) -> None:
+        """``catalog``: a reader connection of the caller's own (the service's query lane); default: the library's."""
         self.library = library
+        self.catalog = catalog if catalog is not None else library.catalog
         self.taxonomy = taxonomy or load_taxonomy()
         self.model = labels_model_for(library.model_id)
         self._lock = threading.RLock()
@@ -214,7 +216,7 @@ class LabelIndex:
     # -- loading ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read what changed in the catalog since the last call (nothing when nothing did)."""
-        catalog = self.library.catalog
+        catalog = self.catalog
         with self._lock:
             stamp = catalog.labels_stamp(self.model)
             if stamp == self._stamp:
@@ -264,7 +266,7 @@ class LabelIndex:
         rows = np.flatnonzero(ok)
         rows = rows[np.argsort(-combined[rows], kind="stable")]
         hits: list[WordHit] = []
-        catalog = self.library.catalog
+        catalog = self.catalog
         for start in range(0, len(rows), 256):  # skip photos whose file vanished since indexing
             part = rows[start : start + 256]
             photo_rows = catalog.get_many(ids[part].tolist())
@@ -360,12 +362,14 @@ class PhotoInfo:
     analysed: bool  # False until the photo has labels (a library being backfilled)
 
 
-def photo_info(library: Library, photo_id: int, taxonomy: Taxonomy | None = None) -> PhotoInfo | None:
+def photo_info(library: Library, photo_id: int, taxonomy: Taxonomy | None = None,
+               catalog: Catalog | None = None) -> PhotoInfo | None:
     """Everything the catalog knows about a photo, for the GUI's side panel (None: no such photo)."""
-    row = library.catalog.get(photo_id)
+    catalog = catalog if catalog is not None else library.catalog
+    row = catalog.get(photo_id)
     if row is None:
         return None
-    labels = library.catalog.labels_of(photo_id)
+    labels = catalog.labels_of(photo_id)
     current = labels is not None and labels[0] == labels_model_for(library.model_id)
     tags = tags_of(labels[1], taxonomy) if labels is not None and current else []
     return PhotoInfo(

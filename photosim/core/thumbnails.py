@@ -1,7 +1,10 @@
 """The on-disk thumbnail cache.
 
 Decoding a 12-megapixel JPEG for a 160-pixel cell costs tens of milliseconds; reading a small cached
-JPEG costs about one. Thumbnails are stored once, at the largest size the grid shows, under a key made
+JPEG costs about one. A thumbnail is made from the smallest picture that still covers it: a JPEG at a
+reduced DCT scale, a HEIC's embedded thumbnail (iPhones embed 320x240: exactly the cache size) and a
+RAW file's embedded preview, so a folder of phone or camera files fills the grid without decoding
+12 MP of HEVC tiles or demosaicing sensor data per cell. Thumbnails are stored once, at the largest size the grid shows, under a key made
 of the photo's path, file size and modification time: an edited photo gets a new key (its stale
 thumbnail is never shown), and nothing needs to be invalidated by hand. Produces PIL images and is
 safe to call from several threads (writes go through a temporary file and a rename).
@@ -64,7 +67,7 @@ class ThumbnailCache:
             pass
         except Exception as exc:  # a damaged cache file is just made again
             log.debug("thumbnail cache file %s unreadable (%s); remaking it", cached, exc)
-        image = decode(path, self.pixels)
+        image = decode(path, min_long_side=self.pixels)  # the long side is what fills a square cell
         image.thumbnail((self.pixels, self.pixels), Image.Resampling.LANCZOS)
         self._store(cached, image)
         return image

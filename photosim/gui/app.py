@@ -61,8 +61,13 @@ def offer_repair(data: Path, problem: str) -> bool:
     return bool(dialog.exec()) and dialog.succeeded
 
 
-def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = False, argv: list[str] | None = None) -> int:
-    """Open the app on a library and run it until the window closes; returns the exit code."""
+def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = False, argv: list[str] | None = None,
+            find: str | None = None) -> int:
+    """Open the app on a library and run it until the window closes; returns the exit code.
+
+    ``find``: a file to search with once the window is up (``photosim --find FILE``); if the library is
+    open in another photosim already, that window comes forward and searches instead.
+    """
     app = make_application(argv)
     log_path = setup_logging(resolve_log_dir(), verbose)
     data = resolve_data_dir(data_dir)
@@ -74,8 +79,9 @@ def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = Fals
             try:
                 service = open_service(data, device=settings.device, excluded=settings.excluded)
             except LibraryBusyError as exc:
-                if ask_running_instance(data):
-                    print("photosim is already open on this library; brought its window forward.", file=sys.stderr)
+                if ask_running_instance(data, find=find):
+                    print("photosim is already open on this library; brought its window forward"
+                          + (" to find photos similar to the file." if find else "."), file=sys.stderr)
                     return 0
                 QMessageBox.warning(None, "photosim", f"photosim cannot open this library:\n\n{exc}")
                 return 1
@@ -87,7 +93,8 @@ def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = Fals
                 QMessageBox.critical(None, "photosim",
                                      f"photosim cannot open the library in {display_path(str(data))}:\n\n{exc}")
                 return 1
-            code, damaged = _run_window(app, service, settings, data)
+            code, damaged = _run_window(app, service, settings, data, find)
+            find = None
             if damaged is not None:
                 if offer_repair(data, damaged):
                     continue
@@ -98,7 +105,8 @@ def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = Fals
         log.info("photosim closed")
 
 
-def _run_window(app: QApplication, service: LibraryService, settings, data: Path) -> tuple[int, str | None]:  # noqa: ANN001
+def _run_window(app: QApplication, service: LibraryService, settings, data: Path,  # noqa: ANN001
+                find: str | None = None) -> tuple[int, str | None]:
     """Show the window over a started service until it closes; (exit code, damage found meanwhile)."""
     from .main_window import MainWindow
 
@@ -107,6 +115,7 @@ def _run_window(app: QApplication, service: LibraryService, settings, data: Path
         log.warning("single-instance server did not start: %s", server.server.errorString())
     window = MainWindow(service, settings)
     server.activated.connect(window.bring_forward)
+    server.find_requested.connect(window.find)
     damaged: list[str] = []
 
     def catalog_damaged(message: str) -> None:
@@ -125,6 +134,8 @@ def _run_window(app: QApplication, service: LibraryService, settings, data: Path
     window.catalog_damaged.connect(catalog_damaged)
     window.show()
     service.start()
+    if find is not None:
+        window.find(find)
     _quit_on_signals(app)
     log.info("photosim started on %s", data)
     try:

@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QSize, Qt, QUrl
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtGui import QImage, QImageIOHandler, QImageReader, QPixmap
 
 from ..core.images import is_image_name
 
@@ -125,19 +125,42 @@ def image_to_png(image: QImage) -> bytes:
 
 def load_preview(source: str | bytes, pixels: int = 176) -> QPixmap:
     """A small, upright preview of a query image (scaled while decoding: cheap even for big JPEGs)."""
+    return load_picture(source, pixels)[0]
+
+
+def load_picture(source: str | bytes, max_side: int) -> tuple[QPixmap, QSize]:
+    """An upright picture at most ``max_side`` pixels, and the full upright size it stands for.
+
+    Qt decodes what it can (scaled while decoding); formats Qt has no reader for here (HEIC, AVIF...)
+    go through photosim's own decoder. Bytes are read in Python first, so any file name works.
+    """
     if isinstance(source, str):
-        try:  # read the bytes in Python: exact for any file name, then decode from memory
+        try:
             with open(source, "rb") as fh:
-                source = fh.read(256 * 1024 * 1024)
+                source = fh.read(512 * 1024 * 1024)
         except OSError:
-            return QPixmap()
+            return QPixmap(), QSize()
     buffer = QBuffer()
     buffer.setData(QByteArray(source))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
     reader = QImageReader(buffer)
     reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > pixels:
-        reader.setScaledSize(size.scaled(QSize(pixels, pixels), Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    return QPixmap.fromImage(image) if not image.isNull() else QPixmap()
+    stored = reader.size()
+    if stored.isValid():
+        turned = bool(reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90)
+        full = stored.transposed() if turned else QSize(stored)
+        if max(stored.width(), stored.height()) > max_side:
+            reader.setScaledSize(stored.scaled(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio))
+        image = reader.read()
+        if not image.isNull():
+            return QPixmap.fromImage(image), full
+    try:
+        from ..core.images import ImageLoadError, decode_photo
+        from .thumbs import pil_to_qimage
+
+        photo = decode_photo(source, max_side)
+    except ImageLoadError:
+        return QPixmap(), QSize()
+    picture = photo.image
+    picture.thumbnail((max_side, max_side))
+    return QPixmap.fromImage(pil_to_qimage(picture)), QSize(photo.width, photo.height)

@@ -204,16 +204,23 @@ class PhotoDelegate(QStyledItemDelegate):
                                  "missing" if path is None else "cannot show")
         caption = QRect(rect.x() + self.PADDING, thumb.bottom() + 3, self.cell, self.CAPTION - 4)
         score = model.data(index, PhotoModel.ScoreRole)
+        match = model.data(index, PhotoModel.MatchRole)
         font = QFont(option.font)  # type: ignore[attr-defined]
         if score is not None:
             font.setBold(True)
             painter.setFont(font)
-            text = f"{score:.2f}"
+            if match == "same":
+                text = f"copy · {score:.2f}"
+            elif match == "word":  # how strongly the photo's labels match the words
+                text = f"{score:.0%}"
+            else:
+                text = f"{score:.2f}"
             chip = painter.fontMetrics().boundingRect(text).adjusted(-7, -2, 7, 2)
             chip.moveCenter(caption.center())
             shape = QPainterPath()
             shape.addRoundedRect(chip, chip.height() / 2, chip.height() / 2)
-            painter.fillPath(shape, _score_color(score))
+            painter.fillPath(shape, _SAME_COLOR if match == "same" else _WORD_COLOR if match == "word"
+                             else _score_color(score))
             painter.setPen(QColor("#111"))
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
         else:
@@ -226,10 +233,14 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+_SAME_COLOR = QColor("#7fd88f")
+"""Green: the same photo (an edited or re-saved copy of the query, verified)."""
+_WORD_COLOR = QColor("#9ec5f5")
+"""Blue: a word search's match (the share of the photo's labels under the words)."""
+
+
 def _score_color(score: float) -> QColor:
-    """Green for near-duplicates, amber for look-alikes, grey for distant matches."""
-    if score >= 0.85:
-        return QColor("#7fd88f")
+    """Amber for close look-alikes, grey for distant ones (copies are green, whatever their score)."""
     if score >= 0.65:
         return QColor("#f2c45a")
     return QColor("#b9bec7")

@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHBoxLayout,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -50,12 +51,14 @@ from .folder_presenter import FoldersPresenter
 from .folders import FoldersPanel
 from .grid import PhotoDelegate, PhotoGrid, PhotoModel
 from .header import QueryHeader
+from .info_panel import InfoPanel, InfoPresenter
 from .problems import ProblemsDialog
 from .results import ResultsPresenter
 from .settings_dialog import SettingsDialog
 from .status import StatusPresenter
 from .thumbs import ThumbnailLoader
 from .welcome import WelcomeView
+from .words import WordBox, WordsPresenter
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +141,22 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(browse)
+        self.info_panel = InfoPanel()
+        self.info_panel.hide()
+        self.search_box = WordBox("Search by word: dog, beach, castle…  (Ctrl+K)")
+        self.search_box.setObjectName("wordSearch")
+        self.search_box.setMinimumWidth(320)
+        self.only_box = WordBox("Only…  (e.g. dog)")
+        self.only_box.setObjectName("onlyWord")
+        self.only_box.setToolTip("Keep only the results labelled like this word; empty: all of them")
+        self.only_box.setMaximumWidth(170)
+        self.header.add_tool(self.only_box, in_query_only=True)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.folders_panel)
         splitter.addWidget(self.stack)
+        splitter.addWidget(self.info_panel)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 1020])
+        splitter.setSizes([260, 1020, 280])
         splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
 
@@ -150,10 +164,19 @@ class MainWindow(QMainWindow):
         self.status = StatusPresenter(service, self.bridge, self.statusBar(), self)
         self.results = ResultsPresenter(
             service, self.bridge, self.model, self.grid, self.header,
-            results_count=lambda: self.settings.results, message=self.show_message, parent=self,
+            results_count=lambda: self.settings.results, message=self.show_message, dialog_parent=self, parent=self,
         )
         self.folders = FoldersPresenter(service, self.bridge, self.folders_panel, self.welcome, self, self)
+        self.words = WordsPresenter(service, self.bridge, self.search_box, self.only_box, self.results, self)
+        self.info = InfoPresenter(service, self.grid, self.info_panel, self)
         self._build_menus()
+        # The word search lives at the top right, where search fields are expected, in every view.
+        corner = QWidget()
+        corner_layout = QHBoxLayout(corner)
+        corner_layout.setContentsMargins(0, 2, 8, 2)
+        corner_layout.addWidget(self.search_box)
+        self.menuBar().setCornerWidget(corner, Qt.Corner.TopRightCorner)
+        self._search_corner = corner  # PySide does not hand the corner widget to the menu bar
 
         # -- wiring ------------------------------------------------------------------------------
         self.results.results_shown.connect(self.results_shown)
@@ -217,6 +240,12 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
         view = bar.addMenu("&View")
         self._action(view, "Find similar to selected photo", self.find_similar_to_current, "Ctrl+F")
+        self.word_action = self._action(view, "Search by word…", self.focus_word_search, "Ctrl+K")
+        self._action(view, "Search by word…", self.focus_word_search, "Ctrl+L")
+        view.actions()[-1].setVisible(False)
+        self.info_action = self._action(view, "Photo info", lambda: self.show_info(not self.info_panel.isVisible()),
+                                        "Ctrl+I")
+        self.info_action.setCheckable(True)
         self.back_action = self._action(view, "Back to library", self.back_to_library, "Escape")
         view.addSeparator()
         self._action(view, "Zoom in", lambda: self.grid.zoom(1), QKeySequence.StandardKey.ZoomIn)
@@ -298,6 +327,20 @@ class MainWindow(QMainWindow):
     def find_similar_to_photo(self, photo_id: int) -> None:
         self.results.find_similar_to_photo(photo_id)
 
+    def find_similar_to_link(self, url: str) -> None:
+        """Download an image link (a browser's dragged link, a pasted address) and search with it."""
+        self.stack.setCurrentWidget(self.browse_page)
+        self.results.find_similar_to_link(url)
+
+    @Slot(str)
+    def find(self, path: str) -> None:
+        """``photosim --find FILE`` (here or forwarded by a second launch): search with that file."""
+        self.bring_forward()
+        if os.path.isfile(path):
+            self.find_similar_to_file(path)
+        else:
+            self.show_message(f"Cannot find similar photos: no such file: {display_path(path)}", 10000)
+
     @Slot()
     def find_similar_to_current(self) -> None:
         photo_id = self.grid.currentIndex().data(PhotoModel.PhotoIdRole)
@@ -306,7 +349,26 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def back_to_library(self) -> None:
+        if self.search_box.hasFocus() or self.only_box.hasFocus():
+            self.grid.setFocus()
+        self.only_box.clear()
         self.results.back_to_library()
+
+    @Slot()
+    def focus_word_search(self) -> None:
+        self.stack.setCurrentWidget(self.browse_page)
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def find_by_words(self, text: str) -> None:
+        self.stack.setCurrentWidget(self.browse_page)
+        self.search_box.setText(text)
+        self.results.find_by_words(text)
+
+    def show_info(self, visible: bool) -> None:
+        """Show or hide the photo info panel (Ctrl+I)."""
+        self.info.set_visible(visible)
+        self.info_action.setChecked(visible)
 
     @Slot()
     def choose_query_file(self) -> None:
@@ -355,9 +417,8 @@ class MainWindow(QMainWindow):
             self.add_folders(intent.paths)
             return True
         if isinstance(intent, drops.QueryLink):
-            self.show_message("photosim only searches with images on this computer: save the image first, "
-                              "then drop the file.", 10000)
-            return False
+            self.find_similar_to_link(intent.url)
+            return True
         if intent.message and not quiet:
             self.show_message(intent.message, 10000)
         return False

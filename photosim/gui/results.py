@@ -1,34 +1,56 @@
 """The results presenter: what the grid shows (the library, or a query's results) and the header above it.
 
-It owns the query token (a newer query makes an older answer stale), the query's preview and label,
-the library's scroll position while results are shown, and applying library snapshots to the grid.
-Queries run in the service's query lane; this presenter only submits them and shows the answers.
+It owns the query token (a newer query makes an older answer stale), the query itself (so a region
+of it can be searched again), its preview and label, the library's scroll position while results are
+shown, the download of a dropped or pasted image link, and applying library snapshots to the grid.
+Queries run in the service's query lane; this presenter only submits them and shows the answers:
+copies of the query first, then similar photos down to where they stop being meaningful for this
+query, and "Show N more" for the rest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QWidget
 
+from ..core.fetch import FetchError, fetch_image
 from ..core.paths import display_path
 from ..core.service import LibraryService, Query
 from ..core.snapshot import LibrarySnapshot
 from .bridge import ServiceBridge
-from .drops import load_preview
+from .drops import load_picture, load_preview
 from .grid import PhotoGrid, PhotoModel
-from .header import QueryHeader
+from .header import QueryHeader, RegionDialog
+
+REGION_PICTURE = 720
+"""Longest side of the query picture in the region picker."""
+
+
+class _FetchRelay(QObject):
+    """Carries a link download's progress and outcome to the GUI thread.
+
+    Signals:
+        progressed(int, int, object): token, bytes so far, total bytes (None when unknown).
+        finished(int, object, str): token, the image bytes (None on failure), the error message.
+    """
+
+    progressed = Signal(int, int, object)
+    finished = Signal(int, object, str)
 
 
 class ResultsPresenter(QObject):
     """Switches the grid between the library and query results and keeps the header in step.
 
     Signals:
-        results_shown(list): a query's results (best first) are in the grid.
+        results_shown(list): a query's results on screen (copies first, best first).
         query_failed(str): a query could not be answered; the message was shown.
         library_refreshed(int): the library view shows a new snapshot with this many photos.
     """
@@ -47,6 +69,7 @@ class ResultsPresenter(QObject):
         *,
         results_count: Callable[[], int],
         message: Callable[[str, int], None],
+        dialog_parent: QWidget | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -56,15 +79,25 @@ class ResultsPresenter(QObject):
         self.header = header
         self.results_count = results_count
         self.message = message
+        self.dialog_parent = dialog_parent
         self.token = 0
         self.snapshot: LibrarySnapshot | None = None
+        self.query: Query | None = None
+        self.answer: Any = None
         self._preview: QPixmap | None = None
         self._label = ""
         self._library_scroll = 0
+        self._fetch_cancel: threading.Event | None = None
+        self._fetch_thread: threading.Thread | None = None
+        self._relay = _FetchRelay(self)
+        self._relay.progressed.connect(self._fetch_progressed)
+        self._relay.finished.connect(self._fetch_finished)
         bridge.snapshot_published.connect(self.apply_snapshot)
         bridge.query_answered.connect(self._answered)
         bridge.query_failed.connect(self._failed)
         header.back_requested.connect(self.back_to_library)
+        header.more_requested.connect(self.show_more)
+        header.region_requested.connect(self.pick_region)
 
     @property
     def showing_results(self) -> bool:
@@ -84,33 +117,70 @@ class ResultsPresenter(QObject):
             return
         self.start(Query("photo", photo_id, os.path.basename(display_path(row.path))), load_preview(row.path))
 
+    def find_by_words(self, text: str) -> int | None:
+        """Photos labelled like the words ("dog", "beach", "golden retriever"); all words must match."""
+        words = text.split()
+        if not words:
+            return None
+        return self.start(Query("text", words, text), None)
+
+    def narrow(self, word: str | None) -> int | None:
+        """Run the current query again keeping only photos labelled like ``word`` (None: all of them)."""
+        if self.query is None or self.query.only == word:
+            return None
+        return self.start(dataclasses.replace(self.query, only=word), self._preview)
+
     def start(self, query: Query, preview: QPixmap | None) -> int:
         """Submit a query; the grid keeps its content until the answer arrives."""
-        if not self.model.is_results:
+        self._cancel_fetch()
+        if not self.model.is_results and not self.header.in_query:
             self._library_scroll = self.grid.verticalScrollBar().value()
+        self.query = query
         self._preview = preview
-        self._label = query.label
-        self.header.show_query(preview, query.label, "Searching…")
+        self._label = query.label if query.crop is None else f"a region of {query.label}"
+        words = query.kind == "text"
+        title = f"Photos of {query.label}" if words else None
+        if query.only:
+            title = (title or f"Similar to {self._label}") + f", only {query.only}"
+        self.header.show_query(preview, self._label, "Searching…", can_pick_region=not words, title=title)
         token, _future = self.service.submit_query(query, self.results_count())
         self.token = token
         return token
 
     @Slot(int, object)
-    def _answered(self, token: int, results: Any) -> None:
+    def _answered(self, token: int, answer: Any) -> None:
         if token != self.token or not self.header.in_query:
             return  # stale: a newer query was asked, or the user went back to the library
-        results = list(results)
-        self.model.show_results(results)
-        best = f" (best match {results[0].score:.2f})" if results else ""
-        n = len(results)
-        self.header.show_query(self._preview, self._label,
-                               f"{n} similar photo{'s' if n != 1 else ''}, best first{best}. "
-                               "Esc goes back to the library.")
+        self.answer = answer
+        shown = list(getattr(answer, "shown", answer))
+        more = int(getattr(answer, "more", 0))
+        self.model.show_results(shown)
+        header = answer.header() if hasattr(answer, "header") else f"{len(shown)} similar photos"
+        found_by = f" (found {answer.variant})" if getattr(answer, "variant", "") else ""
+        message = getattr(answer, "message", None)
+        if message:  # a word search that found nothing says why
+            self.header.set_state(f"{header}. Esc goes back to the library.")
+            self.message(header, 8000)
+        else:
+            self.header.set_state(f"{header}{found_by}, best first. Esc goes back to the library.")
+        self.header.set_more(more)
         self.grid.scrollToTop()
-        if results:
+        if shown:
             self.grid.setCurrentIndex(self.model.index(0))
         self.grid.setFocus()
-        self.results_shown.emit(results)
+        self.results_shown.emit(shown)
+
+    @Slot()
+    def show_more(self) -> None:
+        """Show the results beyond the query's cutoff as well."""
+        if self.answer is None or not hasattr(self.answer, "results"):
+            return
+        everything = list(self.answer.results)
+        self.model.show_results(everything)
+        self.header.set_more(0)
+        self.header.set_state(f"{self.answer.header()}, then {self.answer.more:,} more that are less alike. "
+                              "Esc goes back to the library.")
+        self.results_shown.emit(everything)
 
     @Slot(int, str, str)
     def _failed(self, token: int, message: str, details: str) -> None:
@@ -120,12 +190,114 @@ class ResultsPresenter(QObject):
         self.message(message, 10000)
         self.query_failed.emit(message)
 
+    # -- a region of the query -------------------------------------------------------------------
+    @Slot()
+    def pick_region(self) -> None:
+        """Show the query picture large; a rectangle drawn on it searches again with that region."""
+        query = self.query
+        if query is None:
+            return
+        base = dataclasses.replace(query, crop=None)
+        source = self._picture_source(base)
+        if source is None:
+            return
+        picture, full = load_picture(source, REGION_PICTURE)
+        if picture.isNull():
+            self.message("This picture cannot be shown to pick a region.", 6000)
+            return
+        dialog = RegionDialog(picture, full, query.label, self.dialog_parent)
+        if dialog.exec() and dialog.region is not None:
+            self.search_region(dialog.region)
+
+    def search_region(self, region: tuple[int, int, int, int]) -> int | None:
+        """Search again with a region (x, y, w, h in pixels of the upright query picture)."""
+        if self.query is None:
+            return None
+        crop = tuple(int(v) for v in region)
+        query = dataclasses.replace(self.query, crop=crop)
+        return self.start(query, self._region_preview(query, crop) or self._preview)
+
+    def _region_preview(self, query: Query, crop: tuple[int, ...]) -> QPixmap | None:
+        """The header's preview of a region query shows the region, not the whole picture."""
+        source = self._picture_source(dataclasses.replace(query, crop=None))
+        if source is None:
+            return None
+        picture, full = load_picture(source, 480)
+        if picture.isNull() or full.width() <= 0:
+            return None
+        sx, sy = picture.width() / full.width(), picture.height() / full.height()
+        x, y, w, h = crop
+        return picture.copy(round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
+
+    def _picture_source(self, query: Query) -> str | bytes | None:
+        if query.kind == "bytes":
+            return bytes(query.value)
+        if query.kind == "file":
+            return str(query.value)
+        row = self.service.photo(int(query.value))
+        return row.path if row is not None else None
+
+    # -- image links -----------------------------------------------------------------------------
+    def find_similar_to_link(self, url: str) -> None:
+        """Download a dropped or pasted image link (size and time limits), then search with it."""
+        self._cancel_fetch()
+        if not self.model.is_results and not self.header.in_query:
+            self._library_scroll = self.grid.verticalScrollBar().value()
+        self.token += 1_000_000  # answers of earlier queries are stale from now on
+        token = self.token
+        self.query = None
+        self._label = url if len(url) <= 60 else url[:57] + "…"
+        self.header.show_query(None, self._label, "Downloading…", can_pick_region=False)
+        cancel = threading.Event()
+        self._fetch_cancel = cancel
+
+        def work() -> None:
+            try:
+                fetched = fetch_image(url, progress=lambda done, total: self._relay.progressed.emit(token, done, total),
+                                      cancel=cancel)
+            except FetchError as exc:
+                self._relay.finished.emit(token, None, str(exc))
+            except Exception as exc:  # an unexpected failure is the download's, not the app's
+                self._relay.finished.emit(token, None, f"the download failed: {type(exc).__name__}: {exc}")
+            else:
+                self._relay.finished.emit(token, fetched.data, "")
+
+        self._fetch_thread = threading.Thread(target=work, name="photosim-fetch", daemon=True)
+        self._fetch_thread.start()
+
+    def _cancel_fetch(self) -> None:
+        if self._fetch_cancel is not None:
+            self._fetch_cancel.set()
+            self._fetch_cancel = None
+
+    @Slot(int, int, object)
+    def _fetch_progressed(self, token: int, done: int, total: object) -> None:
+        if token != self.token:
+            return
+        of = f" of {int(total) / 1e6:.1f} MB" if isinstance(total, int) and total > 0 else ""
+        self.header.set_state(f"Downloading… {done / 1e6:.1f} MB{of}")
+
+    @Slot(int, object, str)
+    def _fetch_finished(self, token: int, data: object, error: str) -> None:
+        if token != self.token or not self.header.in_query:
+            return
+        self._fetch_cancel = None
+        if data is None:
+            self.header.set_state(f"Cannot search: {error}")
+            self.message(error, 10000)
+            self.query_failed.emit(error)
+            return
+        self.find_similar_to_bytes(bytes(data), self._label)
+
     # -- the library view ------------------------------------------------------------------------
     @Slot()
     def back_to_library(self) -> None:
         if not self.showing_results:
             return
-        self.token = 0  # a query still running is now stale
+        self._cancel_fetch()
+        self.token += 1  # a query still running is now stale
+        self.query = None
+        self.answer = None
         ids = self.snapshot.ids if self.snapshot is not None else np.zeros(0, dtype=np.int64)
         self.model.show_library(ids)
         self.header.show_library(len(ids))

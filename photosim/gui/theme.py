@@ -36,6 +36,13 @@ QMenu::item:selected { background: #38506e; }
 QMenuBar { background: #24272c; color: #d5d8dd; }
 QMenuBar::item:selected { background: #38506e; }
 QSplitter::handle { background: #30343a; }
+QLineEdit { background: #2a2d33; color: #e8eaed; border: 1px solid #454a52; border-radius: 6px; padding: 4px 8px;
+            selection-background-color: #3b7be0; }
+QLineEdit:focus { border-color: #3b7be0; }
+#infoPanel { background: #24272c; border-left: 1px solid #30343a; }
+#infoPanel QLabel { color: #d5d8dd; }
+#infoName { font-weight: 600; color: #f1f3f4; padding-bottom: 6px; }
+QCompleter QAbstractItemView, QListView#completer { background: #2a2d33; color: #e8eaed; }
 """
 
 

@@ -91,8 +91,9 @@ def test_the_query_lane_answers_by_event_and_by_future(service_factory, photo_di
     assert service.wait_idle(120)
     query = save_jpeg(crop_center(Image.open(photo_dir / "rocket.jpg").convert("RGB")), tmp_path / "q.jpg")
     token, future = service.submit_query(Query("file", str(query), "q.jpg"), 3)
-    results = future.result(timeout=60)
-    assert results[0].path == str(photo_dir / "rocket.jpg")
+    answer = future.result(timeout=60)
+    assert answer.results[0].path == str(photo_dir / "rocket.jpg") and answer.results[0].match == "same"
+    assert answer.same == 1 and answer.header().startswith("1 copy of this photo")
     assert rec.wait_for(lambda: any(e.token == token for e in rec.of(ev.QueryAnswered)))
     bad = tmp_path / "bad.jpg"
     bad.write_text("not a photo")

@@ -46,9 +46,13 @@ def test_settings_are_applied_and_persisted(qtbot, window, library) -> None:
     window.apply_settings(chosen)
     assert window.delegate.cell == 224
     assert load_settings(library.data_dir) == chosen
-    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.find_similar_to_photo(window.grid.model().index(0).data(window.model.PhotoIdRole))
-    assert len(blocker.args[0]) == 7  # the number of results setting is used
+    assert len(window.results.answer.results) == 7  # the number of results setting is used
+    if window.results.answer.more:  # the rest beyond the cutoff is one click away
+        with qtbot.waitSignal(window.results_shown, timeout=10_000) as blocker:
+            window.header.more_button.click()
+        assert len(blocker.args[0]) == 7 and window.model.rowCount() == 7
 
 
 def test_an_excluded_folder_is_left_out(qtbot, make_window, photo_dir, library) -> None:

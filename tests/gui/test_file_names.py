@@ -31,9 +31,10 @@ def test_the_window_shows_opens_and_thumbnails_an_odd_name(qtbot, make_window, o
     photo_id = index.data(PhotoModel.PhotoIdRole)
     qtbot.waitUntil(lambda: window.loader._pixmaps.get(photo_id) is not None, timeout=30_000)
     assert not window.loader.is_broken(photo_id)
-    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
         actions["Find similar"].trigger()
-    assert blocker.args[0] and all(r.path != odd_path(odd_dir) for r in blocker.args[0])
+    answer = window.results.answer
+    assert answer.results and all(r.path != odd_path(odd_dir) for r in answer.results)
     from photosim.gui.drops import file_url, local_path
 
     assert local_path(file_url(odd_path(odd_dir))) == odd_path(odd_dir)  # drops of such files work too

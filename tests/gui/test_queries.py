@@ -50,11 +50,14 @@ def test_dropping_an_edited_copy_finds_the_original_first(qtbot, window, photo_d
     with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
         assert send_drop(window, mime)
     results = blocker.args[0]
-    assert results[0].path == str(original)
+    assert results[0].path == str(original) and results[0].match == "same"
     assert shown_paths(window)[0] == str(original)
     assert window.model.is_results
     assert "cat-cropped.jpg" in window.header.title.text()
     assert window.grid.model().index(0).data(PhotoModel.ScoreRole) == pytest.approx(results[0].score)
+    assert window.grid.model().index(0).data(PhotoModel.MatchRole) == "same"
+    assert window.header.subtitle.text().startswith("1 copy of this photo")
+    assert all(r.path != str(photo_dir / "coffee.jpg") for r in results)  # nothing unrelated above the cutoff
 
 
 def test_dropping_several_files_uses_the_first_and_says_so(qtbot, window, photo_dir: Path, tmp_path: Path) -> None:
@@ -116,10 +119,12 @@ def test_find_similar_from_the_context_menu_shows_neighbours_not_itself(qtbot, w
     results = blocker.args[0]
     ids = [r.photo_id for r in results]
     assert photo_id not in ids
-    expected = Searcher(library).search_photo(photo_id, window.settings.results)
-    assert ids == [r.photo_id for r in expected]
-    assert len(ids) == min(window.settings.results, model.rowCount())
+    expected = Searcher(library).results_for_photo(photo_id, window.settings.results)
+    assert ids == [r.photo_id for r in expected.shown]
+    answer = window.results.answer
+    assert len(answer.results) == min(window.settings.results, window.service.snapshot.photos - 1)
     assert window.header.title.text() == "Similar to chelsea.jpg"
+    assert answer.header() in window.header.subtitle.text()
 
 
 def test_context_menu_open_reveal_and_copy_path(qtbot, window) -> None:
@@ -184,4 +189,5 @@ def test_a_query_does_not_block_the_event_loop(qtbot, window, photo_dir: Path) -
         window.find_similar_to_file(str(photo_dir / "flower.jpg"))
         assert time.perf_counter() - start < 0.5
         assert window.header.subtitle.text() == "Searching…"
-    assert os.path.basename(shown_paths(window)[0]) != "flower.jpg"  # a library photo leaves itself out
+    answer = window.results.answer
+    assert answer.results and all(os.path.basename(r.path) != "flower.jpg" for r in answer.results)  # leaves itself out

@@ -1,0 +1,143 @@
+"""Results that mean something, in the window: the header's wording, "Show N more", a region of the
+query, a dropped or pasted image link, and ``photosim --find`` reaching a running window."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QSize, Qt, QUrl
+from PySide6.QtGui import QGuiApplication, QPixmap
+
+from photosim.gui.header import RegionDialog
+from tests.gui.test_queries import send_drop
+from tests.photos import crop_center, save_jpeg
+
+
+@pytest.fixture
+def web(tmp_path: Path, photo_dir: Path) -> Iterator[str]:
+    """A local web server: a real photo (mirrored copy of rocket.jpg), a 404 and an HTML page."""
+    root = tmp_path / "site"
+    root.mkdir()
+    Image.open(photo_dir / "rocket.jpg").convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
+        root / "launch.jpg", "JPEG", quality=85)
+    (root / "page.html").write_text("<html><body>not a picture</body></html>")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_header_says_copies_and_similar_and_offers_the_rest(qtbot, window, photo_dir: Path,  # noqa: ANN001
+                                                                 tmp_path: Path) -> None:
+    edited = save_jpeg(crop_center(Image.open(photo_dir / "china.jpg").convert("RGB"), 0.75), tmp_path / "c.jpg")
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        window.find_similar_to_file(str(edited))
+    answer = window.results.answer
+    shown = blocker.args[0]
+    assert shown[0].path == str(photo_dir / "china.jpg") and shown[0].match == "same"
+    assert window.header.subtitle.text().startswith(answer.header())
+    assert answer.header().startswith("1 copy of this photo")
+    assert len(shown) == answer.cutoff < len(answer.results)  # unrelated photos wait behind "Show N more"
+    assert window.header.more_button.isVisible()
+    assert window.header.more_button.text() == f"Show {answer.more} more"
+    with qtbot.waitSignal(window.results_shown, timeout=10_000) as blocker:
+        qtbot.mouseClick(window.header.more_button, Qt.MouseButton.LeftButton)
+    assert len(blocker.args[0]) == len(answer.results) == window.model.rowCount()
+    assert not window.header.more_button.isVisible()
+
+
+def test_a_region_of_the_query_searches_again(qtbot, window, photo_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """A group shot made of two photos side by side: a rectangle around one part finds that photo."""
+    left = Image.open(photo_dir / "astronaut.jpg").convert("RGB").resize((400, 400))
+    right = Image.open(photo_dir / "coffee.jpg").convert("RGB").resize((400, 400))
+    collage = Image.new("RGB", (800, 400))
+    collage.paste(left, (0, 0))
+    collage.paste(right, (400, 0))
+    query = save_jpeg(collage, tmp_path / "collage.jpg")
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.find_similar_to_file(str(query))
+    assert window.header.region_button.isVisible()
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        window.results.search_region((400, 0, 400, 400))  # what the region dialog hands over
+    assert blocker.args[0][0].path == str(photo_dir / "coffee.jpg")
+    assert window.header.title.text() == "Similar to a region of collage.jpg"
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        window.results.search_region((0, 0, 400, 400))
+    assert blocker.args[0][0].path == str(photo_dir / "astronaut.jpg")
+
+
+def test_the_region_dialog_maps_a_drag_to_picture_pixels(qtbot) -> None:  # noqa: ANN001
+    shown = QPixmap(400, 200)  # the picture shown at half its size
+    dialog = RegionDialog(shown, QSize(800, 400), "photo.jpg")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    picker = dialog.picker
+    assert not dialog.search_button.isEnabled()
+    qtbot.mousePress(picker, Qt.MouseButton.LeftButton, pos=QPoint(100, 50))
+    qtbot.mouseMove(picker, QPoint(300, 150))
+    qtbot.mouseRelease(picker, Qt.MouseButton.LeftButton, pos=QPoint(300, 150))
+    assert dialog.region == (200, 100, 400, 200)
+    assert dialog.search_button.isEnabled()
+
+
+def test_a_dropped_image_link_is_downloaded_and_searched(qtbot, window, photo_dir: Path, web: str) -> None:  # noqa: ANN001
+    mime = QMimeData()
+    mime.setUrls([QUrl(f"{web}/launch.jpg")])  # what a browser offers when a link is dragged out
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        assert send_drop(window, mime)
+    assert blocker.args[0][0].path == str(photo_dir / "rocket.jpg")
+    assert "launch.jpg" in window.header.title.text()
+
+
+def test_a_pasted_link_that_is_no_image_says_so(qtbot, window, web: str) -> None:  # noqa: ANN001
+    QGuiApplication.clipboard().setText(f"{web}/page.html")
+    with qtbot.waitSignal(window.query_failed, timeout=60_000) as blocker:
+        window.paste_action.trigger()
+    assert "web page" in blocker.args[0] or "not an image" in blocker.args[0]
+    assert window.header.subtitle.text().startswith("Cannot search:")
+    with qtbot.waitSignal(window.query_failed, timeout=60_000) as blocker:
+        window.find_similar_to_link(f"{web}/missing.jpg")
+    assert "404" in blocker.args[0]
+
+
+def test_find_from_the_file_manager_reaches_the_running_window(qtbot, window, photo_dir: Path,  # noqa: ANN001
+                                                               tmp_path: Path) -> None:
+    """`photosim --find FILE` while the app runs: the second launch hands the file to this window."""
+    from photosim.gui.single_instance import InstanceServer, ask_running_instance
+
+    server = InstanceServer(window.service.data_dir)
+    assert server.listen()
+    server.find_requested.connect(window.find)
+    odd = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"flo\xe9 copie.jpg"))  # any name travels exactly
+    save_jpeg(crop_center(Image.open(photo_dir / "flower.jpg").convert("RGB"), 0.8), Path(odd))
+    try:
+        with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+            assert ask_running_instance(window.service.data_dir, find=odd)
+        assert blocker.args[0][0].path == str(photo_dir / "flower.jpg")
+    finally:
+        server.close()
+
+
+def test_the_desktop_entry_offers_find_similar_for_images() -> None:
+    entry = (Path(__file__).resolve().parents[2] / "packaging" / "linux" / "photosim.desktop").read_text()
+    assert "Exec=photosim --find %f" in entry and "[Desktop Action FindSimilar]" in entry
+    mimes = next(line for line in entry.splitlines() if line.startswith("MimeType=")).split("=", 1)[1].split(";")
+    assert {"image/jpeg", "image/heic", "image/png", "image/x-adobe-dng"} <= set(mimes)
+    iss = (Path(__file__).resolve().parents[2] / "packaging" / "windows" / "photosim.iss").read_text()
+    assert "SystemFileAssociations\\image\\shell\\photosim.findsimilar" in iss and '--find ""%1""' in iss

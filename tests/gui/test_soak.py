@@ -1,0 +1,102 @@
+"""Long use, compressed: thousands of queries, snapshots and file events through the real app code.
+
+The first version leaked a SQLite connection per Qt pool thread: +2 open files per watcher event,
+275 after two minutes beside a phone sync, and the app died at the usual limit of 1024. This test
+runs 2,000 query and snapshot jobs through the window and the service, and 1,000 real file-system
+events through the watcher, and checks that open files, threads and memory end where they started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # a thousand real queries (decode, embed, verify): minutes on two busy cores
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc")
+def test_files_threads_and_memory_stay_flat_under_churn(qtbot, make_window, photo_dir: Path,  # noqa: ANN001
+                                                        originals_dir: Path, tmp_path: Path) -> None:
+    window = make_window([photo_dir])
+    service = window.service
+    watcher = service.watcher
+    assert watcher is not None
+    events = [0]
+    note = watcher._note
+
+    def counting_note(paths, is_directory):  # noqa: ANN001, ANN202 - the watcher's own entry for raw events
+        events[0] += 1
+        return note(paths, is_directory)
+
+    watcher._note = counting_note  # type: ignore[method-assign]
+    ids = [int(i) for i in service.snapshot.ids]
+
+    def one_query(n: int) -> None:
+        with qtbot.waitSignal(window.results_shown, timeout=60_000):
+            window.find_similar_to_photo(ids[n % len(ids)])
+
+    def one_snapshot() -> None:
+        serial = service.snapshot.serial
+        service.request_snapshot(heavy=True)
+        qtbot.waitUntil(lambda: service.snapshot.serial > serial, timeout=30_000)
+
+    for n in range(20):  # warm up: everything that is made once exists before counting
+        one_query(n)
+        one_snapshot()
+    window.back_to_library()
+    qtbot.wait(300)
+    files0, threads0, py_threads0, rss0 = open_files(), os_threads(), threading.active_count(), rss_mb()
+
+    for n in range(1000):  # 2,000 jobs: a query and a snapshot read each time
+        one_query(n)
+        one_snapshot()
+    window.back_to_library()
+
+    # 1,000 real events: copies arrive, are renamed and deleted, as a phone sync would do.
+    sources = sorted(originals_dir.glob("*.jpg"))
+    inbox = photo_dir / "sync"
+    inbox.mkdir()
+    round_no = 0
+    while events[0] < 1000:
+        src = sources[round_no % len(sources)]
+        target = inbox / f"IMG_{round_no:04d}.jpg"
+        shutil.copy(src, target)
+        target.rename(inbox / f"photo-{round_no:04d}.jpg")
+        if round_no % 3:  # most are deleted again; some stay and get indexed
+            (inbox / f"photo-{round_no:04d}.jpg").unlink()
+        round_no += 1
+        if round_no % 20 == 0:
+            time.sleep(0.4)  # let the debounced batches through: runs start and end
+    qtbot.waitUntil(lambda: not service.busy, timeout=300_000)
+    qtbot.wait(1500)
+    qtbot.waitUntil(lambda: not service.busy, timeout=300_000)
+    kept = len(list(inbox.glob("*.jpg")))
+    qtbot.waitUntil(lambda: service.snapshot.photos == len(ids) + kept, timeout=120_000)
+
+    files1, threads1, py_threads1, rss1 = open_files(), os_threads(), threading.active_count(), rss_mb()
+    print(f"\nsoak: {events[0]} watcher events, 2000 jobs: open files {files0} -> {files1}, "
+          f"OS threads {threads0} -> {threads1}, Python threads {py_threads0} -> {py_threads1}, "
+          f"RSS {rss0:.0f} -> {rss1:.0f} MB")
+    assert events[0] >= 1000
+    assert files1 <= files0 + 5, f"open files grew from {files0} to {files1}"
+    assert threads1 <= threads0 + 4, f"threads grew from {threads0} to {threads1}"
+    assert py_threads1 <= py_threads0 + 2
+    assert rss1 - rss0 < 150, f"memory grew by {rss1 - rss0:.0f} MB"

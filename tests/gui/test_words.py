@@ -1,0 +1,70 @@
+"""Word search in the window: the search box with completion, "no photo is labelled like that",
+narrowing results by a word, and the photo info panel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from photosim.gui.grid import PhotoModel
+
+
+def test_typing_a_word_finds_the_photos_labelled_so(qtbot, window, photo_dir: Path) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: len(window.words.words) > 0, timeout=60_000)  # completion is loaded
+    offered = window.search_box.words.stringList()
+    assert "cat" in offered and "animal" in offered
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_box.hasFocus()
+    window.search_box.completer_.setCompletionPrefix("ca")
+    assert "cat" in {window.search_box.completer_.completionModel().index(r, 0).data()
+                     for r in range(window.search_box.completer_.completionModel().rowCount())}
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        qtbot.keyClicks(window.search_box, "cats")
+        qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
+    assert [Path(r.path).name for r in blocker.args[0]] == ["chelsea.jpg"]
+    assert window.header.title.text() == "Photos of cats"
+    assert window.header.subtitle.text().startswith("1 photo labelled cat")
+
+
+def test_a_word_no_photo_carries_says_so(qtbot, window) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        window.find_by_words("dog")
+    assert blocker.args[0] == [] and window.model.rowCount() == 0
+    assert "no photo is labelled like that" in window.header.subtitle.text().lower()
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.find_by_words("blorp")
+    assert "knows no word" in window.header.subtitle.text()
+
+
+def test_similar_results_narrowed_by_a_word(qtbot, window, photo_dir: Path) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.find_similar_to_file(str(photo_dir / "coffee.jpg"))
+    assert window.only_box.isVisible()
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        qtbot.keyClicks(window.only_box, "cat")
+        qtbot.keyClick(window.only_box, Qt.Key.Key_Return)
+    assert [Path(r.path).name for r in blocker.args[0]] == ["chelsea.jpg"]  # "similar to this, only cats"
+    assert window.header.title.text() == "Similar to coffee.jpg, only cat"
+    window.back_to_library()
+    assert not window.only_box.isVisible() and window.only_box.text() == ""
+
+
+def test_the_info_panel_follows_the_selected_photo(qtbot, window, photo_dir: Path) -> None:  # noqa: ANN001
+    model = window.grid.model()
+    row = next(r for r in range(model.rowCount()) if model.index(r).data(PhotoModel.PathRole).endswith("chelsea.jpg"))
+    window.grid.setCurrentIndex(model.index(row))
+    assert not window.info_panel.isVisible()
+    with qtbot.waitSignal(window.info.shown, timeout=30_000) as blocker:
+        qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    info = blocker.args[0]
+    assert window.info_panel.isVisible() and info.path == str(photo_dir / "chelsea.jpg")
+    panel = window.info_panel
+    assert panel.name.text() == "chelsea.jpg"
+    assert "cat" in panel.fields["tags"].text()
+    assert panel.fields["size"].text().startswith("451 × 300 px")
+    assert panel.fields["folder"].text() == str(photo_dir)
+    other = next(r for r in range(model.rowCount()) if r != row)
+    with qtbot.waitSignal(window.info.shown, timeout=30_000) as blocker:
+        window.grid.setCurrentIndex(model.index(other))
+    assert blocker.args[0].photo_id == model.index(other).data(PhotoModel.PhotoIdRole)
