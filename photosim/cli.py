@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("words", help="known words for 'search --text', by how many photos carry them")
     p.add_argument("prefix", nargs="?", default="", help="only words starting with this")
     p.add_argument("-n", type=int, default=20, metavar="N", help="at most N words (default 20)")
+    _add_common(p)
+
     p = sub.add_parser("duplicates", help="exact copies, edited copies and similar shots, with the one to keep",
                        description="Groups of duplicates in three tiers: exact copies (same bytes), the same "
                                    "photo (edited or re-saved copies) and similar shots (bursts, series), each "
@@ -756,6 +758,9 @@ def cmd_words(args: argparse.Namespace) -> int:
         print(f"photosim: no known word starts with '{args.prefix}'" if args.prefix else "photosim: no photo has labels yet",
               file=sys.stderr)
         return 1
+    return 0
+
+
 # -- duplicates ---------------------------------------------------------------------------------
 def cmd_duplicates(args: argparse.Namespace) -> int:
     """List duplicate groups (or move the suggested files to the trash) from the library as indexed."""

@@ -96,14 +96,14 @@ def jpeg_header(read: FileRead, input_size: int) -> JpegHeader | None:
             exif = im.getexif()
     except Exception:  # a header Pillow cannot read: the CPU path reports the error properly
         return None
-    from .images import _taken_at  # the same EXIF date rules as the CPU path
+    from .images import taken_at_from_exif  # the same EXIF date rules as the CPU path
 
     orientation = int(exif.get(ORIENTATION, 1) or 1) if exif else 1
     if orientation not in range(1, 9):
         orientation = 1
     if orientation in (5, 6, 7, 8):
         w, h = h, w
-    return JpegHeader(orientation, w, h, _taken_at(exif))
+    return JpegHeader(orientation, w, h, taken_at_from_exif(exif))
 
 
 def upright(x: Any, orientation: int) -> Any:

@@ -143,7 +143,7 @@ def measure(path: str, verifier: object | None = None) -> ContentFacts:
     after costs no second decode.
     """
     from .embedder import content_box
-    from .images import ImageLoadError, _safe_exif, _taken_at, decode
+    from .images import ImageLoadError, _safe_exif, decode, taken_at_from_exif
 
     ext = os.path.splitext(path)[1].lower()
     try:
@@ -187,7 +187,7 @@ def measure(path: str, verifier: object | None = None) -> ContentFacts:
         keypoints = len(cv2.ORB_create(nfeatures=1000).detect(grey, None) or ())
     return ContentFacts(format=fmt, width=full[0], height=full[1], content_width=content[0], content_height=content[1],
                         quality=quality, sharpness=round(sharpness, 2), keypoints=keypoints, camera=camera,
-                        software=software, taken_at=_taken_at(exif), colour=tuple(round(c, 1) for c in colour),
+                        software=software, taken_at=taken_at_from_exif(exif), colour=tuple(round(c, 1) for c in colour),
                         raw=ext in RAW_EXTENSIONS)
 
 
