@@ -287,6 +287,14 @@ def _replace_damaged_catalog(data: Path, report: RepairReport) -> None:
     report.say("photos added or changed since then will be indexed again by the scan that follows")
 
 
+#: Tables besides folders and photos worth salvaging: what the person decided and did, which no
+#: re-scan can redo. Labels, measures and pair checks are recomputed instead.
+_SALVAGED_TABLES = {
+    "dup_decisions": "id, kind, tier, members, created_at",
+    "action_journal": "id, batch, at, action, path, target, fingerprint, photo, embedding, decision_id, undone_at",
+}
+
+
 def salvage_rows(damaged: Path, target: Path) -> int:
     """Copy every readable folder and photo row of a damaged catalog into a new one; returns photo rows.
 
@@ -322,6 +330,11 @@ def salvage_rows(damaged: Path, target: Path) -> int:
             copied = len(good)
             # A row salvaged without its embedding cannot stay "indexed": it is indexed again.
             db.execute("UPDATE photos SET state = 'pending' WHERE state = 'indexed' AND embedding IS NULL")
+            if version >= 4:  # the person's duplicate decisions and clean-up journal (labels and checks are redone)
+                for table, cols in _SALVAGED_TABLES.items():
+                    rows = _read_ranges(src, f"SELECT {cols} FROM {table}", table)
+                    marks = ",".join("?" * len(cols.split(",")))
+                    db.executemany(f"INSERT OR IGNORE INTO {table}({cols}) VALUES ({marks})", rows)
         return copied
     finally:
         src.close()

@@ -142,10 +142,11 @@ def measure(path: str, verifier: object | None = None) -> ContentFacts:
     are computed from the same decode and left in its cache, so verifying the file's pairs right
     after costs no second decode.
     """
-    from .embedder import content_box
     from .images import ImageLoadError, _safe_exif, decode, taken_at_from_exif
 
     ext = os.path.splitext(path)[1].lower()
+    if ext in RAW_EXTENSIONS:
+        return _raw_facts(path, verifier)
     try:
         with Image.open(path) as im:
             fmt = im.format or ext.lstrip(".").upper()
@@ -154,8 +155,6 @@ def measure(path: str, verifier: object | None = None) -> ContentFacts:
                 quality = 100  # lossless (a TIFF may hold JPEG data; rare for photos people keep)
             exif = _safe_exif(im)
     except Exception as exc:
-        if ext in RAW_EXTENSIONS:
-            return unreadable_facts(path)
         raise ImageLoadError(f"cannot read {path}: {exc}") from None
     camera = None
     software = None
@@ -164,8 +163,33 @@ def measure(path: str, verifier: object | None = None) -> ContentFacts:
         camera = (model if make and model.lower().startswith(make.lower()) else f"{make} {model}").strip() or None
         software = str(exif.get(0x0131) or "").strip("\x00 ") or None
     picture = decode(path, PROBE_SIDE)
-    width, height = picture.size
     full = _upright_size(path, picture.size)
+    return _measure(path, picture, full, verifier, format=fmt, quality=quality, camera=camera, software=software,
+                    taken_at=taken_at_from_exif(exif), raw=False)
+
+
+def _raw_facts(path: str, verifier: object | None) -> ContentFacts:
+    """A camera RAW file, measured through the picture photosim reads from it (its embedded preview,
+    else its sensor data): Pillow cannot open RAW files, but keep-best needs their size and sharpness
+    to weigh a RAW against its JPEG."""
+    from .images import ImageLoadError, decode_photo
+
+    try:
+        photo = decode_photo(path, PROBE_SIDE)
+    except ImageLoadError:
+        return unreadable_facts(path)
+    return _measure(path, photo.image, (photo.width, photo.height), verifier,
+                    format=os.path.splitext(path)[1].lstrip(".").upper(), quality=None, camera=None, software=None,
+                    taken_at=photo.taken_at, raw=True)
+
+
+def _measure(path: str, picture: Image.Image, full: tuple[int, int], verifier: object | None, *, format: str,
+             quality: int | None, camera: str | None, software: str | None, taken_at: float | None,
+             raw: bool) -> ContentFacts:
+    """Content size, sharpness, colour and keypoints of a decoded picture (``full``: the file's upright size)."""
+    from .embedder import content_box
+
+    width, height = picture.size
     left, top, right, bottom = content_box(picture)
     sx, sy = full[0] / max(1, width), full[1] / max(1, height)
     content = (max(1, round((right - left) * sx)), max(1, round((bottom - top) * sy)))
@@ -185,10 +209,10 @@ def measure(path: str, verifier: object | None = None) -> ContentFacts:
         grey = np.asarray(picture.convert("L") if max(picture.size) <= PROBE_SIDE else
                           _thumb(picture).convert("L"), dtype=np.uint8)
         keypoints = len(cv2.ORB_create(nfeatures=1000).detect(grey, None) or ())
-    return ContentFacts(format=fmt, width=full[0], height=full[1], content_width=content[0], content_height=content[1],
-                        quality=quality, sharpness=round(sharpness, 2), keypoints=keypoints, camera=camera,
-                        software=software, taken_at=taken_at_from_exif(exif), colour=tuple(round(c, 1) for c in colour),
-                        raw=ext in RAW_EXTENSIONS)
+    return ContentFacts(format=format, width=full[0], height=full[1], content_width=content[0],
+                        content_height=content[1], quality=quality, sharpness=round(sharpness, 2), keypoints=keypoints,
+                        camera=camera, software=software, taken_at=taken_at,
+                        colour=tuple(round(c, 1) for c in colour), raw=raw)
 
 
 def _thumb(picture: Image.Image) -> Image.Image:

@@ -182,6 +182,23 @@ def test_keep_best_rules_on_measured_files(dup_source: Path) -> None:
     assert choose_keeper(ref).reason == "keeps IMG_1.jpg: inside a reference folder"
 
 
+def test_a_raw_file_is_measured_through_its_picture_and_kept_over_its_jpeg(tmp_path: Path, originals_dir: Path) -> None:
+    """A DNG beside the camera's JPEG of the same shot: the RAW's facts come from its preview (its real
+    size and capture time, not an unreadable file's zeros) and keep-best keeps the RAW."""
+    from bench.camera_files import write_dng
+
+    picture = Image.open(originals_dir / "astronaut.jpg").convert("RGB")
+    when = dt.datetime(2024, 5, 4, 12, 0, 0)
+    write_dng(picture, tmp_path / "IMG_0001.dng", taken=when)
+    save_jpeg(picture, tmp_path / "IMG_0001.jpg", exif=_exif(when))
+    raw, jpeg = measure(str(tmp_path / "IMG_0001.dng")), measure(str(tmp_path / "IMG_0001.jpg"))
+    assert raw.raw and raw.format == "DNG" and (raw.width, raw.height) == picture.size
+    assert raw.taken_at == jpeg.taken_at and raw.sharpness and raw.keypoints > 100
+    choice = choose_keeper([Candidate(str(tmp_path / "IMG_0001.jpg"), jpeg, 20.0, None, False),
+                            Candidate(str(tmp_path / "IMG_0001.dng"), raw, 20.0, None, False)])
+    assert choice.keeper == 1 and "RAW" in choice.reason
+
+
 # -- through the library service -------------------------------------------------------------------
 @pytest.fixture
 def service(library, dup_photos: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator:  # noqa: ANN001

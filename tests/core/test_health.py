@@ -136,3 +136,18 @@ def test_a_damaged_index_is_rebuilt_without_the_model(capsys, photo_dir: Path, d
     code, out, err = run(capsys, "check", "--repair", "--data-dir", str(data_dir))
     assert code == 0 and "rebuilt the vector index from the catalog: 8 photos, no photo re-embedded" in out
     assert "indexed 0," in err
+
+
+def test_salvage_keeps_the_duplicate_decisions_and_the_clean_up_journal(tmp_path: Path) -> None:
+    """What a person decided ("not duplicates") and did (the journal undo reads) cannot be redone by a
+    re-scan, so a salvage carries it over with the photo rows."""
+    from photosim.core.health import salvage_rows
+
+    source = tmp_path / "old.sqlite3"
+    with Catalog(source) as cat:
+        decision = cat.add_dup_decision("not_duplicates", "same", ["fp-a", "fp-b"])
+        cat.journal_add(1, "trash", path="/p/a.jpg", target="/trash/a.jpg", fingerprint="fp-a")
+    salvage_rows(source, tmp_path / "new.sqlite3")
+    with Catalog(tmp_path / "new.sqlite3") as cat:
+        assert cat.dup_decisions() == [(decision, "not_duplicates", "same", ["fp-a", "fp-b"])]
+        assert cat.next_journal_batch() == 2
