@@ -77,7 +77,9 @@ def run_app(data_dir: str | os.PathLike[str] | None = None, verbose: bool = Fals
         while True:
             settings = load_settings(data)
             try:
-                service = open_service(data, device=settings.device, excluded=settings.excluded)
+                service = open_service(data, device=settings.device, excluded=settings.excluded,
+                                       keep_rules=settings.keep_rules, reference_folders=settings.reference_folders,
+                                       similar_threshold=settings.similar_threshold)
             except LibraryBusyError as exc:
                 if ask_running_instance(data, find=find):
                     print("photosim is already open on this library; brought its window forward"

@@ -29,6 +29,9 @@ class ServiceBridge(QObject):
         catalog_damaged(str): the catalog needs a repair; writing stopped.
         query_answered(int, object): a query's token and its results.
         query_failed(int, str, str): a query's token, a one-line message, a traceback (may be empty).
+        duplicates_changed(object): a new :class:`~photosim.core.dupstate.DuplicateState`.
+        duplicates_progressed(object): a duplicate pass's :class:`~photosim.core.progress.Progress`.
+        cleaned_up(object): a clean-up action's (or an undo's) :class:`~photosim.core.cleanup.ActionResult`.
     """
 
     model_loaded = Signal(object)
@@ -42,6 +45,9 @@ class ServiceBridge(QObject):
     catalog_damaged = Signal(str)
     query_answered = Signal(int, object)
     query_failed = Signal(int, str, str)
+    duplicates_changed = Signal(object)
+    duplicates_progressed = Signal(object)
+    cleaned_up = Signal(object)
 
     def __init__(self, service: LibraryService, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -84,3 +90,9 @@ class ServiceBridge(QObject):
             self.failed.emit(event.message, event.details)
         elif isinstance(event, ev.CatalogDamaged):
             self.catalog_damaged.emit(event.message)
+        elif isinstance(event, ev.DuplicatesChanged):
+            self.duplicates_changed.emit(event.state)
+        elif isinstance(event, ev.DuplicatesProgressed):
+            self.duplicates_progressed.emit(event.progress)
+        elif isinstance(event, ev.CleanedUp):
+            self.cleaned_up.emit(event.result)

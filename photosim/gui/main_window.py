@@ -4,7 +4,8 @@ The window owns no background machinery: the library service does (indexing, wat
 snapshots), and reaches the GUI thread through one :class:`~photosim.gui.bridge.ServiceBridge`. Each
 concern has its presenter: :class:`FoldersPresenter` (panel, welcome view, add and remove),
 :class:`ResultsPresenter` (grid content, header, queries), :class:`StatusPresenter` (summary,
-progress, pause, problems). What a drop or a paste means is decided by :func:`drops.intent_for`.
+progress, pause, problems), :class:`DuplicatesPresenter` (the Duplicates view: groups, filters,
+slider, clean-up actions). What a drop or a paste means is decided by :func:`drops.intent_for`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from ..core.settings import Settings, save_settings
 from ..core.thumbnails import ThumbnailCache
 from . import drops
 from .bridge import ServiceBridge
+from .duplicates_presenter import DuplicatesPresenter
+from .duplicates_view import DuplicatesView
 from .folder_presenter import FoldersPresenter
 from .folders import FoldersPanel
 from .grid import PhotoDelegate, PhotoGrid, PhotoModel
@@ -169,6 +172,11 @@ class MainWindow(QMainWindow):
         self.folders = FoldersPresenter(service, self.bridge, self.folders_panel, self.welcome, self, self)
         self.words = WordsPresenter(service, self.bridge, self.search_box, self.only_box, self.results, self)
         self.info = InfoPresenter(service, self.grid, self.info_panel, self)
+        self.duplicates = DuplicatesPresenter(service, self.bridge, self.settings.similar_threshold, self)
+        self.duplicates_view = DuplicatesView(self.duplicates, self.loader, service.photo_rows,
+                                              lambda: self.service.snapshot.photos)
+        self.stack.addWidget(self.duplicates_view)
+        self._page_before_duplicates: QWidget = self.browse_page
         self._build_menus()
         # The word search lives at the top right, where search fields are expected, in every view.
         corner = QWidget()
@@ -182,8 +190,7 @@ class MainWindow(QMainWindow):
         self.results.results_shown.connect(self.results_shown)
         self.results.query_failed.connect(self.query_failed)
         self.results.library_refreshed.connect(self.library_refreshed)
-        self.folders.has_folders_changed.connect(
-            lambda has: self.stack.setCurrentWidget(self.browse_page if has else self.welcome))
+        self.folders.has_folders_changed.connect(self._has_folders_changed)
         self.folders.message.connect(self.show_message)
         self.status.problems_requested.connect(self.show_problems)
         self.bridge.run_finished.connect(self._run_finished)
@@ -193,6 +200,10 @@ class MainWindow(QMainWindow):
         self.grid.opened.connect(self._open_index)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.zoomed.connect(self._zoomed)
+        self.duplicates.message.connect(self.show_message)
+        self.duplicates.pass_changed.connect(lambda running: None if running else self.status.duplicates_finished())
+        self.duplicates.threshold_committed.connect(self._similar_threshold_chosen)
+        self.duplicates_view.back_requested.connect(self.back_to_library)
 
     # -- convenience for the app and the tests --------------------------------------------------
     @property
@@ -247,6 +258,7 @@ class MainWindow(QMainWindow):
                                         "Ctrl+I")
         self.info_action.setCheckable(True)
         self.back_action = self._action(view, "Back to library", self.back_to_library, "Escape")
+        self.duplicates_action = self._action(view, "Duplicates", self.show_duplicates, "Ctrl+D")
         view.addSeparator()
         self._action(view, "Zoom in", lambda: self.grid.zoom(1), QKeySequence.StandardKey.ZoomIn)
         self._action(view, "Zoom in", lambda: self.grid.zoom(1), "Ctrl+=")  # Ctrl and the +/= key, unshifted
@@ -268,6 +280,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.bridge.detach()
+        self.duplicates.shutdown()
+        self.duplicates_view.compare.shutdown()
         self.loader.shutdown()
         self.service.stop()
         try:
@@ -348,7 +362,40 @@ class MainWindow(QMainWindow):
             self.find_similar_to_photo(int(photo_id))
 
     @Slot()
+    def show_duplicates(self) -> None:
+        """Open the Duplicates view (Ctrl+D): the groups known now, and a pass when none has run yet."""
+        if self.stack.currentWidget() is not self.duplicates_view:
+            self._page_before_duplicates = self.stack.currentWidget()
+        self.stack.setCurrentWidget(self.duplicates_view)
+        self.duplicates.open()
+        self.duplicates_view.refresh()
+        self.duplicates_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _has_folders_changed(self, has: bool) -> None:
+        page = self.browse_page if has else self.welcome
+        if self.showing_duplicates:
+            self._page_before_duplicates = page  # stay in the Duplicates view; Esc goes there
+        else:
+            self.stack.setCurrentWidget(page)
+
+    @property
+    def showing_duplicates(self) -> bool:
+        return self.stack.currentWidget() is self.duplicates_view
+
+    def _similar_threshold_chosen(self, threshold: float) -> None:
+        self.settings.similar_threshold = threshold
+        try:
+            save_settings(self.service.data_dir, self.settings)
+        except OSError as exc:
+            log.warning("cannot save settings: %s", exc)
+
+    @Slot()
     def back_to_library(self) -> None:
+        if self.showing_duplicates:
+            if not self.duplicates_view.leave_compare():  # Esc: out of the compare view first
+                self.stack.setCurrentWidget(self._page_before_duplicates)
+                self.grid.setFocus()
+            return
         if self.search_box.hasFocus() or self.only_box.hasFocus():
             self.grid.setFocus()
         self.only_box.clear()

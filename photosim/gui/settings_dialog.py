@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,6 +34,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.setMinimumWidth(480)
         self._initial_device = settings.device
+        self._initial = settings  # what the dialog does not edit (duplicate settings) is kept as it was
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.device = QComboBox()
@@ -92,7 +95,8 @@ class SettingsDialog(QDialog):
             self.excluded.takeItem(self.excluded.row(item))
 
     def result_settings(self) -> Settings:
-        return Settings(
+        return replace(
+            self._initial,
             device=self.device.currentData(),
             results=self.results.value(),
             thumb_size=self.thumb.value() * THUMB_STEP,

@@ -1,5 +1,5 @@
 """The status bar's presenter: the library summary, indexing progress with rate and time left, pause,
-problems, and short messages."""
+a duplicate pass's progress with cancel, problems, and short messages."""
 
 from __future__ import annotations
 
@@ -42,7 +42,18 @@ class StatusPresenter(QObject):
         self.problems_button = QToolButton()
         self.problems_button.setObjectName("problems")
         self.problems_button.clicked.connect(self.problems_requested)
-        for widget in (self.progress_text, self.progress_bar, self.pause_button, self.problems_button):
+        # a duplicate pass runs beside indexing (between its batches), so it has widgets of its own
+        self.dup_text = QLabel("")
+        self.dup_text.setObjectName("duplicatesProgress")
+        self.dup_bar = QProgressBar()
+        self.dup_bar.setFixedWidth(120)
+        self.dup_bar.setTextVisible(False)
+        self.dup_cancel = QToolButton()
+        self.dup_cancel.setText("Cancel")
+        self.dup_cancel.setToolTip("Stop looking for duplicates (the checks made so far are kept)")
+        self.dup_cancel.clicked.connect(self.cancel_duplicates)
+        for widget in (self.progress_text, self.progress_bar, self.pause_button, self.dup_text, self.dup_bar,
+                       self.dup_cancel, self.problems_button):
             bar.addPermanentWidget(widget)
             widget.hide()
         bridge.snapshot_published.connect(self.show_snapshot)
@@ -51,6 +62,7 @@ class StatusPresenter(QObject):
         bridge.run_finished.connect(self.run_finished)
         bridge.model_loaded.connect(self.model_loaded)
         bridge.noticed.connect(lambda text: self.show_message(text, 10000))
+        bridge.duplicates_progressed.connect(self.show_duplicates_progress)
 
     # -- messages --------------------------------------------------------------------------------
     def show_message(self, text: str, timeout_ms: int = 5000) -> None:
@@ -120,6 +132,39 @@ class StatusPresenter(QObject):
             if report.failed:
                 parts.append(f"{report.failed:,} could not be read")
             self.show_message("Library updated: " + ", ".join(parts) + ".", 8000)
+
+    @Slot(object)
+    def show_duplicates_progress(self, progress: Progress) -> None:
+        """A duplicate pass's progress: pairs checked from their files, with rate and time left."""
+        if progress.phase == "duplicates: done" or (progress.phase == "duplicates: checking pairs"
+                                                    and progress.done >= progress.total):
+            self.duplicates_finished()
+            return
+        what = progress.phase.removeprefix("duplicates: ")
+        if progress.total:
+            self.dup_bar.setRange(0, progress.total)
+            self.dup_bar.setValue(progress.done)
+            unit = "pairs" if "pairs" in what else "photos"
+            rate = f" · {progress.rate:.0f} {unit}/s" if progress.rate else ""
+            left = f" · {format_duration(progress.eta)} left" if progress.eta is not None else ""
+            text = f"Duplicates: {what} {progress.done:,} / {progress.total:,}{rate}{left}"
+        else:
+            self.dup_bar.setRange(0, 0)
+            text = f"Duplicates: {what}…"
+        self.dup_text.setText(text)
+        for widget in (self.dup_text, self.dup_bar, self.dup_cancel):
+            widget.show()
+
+    @Slot()
+    def duplicates_finished(self) -> None:
+        for widget in (self.dup_text, self.dup_bar, self.dup_cancel):
+            widget.hide()
+
+    @Slot()
+    def cancel_duplicates(self) -> None:
+        self.service.cancel_duplicates()
+        self.dup_text.setText("Duplicates: stopping…")
+        self.dup_cancel.hide()
 
     # -- user actions ----------------------------------------------------------------------------
     @Slot()
