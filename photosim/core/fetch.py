@@ -9,12 +9,8 @@ server said no (404...), too slow, too big, or not an image (an HTML page, which
 
 from __future__ import annotations
 
-import socket
-import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,6 +69,11 @@ def fetch_image(
     if not is_url(url):
         raise FetchError(f"not a web link (http:// or https://): {url}")
     deadline = time.monotonic() + timeout
+    # The network modules are imported here: every search checks is_url, few fetch (urllib and ssl
+    # cost a command-line search about 50 ms to import).
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5"})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
@@ -125,6 +126,9 @@ def fetch_image(
 
 
 def _network_message(reason: object, url: str) -> str:
+    import socket
+    import ssl
+
     if isinstance(reason, (TimeoutError, socket.timeout)):
         return f"no answer in time from {url}"
     if isinstance(reason, socket.gaierror):

@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from . import faults
 from .catalog import Catalog
-from .devices import ComputePlan, load_embedder, normalize_choice
-from .embedder import Backbone, resolve_backbone
+from .devices import ComputePlan, LoadedModel, load_embedder, load_query_embedder, normalize_choice, plan_for_queries
+from .embedder import Backbone, EmbedderError, resolve_backbone
 from .paths import resolve_data_dir
 from .vectors import IndexFileError, VectorIndex, file_checksum
 
 if TYPE_CHECKING:
+    from filelock import FileLock
+
     from .runtime import EmbedderLike
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ class WriterLock:
         self._lock: FileLock | None = None
 
     def acquire(self, timeout: float = 0.0) -> None:
+        # Imported here: readers (search, status) never take the lock, and filelock costs them ~10 ms.
+        from filelock import FileLock, Timeout
+
         lock = FileLock(str(self.data_dir / LOCK_FILE), timeout=timeout)
         try:
             lock.acquire()
@@ -165,8 +169,16 @@ class Library:
         device: str | None = "auto",
         embedder: "EmbedderLike | None" = None,
         lock_timeout: float = 0.0,
+        for_queries: bool = False,
     ) -> None:
+        """``for_queries``: this process embeds only a few query photos (``photosim search``), so the
+        model is the data folder's cached ONNX graph where it may be used (see
+        :func:`photosim.core.devices.plan_for_queries`), which starts ten times faster than torch."""
         self.data_dir = resolve_data_dir(data_dir)
+        self.for_queries = for_queries
+        #: Set when a query had to load torch because the cached graph was missing, stale or damaged,
+        #: and one could be built: :meth:`build_query_graph` after answering makes the next query quick.
+        self.query_graph_wanted = False
         self.writable = writable
         #: The user's device choice (auto / cpu / gpu, see photosim.core.devices).
         self.device_choice = normalize_choice(device)
@@ -217,10 +229,53 @@ class Library:
         if self._embedder is None:
             with self._model_lock:
                 if self._embedder is None:
-                    loaded = load_embedder(self.backbone, self.device_choice)
+                    loaded = self._load_query_model() if self.for_queries else load_embedder(self.backbone, self.device_choice)
                     self.compute_plan, self.compute_notice = loaded.plan, loaded.notice
                     self._embedder = loaded.embedder
         return self._embedder
+
+    def _load_query_model(self) -> LoadedModel:
+        from . import model_cache
+
+        if not model_cache.enabled():
+            return load_embedder(self.backbone, self.device_choice)
+        graph = model_cache.load_graph(self.data_dir, self.model_id)
+        loaded = load_query_embedder(self.backbone, self.device_choice, graph)
+        if loaded.plan.runtime == "torch" and model_cache.can_build():
+            # Only when a graph would have been used had it been there (not for PHOTOSIM_RUNTIME=torch).
+            self.query_graph_wanted = plan_for_queries(self.device_choice, graph_ready=True).runtime == "onnx"
+        return loaded
+
+    def load_embedder_in_background(self) -> None:
+        """Start loading the model on a thread of its own, so that reading and decoding a query overlap
+        with it; :attr:`embedder` then waits for it. A failure is raised there, not on this thread."""
+        if self._embedder is not None:
+            return
+
+        def load() -> None:
+            try:
+                _ = self.embedder
+            except Exception as exc:  # the caller's own access raises it again, with its context
+                log.debug("loading the model in the background failed: %s", exc)
+
+        threading.Thread(target=load, name="photosim-model-load", daemon=True).start()
+
+    def build_query_graph(self) -> bool:
+        """Export the model into the data folder's graph cache for quick queries; True when built.
+
+        Called once a query has been answered with torch (:attr:`query_graph_wanted`): a few seconds,
+        once per library and model. Failing to build it (a read-only folder, a full disk) only means
+        the next query uses torch again.
+        """
+        from . import model_cache
+
+        try:
+            built = model_cache.build_graph(self.data_dir, self.backbone) is not None
+        except (OSError, EmbedderError) as exc:
+            log.warning("could not cache the model graph for quick queries: %s", exc)
+            return False
+        self.query_graph_wanted = False
+        return built
 
     @property
     def has_embedder(self) -> bool:

@@ -120,7 +120,11 @@ class OnnxEmbedder(BatchedEmbedder):
         batch_size: int = 32,
         model_path: str | os.PathLike[str] | None = None,
         threads: int | None = None,
+        *,
+        model_data: bytes | None = None,
     ) -> None:
+        """``model_data``: the graph's bytes, already read and checked (the data folder's cached graph,
+        :mod:`photosim.core.model_cache`); ``model_path`` then only names it in messages."""
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -128,18 +132,28 @@ class OnnxEmbedder(BatchedEmbedder):
         backbone = resolve_backbone(backbone)
         self.backbone = backbone
         self.batch_size = batch_size
-        path = Path(model_path) if model_path is not None else find_model(backbone.model_id)
+        if model_path is not None:
+            path = Path(model_path)
+        elif model_data is not None:
+            path = Path("<the cached model graph>")
+        else:
+            path = find_model(backbone.model_id)
         wanted = onnx_device(device)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3  # warnings from providers that are not there are noise here
+        # onnxruntime's threads spin after each run, waiting for the next: with decode or verification
+        # threads wanting the same cores that cost a command-line search 0.15-0.3 s of CPU (measured),
+        # for no gain: a query makes one or two runs, and the indexer's decoders keep the cores busy.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers: list[Any] = ["CPUExecutionProvider"]
         if wanted == "cuda":
             providers.insert(0, "CUDAExecutionProvider")
         try:
-            self._session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+            source = model_data if model_data is not None else str(path)
+            self._session = ort.InferenceSession(source, sess_options=options, providers=providers)
         except Exception as exc:
             raise EmbedderError(f"cannot load the ONNX model {path}: {exc}") from exc
         meta = self._session.get_modelmeta().custom_metadata_map

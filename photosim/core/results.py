@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
-from .matching import SIMILAR, Background, Decision, ImageSource, Match, SamePhotoTest
+from .matching import SIMILAR, VERIFY_MARGIN, Background, Decision, Features, ImageSource, Match, SamePhotoTest
 
 SIMILAR_Z = 3.0
 """Without look-alikes (no labels yet): similar photos by the copy vector are shown down to this many
@@ -257,11 +257,23 @@ def _try_variants(variants: Sequence[tuple[str, Image.Image]], embed: EmbedFn, s
     pending.sort(key=lambda p: -p[0])
     checked: set[int] = set()
     first = ""
+    plan = []
     for score, name, image, vec, cand in pending:
         if cand[0] in checked or len(checked) >= MAX_VARIANT_VERIFY:
             continue
         checked.add(cand[0])
-        decision = test.decide(score, test.background(vec), image, cand[1])
+        background = test.background(vec)
+        close = len(test.sample) == 0 or background.margin(score) >= VERIFY_MARGIN  # decide() will verify
+        plan.append((score, name, image, cand, background, close))
+    # The keypoints of the variants (each once, however many candidates it is checked against) and of
+    # the candidates worth a check, computed side by side; decide() below then finds them ready.
+    features: dict[str, Features] = {}
+    if any(close for *_, close in plan):
+        features = test.features_side_by_side({name: image for _s, name, image, _c, _b, close in plan if close},
+                                              [cand[1] for _s, _n, _i, cand, _b, close in plan if close])
+    for score, name, image, cand, background, close in plan:
+        query: ImageSource | Features = features.get(name, image) if close else image
+        decision = test.decide(score, background, query, cand[1])
         if decision.same:
             original = found.get(cand[0])
             kept = original[0] if original is not None else cand

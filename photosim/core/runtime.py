@@ -1,7 +1,7 @@
 """Choosing how the model runs: torch (development install) or onnxruntime (the installed app).
 
 One small factory so that :class:`photosim.core.library.Library` never has to know which runtime
-exists. ``auto`` picks torch when torch and timm are importable (it keeps CUDA and MPS), and the
+exists. ``auto`` picks torch when torch is importable (it keeps CUDA and MPS), and the
 exported ONNX model otherwise, which is what happens in the frozen app, where torch is not bundled.
 ``PHOTOSIM_RUNTIME=torch|onnx`` forces one (tests use it to compare both on the same photos).
 """
@@ -19,6 +19,8 @@ from .embedder import Analysis, Backbone, EmbedderError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from .model_cache import CachedGraph
 
 RUNTIME_ENV = "PHOTOSIM_RUNTIME"
 RUNTIMES = ("auto", "torch", "onnx")
@@ -46,9 +48,10 @@ class EmbedderLike(Protocol):
 
 
 def torch_available() -> bool:
-    """torch and timm importable (checked without importing them: importing torch takes seconds)."""
+    """torch importable (checked without importing it: importing torch takes seconds). timm is no
+    longer needed to run the model (photosim.core.lite0 defines the network)."""
     try:
-        return all(importlib.util.find_spec(name) is not None for name in ("torch", "timm"))
+        return importlib.util.find_spec("torch") is not None
     except (ImportError, ValueError):  # a finder that refuses them counts as "not installed"
         return False
 
@@ -63,14 +66,19 @@ def chosen_runtime(requested: str | None = None) -> str:
     return runtime
 
 
-def create_embedder(backbone: Backbone, device: str = "auto", runtime: str | None = None) -> EmbedderLike:
-    """Build the embedder for ``backbone`` on ``device`` with the chosen runtime."""
+def create_embedder(backbone: Backbone, device: str = "auto", runtime: str | None = None,
+                    graph: CachedGraph | None = None) -> EmbedderLike:
+    """Build the embedder for ``backbone`` on ``device`` with the chosen runtime; ``graph``: an ONNX
+    graph already read and checked (the data folder's cache) for the onnx runtime to run instead of
+    the exported model it would look for."""
     if chosen_runtime(runtime) == "torch":
         from .embedder import Embedder
 
         return Embedder(backbone, device=device)
     from .onnx_embedder import OnnxEmbedder
 
+    if graph is not None:
+        return OnnxEmbedder(backbone, device=device, model_path=graph.path, model_data=graph.data)
     return OnnxEmbedder(backbone, device=device)
 
 

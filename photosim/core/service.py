@@ -208,6 +208,8 @@ class LibraryService:
         # -- model --
         self._model_lock = threading.Lock()
         self._model_announced = False
+        self._model_loading = False
+        self._loader_lock = threading.Lock()
         self.device: str | None = None
         # -- snapshots (guarded by _snap_cond) --
         self._snap_cond = threading.Condition()
@@ -275,6 +277,7 @@ class LibraryService:
         self._rows_reader = self.library.catalog.reader()
         if initial_scan:  # before the writer starts, so requests queued before start() join this scan
             self.scan_all()
+            self._load_model_in_background()
         for name, target in (
             ("photosim-writer", self._writer_main),
             ("photosim-query", self._query_main),
@@ -582,7 +585,7 @@ class LibraryService:
         return added
 
     def _run(self, full: bool, paths: set[str], control: RunControl, excluded: list[str]) -> None:
-        self.ensure_model()
+        self._load_model_in_background()  # the indexer decodes while it loads, and waits for it to embed
         self._emit(RunStarted(full))
         indexer = Indexer(self.library, excluded=excluded, workers=self._workers)
         report = indexer.run(paths=None if full else collapse_paths(paths), control=control,
@@ -823,17 +826,34 @@ class LibraryService:
         return result
 
     # -- the model (whichever thread needs it first) -------------------------------------------
+    def _load_model_in_background(self) -> None:
+        """Start :meth:`ensure_model` on a thread of its own (once): the first scan and decodes need
+        no model, and loading it (importing torch, building the network) takes 1-3 s."""
+        with self._loader_lock:  # not _model_lock: ensure_model holds that for the whole load
+            if self._model_announced or self._model_loading:
+                return
+            self._model_loading = True
+
+        def load() -> None:
+            try:
+                self.ensure_model()
+            except Exception as exc:  # the indexer or the query meets it again and reports it
+                log.info("the model could not be loaded in the background: %s", exc)
+
+        threading.Thread(target=load, name="photosim-model-load", daemon=True).start()
+
     def ensure_model(self) -> None:
-        """Load the model once (with the CPU fall-back) and freeze it: the app keeps it for its life."""
+        """Load the model once (with the CPU fall-back) and announce it: the app keeps it for its life.
+
+        Not frozen here: the indexer freezes it for a run big enough to pay the second that costs
+        (:data:`photosim.core.indexer.OPTIMIZE_MIN_PHOTOS`), and it then stays frozen.
+        """
         if self._model_announced:
             return
         with self._model_lock:
             if self._model_announced:
                 return
             embedder = self.library.embedder
-            optimize = getattr(embedder, "optimize", None)
-            if optimize is not None:
-                optimize()
             plan = self.library.compute_plan
             self.device = embedder.device
             self._model_announced = True

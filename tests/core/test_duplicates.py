@@ -117,6 +117,27 @@ def test_three_tiers_found_in_one_pass_and_flat_pictures_never_grouped(found) ->
         assert all(0.5 < m.score <= 1.0 for m in g.members)
 
 
+def test_a_pass_in_steps_never_shows_a_flat_picture_and_ends_as_the_one_pass(library, dup_photos: Path) -> None:  # noqa: ANN001
+    """The app's way: start_pass publishes groups before any file is read, then steps check pairs. At
+    no point may a flat picture (not measured yet) show as a similar shot, and the end state is the
+    one-pass state (bursts included)."""
+    from photosim.core.duplicates import DuplicateFinder
+    from photosim.core.indexer import Indexer
+
+    library.catalog.add_folder(str(dup_photos))
+    Indexer(library).run()
+    finder = DuplicateFinder(library)
+    states = [finder.start_pass()]
+    while finder.pending:
+        states.append(finder.check_pending(4))
+    for state in states:
+        grouped = {n for tier in ("exact", "same", "similar") for g in state.groups(tier) for n in names(g)}
+        assert not {n for n in grouped if n.startswith("flat/")}, grouped
+    final = states[-1]
+    assert [names(g) for g in final.groups("similar")] == [{"burst/moto-1.jpg", "burst/moto-2.jpg"}]
+    assert {"coffee.jpg", "edits/coffee-crop.jpg", "edits/coffee-mirror.jpg"} in [names(g) for g in final.groups("same")]
+
+
 def test_keeper_explains_itself_and_the_rule_order_is_a_setting(found) -> None:  # noqa: ANN001
     group = next(g for g in found.state.groups("same") if g.keeper.name.startswith("astronaut"))
     assert group.keeper.name == "astronaut.jpg"
