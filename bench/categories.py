@@ -17,8 +17,15 @@ Measured per candidate descriptor (exact cosine search over the whole set, the q
 category precision@5 and @10, averaged over all queries ("all") and per category. The candidates all
 come from one forward pass of the network on the indexer's squashed 224 px input, except the
 "native input" row, which needs a second pass on the centre crop the weights were trained with.
-Then word search (:mod:`photosim.core.tags`) precision@10 for a handful of words, and the cost of the
-chosen descriptor.
+Then the **cutoff** of a result list (issue 11 and 12 together): where the similar photos of a
+query end. For each query (the query left out, the rest of the set as its library, k = 60): what
+share of its category the cutoff keeps, what share of the other photos ("unrelated") slips through,
+the precision of what is shown and how many are shown, for the copy vector's cutoff before this round
+(``SIMILAR_Z`` standard deviations above the bulk of the query's unrelated background) and for the
+look-alike cutoff (:func:`photosim.core.results.look_alike_threshold`) over a sweep of its two
+constants; and the same when the query's whole category is missing from the library (what a query
+with nothing alike is shown). Then word search (:mod:`photosim.core.tags`) precision@10 for a handful
+of words, and the cost of the chosen descriptor.
 """
 
 from __future__ import annotations
@@ -289,6 +296,9 @@ def _dba(v: np.ndarray, k: int) -> np.ndarray:
     return _unit(v + (v[nearest] * weights[:, :, None]).sum(axis=1))
 
 
+CHOSEN = "chosen: region-max top-20 labels -> hierarchy sqrt -> 128-d"
+
+
 def candidates(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Candidate look-alike descriptors (rows: photos), all but 'native input' from one forward pass."""
     from photosim.core.semantic import semantic_vectors
@@ -314,7 +324,7 @@ def candidates(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             np.sqrt(0.5) * _unit(centred), np.sqrt(0.5) * _unit(np.sqrt(probs))]),
         "WordNet hierarchy mass, whole-picture probabilities, sqrt": np.sqrt(probs @ ancestors),
         "WordNet hierarchy mass, region-max probabilities, sqrt": np.sqrt(f["regionmax"] @ ancestors),
-        "chosen: region-max top-20 labels -> hierarchy sqrt -> 128-d": chosen,
+        CHOSEN: chosen,
         "chosen + database-side augmentation k=3": _dba(_unit(chosen), 3),
     }
 
@@ -326,6 +336,62 @@ def _evaluate(items: list[Labelled], vectors: dict[str, np.ndarray]) -> dict[str
     for name, v in vectors.items():
         u = _unit(np.asarray(v, dtype=np.float32))
         out[name] = precision_at(u @ u.T, labels, queries)
+    return out
+
+
+CUTOFF_K = 60
+"""Results fetched per query in the cutoff sweep (the app's default number of results)."""
+FRACTIONS = (0.6, 0.65, 0.7, 0.75, 0.8)
+MIN_ZS = (0.0, 2.0, 2.5, 3.0)
+
+
+def cutoff_sweep(items: list[Labelled], copy: np.ndarray, alike: np.ndarray) -> dict[str, Any]:
+    """What each cutoff keeps: category share kept, unrelated share kept, precision, shown (median),
+    and how much is shown when the query's category is missing from its library."""
+    from photosim.core.matching import BACKGROUND_SAMPLE, Background
+    from photosim.core.results import ALIKE_FRACTION, ALIKE_MIN_Z, SIMILAR_Z, look_alike_threshold
+
+    labels = np.array([it.label for it in items])
+    queries = np.flatnonzero(np.isin(labels, query_labels(items)))
+    copy, alike = _unit(copy), _unit(alike)
+    rules: dict[str, tuple[str, Any]] = {
+        f"copy vector, z >= {SIMILAR_Z:g} (before)": ("copy", lambda best, bg: bg.center + SIMILAR_Z * bg.spread)}
+    for fraction in FRACTIONS:
+        for min_z in MIN_ZS:
+            chosen = " (chosen)" if (fraction, min_z) == (ALIKE_FRACTION, ALIKE_MIN_Z) else ""
+            rules[f"look-alike, {fraction:g} of the way to the best, z >= {min_z:g}{chosen}"] = (
+                "alike", lambda best, bg, f=fraction, z=min_z: max(bg.center + z * bg.spread, bg.center + f * (best - bg.center)))
+    # the shipped function must be what the chosen row measures
+    check = Background(level=0.9, center=0.4, spread=0.05)
+    assert abs(look_alike_threshold(0.95, check) - max(0.4 + ALIKE_MIN_Z * 0.05, 0.4 + ALIKE_FRACTION * 0.55)) < 1e-9
+    out: dict[str, Any] = {}
+    rng = np.random.default_rng(0)
+    for name, (space, rule) in rules.items():
+        v = copy if space == "copy" else alike
+        kept, unrelated, precision, shown, absent_any, absent_n = [], [], [], [], [], []
+        for q in queries:
+            for absent in (False, True):
+                library = np.flatnonzero((np.arange(len(items)) != q) & ~(absent & (labels == labels[q])))
+                sims = v[library] @ v[q]
+                sample = library if len(library) <= BACKGROUND_SAMPLE else rng.choice(library, BACKGROUND_SAMPLE, replace=False)
+                bg = Background.of(v[q], v[sample])
+                order = np.argsort(-sims)[:CUTOFF_K]
+                keep = np.zeros(len(library), dtype=bool)
+                keep[order[sims[order] >= rule(float(sims[order[0]]), bg)]] = True
+                same = labels[library] == labels[q]
+                if absent:
+                    absent_any.append(keep.any())
+                    absent_n.append(int(keep.sum()))
+                else:
+                    kept.append(keep[same].mean())
+                    unrelated.append(keep[~same].mean())
+                    shown.append(int(keep.sum()))
+                    if keep.any():
+                        precision.append(same[keep].mean())
+        out[name] = {"category_kept": float(np.mean(kept)), "unrelated_kept": float(np.mean(unrelated)),
+                     "precision": float(np.mean(precision)) if precision else 0.0, "shown_median": float(np.median(shown)),
+                     "empty": float(np.mean(np.array(shown) == 0)), "absent_any": float(np.mean(absent_any)),
+                     "absent_shown_mean": float(np.mean(absent_n))}
     return out
 
 
@@ -444,7 +510,8 @@ def run(settings: Settings) -> dict[str, Any]:
             counts[it.label] = counts.get(it.label, 0) + 1
         log(f"categories: {variant}: {len(items)} photos, queries from {query_labels(items)}")
         f = _features(items, min_side)
-        evaluation = _evaluate(items, candidates(f))
+        descriptors = candidates(f)
+        evaluation = _evaluate(items, descriptors)
         for name, r in evaluation.items():
             log(f"categories: {variant}: {name}: p@5 {r['p@5']:.3f} p@10 {r['p@10']:.3f}")
         with tempfile.TemporaryDirectory() as tmp:
@@ -453,8 +520,9 @@ def run(settings: Settings) -> dict[str, Any]:
         copy = _unit(f["copy"])
         sims = copy @ copy.T
         np.fill_diagonal(sims, -1)
+        cuts = cutoff_sweep(items, f["copy"], descriptors[CHOSEN])
         results["sets"][variant] = {"n": len(items), "counts": counts, "queries": query_labels(items),
-                                    "precision": evaluation, "words": words,
+                                    "precision": evaluation, "words": words, "cutoff": cuts,
                                     "max_copy_cosine_between_different_photos": float(sims.max())}
     # Copy-vector cosine of edited copies to their originals (for the same-photo cutoff).
     from .corpus import quality_corpus
@@ -497,6 +565,16 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"\nCompletion of '{comp['prefix']}': {comp['words']} ({comp['ms']} ms, counts included).")
         lines.append(f"\nHighest copy-vector cosine between two different photos of this set: "
                      f"{r['max_copy_cosine_between_different_photos']:.3f}.\n")
+        if "cutoff" in r:
+            lines += [f"Cutoff of the similar photos ({variant}; k = {CUTOFF_K}; 'category missing': the query's whole "
+                      "category taken out of its library, so everything shown is unrelated):", "",
+                      "| cutoff | category kept | unrelated kept | precision of shown | shown (median) | queries showing none | "
+                      "category missing: queries showing any | shown (mean) |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for name, c in r["cutoff"].items():
+                lines.append(f"| {name} | {c['category_kept']:.3f} | {c['unrelated_kept']:.4f} | {c['precision']:.3f} | "
+                             f"{c['shown_median']:.0f} | {c['empty']:.2f} | {c['absent_any']:.2f} | {c['absent_shown_mean']:.1f} |")
+            lines.append("")
     e = results["edited_copy_cosine"]
     lines.append(f"Copy-vector cosine of the {e['n']} edited copies to their originals: min {e['min']:.3f}, "
                  f"5th percentile {e['p5']:.3f}, {e['below_0.8']} below 0.8 (the same-photo cutoff).\n")

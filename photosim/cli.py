@@ -63,20 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser("search", help="print the photos most similar to each query image, or labelled like words",
-                       description="Copies of the query come first, then similar photos, down to where the "
-                                   "results stop being meaningful for this query (at most -k). A summary "
-                                   "line per query goes to stderr. With --text, photos labelled like the words.")
+                       description="Copies of the query (the same photo, edited or re-saved) come first, then "
+                                   "look-alikes (photos of the same kind of thing), down to where the results "
+                                   "stop being meaningful for this query (at most -k). A summary line per query "
+                                   "goes to stderr. With --text, photos labelled like the words.")
     p.add_argument("images", nargs="*", metavar="IMAGE",
                    help="image files or http(s) links; '-' reads image bytes from stdin")
     p.add_argument("--text", nargs="+", metavar="WORD",
                    help="photos whose labels match all these words (a word covers its kinds: 'dog' finds every breed)")
     p.add_argument("--like", action="store_true",
-                   help="look-alikes: the same photo (edited copies) first, then photos of the same kind of thing")
+                   help="the same list, all -k results, each marked 'same' or 'alike' (kept for scripts written for it)")
     p.add_argument("--only", metavar="WORD", default=None, help="keep only results labelled like WORD (e.g. dog)")
     p.add_argument("-k", type=int, default=10, metavar="N", help="at most this many results per query (default 10)")
     p.add_argument("--all", action="store_true", help="ignore the cutoff: print all -k results")
     p.add_argument("--min-score", type=float, default=None, metavar="S",
-                   help="cut off at this cosine score instead of the automatic cutoff (copies are always shown)")
+                   help="cut off at this score instead of the automatic cutoff (copies are always shown; "
+                        "look-alikes are scored by their look-alike cosine)")
     p.add_argument("--crop", default=None, metavar="X,Y,W,H",
                    help="search with this region of the image (pixels of the upright picture as displayed)")
     p.add_argument("--folder", default=None, help="only return photos inside this folder")
@@ -565,7 +567,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             lib.load_embedder_in_background()
         if len(lib.index) == 0:
             raise UserError("the library is empty: add a folder with 'photosim index FOLDER' first")
-        if args.text or args.like:
+        if args.text:
             code = _search_labels(lib, args)
             _cache_query_graph(lib)
             return code
@@ -581,11 +583,14 @@ def cmd_search(args: argparse.Namespace) -> int:
                 found = searcher.results_for_bytes(_download(image), want, folder=args.folder, crop=crop)
             else:
                 found = searcher.results_for_file(image, want, folder=args.folder, crop=crop)
-            found = found.with_cutoff(args.min_score, show_all=args.all)
+            found = found.with_cutoff(args.min_score, show_all=args.all or args.like)
             shown = found.shown
             if labels is not None:  # "similar to this photo, only dogs": the word is the cutoff
                 shown = labels.narrow(found.results, args.only)
             shown = shown[: max(args.k, found.same)]
+            if args.like:
+                _print_like(image, shown, args)
+                continue
             if args.json:
                 line = {**path_json_fields(image, "query"), "same": found.same,
                         "similar": len(shown) - min(found.same, len(shown)),
@@ -662,53 +667,38 @@ def _label_index(lib, word: str | None):  # noqa: ANN001, ANN202
     return labels
 
 
+def _print_like(image: str, shown: list, args: argparse.Namespace) -> None:
+    """``search --like``'s output, as before the lists were one: a kind column ('same' / 'alike'); JSON
+    results carry "kind" instead of "match"."""
+    rows = [("same" if r.match == "same" else "alike", r) for r in shown]
+    if args.json:
+        print(json.dumps({"query": image, "results": [{"path": r.path, "score": round(r.score, 6), "kind": kind}
+                                                      for kind, r in rows]}), flush=True)
+        return
+    if len(args.images) > 1:
+        print(f"{image}:")
+    for kind, r in rows:
+        print(f"{r.score:.4f}  {kind:5s}  {r.path}")
+    if not rows:
+        print("(no results)")
+
+
 def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
-    """``search --text WORDS`` and ``search --like IMAGE``."""
+    """``search --text WORDS``."""
     from .core.tags import LabelIndex
 
     labels = LabelIndex(lib)
-    if args.text:
-        words = list(args.text) + ([args.only] if args.only else [])
-        found = labels.search(words, args.k)
-        if args.json:
-            print(json.dumps({"query": {"text": found.words, "unknown": found.unknown},
-                              "results": [{"path": h.path, "score": round(h.score, 6)} for h in found.hits]}))
-        else:
-            for h in found.hits:
-                print(f"{h.score:.4f}  {h.path}")
-        if found.message:
-            print(f"photosim: {found.message}", file=sys.stderr)
-            return 1
-        return 0
-    from .core.semantic import LookAlikes
-
-    if args.folder:
-        raise UserError("--folder does not combine with --like yet")
-    _label_index(lib, args.only)  # an unknown --only word is a user error
-    finder = LookAlikes(lib, labels)
-    for image in args.images:
-        if image == "-":
-            from .core.images import ImageLoadError, decode
-            from .core.search import QueryError
-
-            try:
-                picture = decode(sys.stdin.buffer.read(), lib.backbone.decode_min_side)
-            except ImageLoadError as exc:
-                raise QueryError(f"cannot use the given image data as a query: {exc}") from None
-            similar = finder.similar_to_image(picture, args.k, only=args.only)
-        else:
-            similar = finder.similar_to_file(image, args.k, only=args.only)
-        rows = [("same", r) for r in similar.same] + [("alike", r) for r in similar.alike]
-        if args.json:
-            print(json.dumps({"query": image, "results": [{"path": r.path, "score": round(r.score, 6), "kind": kind}
-                                                          for kind, r in rows]}), flush=True)
-        else:
-            if len(args.images) > 1:
-                print(f"{image}:")
-            for kind, r in rows:
-                print(f"{r.score:.4f}  {kind:5s}  {r.path}")
-            if not rows:
-                print("(no results)")
+    words = list(args.text) + ([args.only] if args.only else [])
+    found = labels.search(words, args.k)
+    if args.json:
+        print(json.dumps({"query": {"text": found.words, "unknown": found.unknown},
+                          "results": [{"path": h.path, "score": round(h.score, 6)} for h in found.hits]}))
+    else:
+        for h in found.hits:
+            print(f"{h.score:.4f}  {h.path}")
+    if found.message:
+        print(f"photosim: {found.message}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -5,22 +5,30 @@ the benchmark drives exactly the code the app runs: it takes the query (vector a
 one, its picture), a way to search and a way to embed, and returns a :class:`ResultSet`:
 
 * every result is ``"same"`` (an edited or re-saved copy of the query, decided by
-  :class:`~photosim.core.matching.SamePhotoTest`) or ``"similar"``; copies come first;
+  :class:`~photosim.core.matching.SamePhotoTest` on the copy-detection vector) or ``"similar"``;
+  copies come first;
+* the similar photos are *look-alikes* (:mod:`photosim.core.semantic`: photos of the same kind of
+  thing, by what the classifier sees in them) when the library has labels, ranked by the look-alike
+  score, and end at a cutoff computed from this query's look-alike scores (:func:`look_alike_threshold`);
+  before them come the *near copies*: photos the copy vector puts at least :data:`SIMILAR_Z` above
+  the query's background that the check did not confirm as the same photo (another shot of the
+  scene, a burst, a copy too altered to verify), with their copy cosines, since a look-alike list
+  alone would lose an unverified original from the top of the list;
+  a library without labels yet, or a model without class probabilities, gets the copy vector's
+  similar photos and its cutoff instead (:data:`SIMILAR_Z`);
 * when the upright query finds no copy, the query is tried turned by a quarter, a half and three
   quarters, and as two regions (its middle and its central band), since a photo saved sideways
   without an EXIF tag, or shown inside a screenshot or a photo of a screen, is far from its original
   as a whole but close once turned or cut out; what these variants find counts only if it is
   verified as the same photo, so they never add look-alikes of a sideways picture;
-* the results end where they stop being meaningful for this query: copies, then similar photos
-  whose score stands at least :data:`SIMILAR_Z` standard deviations above the bulk of the library
-  the query has nothing to do with (:class:`~photosim.core.matching.Background`). The rest is kept
-  for "Show N more".
+* the results end where they stop being meaningful for this query; the rest is kept for
+  "Show N more".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -28,9 +36,28 @@ from PIL import Image
 from .matching import SIMILAR, VERIFY_MARGIN, Background, Decision, Features, ImageSource, Match, SamePhotoTest
 
 SIMILAR_Z = 3.0
-"""Similar photos are shown down to this many standard deviations above the query's unrelated
-background (bench/same_photo.py measures what it keeps: true copies, the query's category
-look-alikes, and how many unrelated photos slip through)."""
+"""Without look-alikes (no labels yet): similar photos by the copy vector are shown down to this many
+standard deviations above the query's unrelated background. bench/same_photo.py swept it: at 3.0
+the copy-vector cutoff keeps 1.2% of unrelated photos, and (since that vector is made for copies, not
+for kinds of things) only 1% of the query's category look-alikes."""
+ALIKE_FRACTION = 0.7
+"""Look-alikes are shown down to this fraction of the way from the bulk of the library (the query's
+unrelated background, :class:`~photosim.core.matching.Background`) to its best look-alike: relative
+to the best look-alike, so that a query with close look-alikes (five cats) is not padded out with
+distant ones (dogs), and one whose best look-alike is far still shows its nearest kind. Chosen on the
+category benchmark's cutoff sweep (``python -m bench.run --only categories``, 2026-11-22; birds,
+mammals, fruit, flowers, vegetables, rooms among distractors): with ALIKE_MIN_Z, 0.7 keeps 35% of the
+query's category and 1.2% of the other photos, and 85% of what it shows is of the query's category
+(0.6: 43% / 2.3% / 81%; 0.8: 22% / 0.5% / 87%)."""
+ALIKE_MIN_Z = 2.5
+"""...but never below this many standard deviations above that bulk, so a query with nothing alike in
+the library (a cat among rooms and microscope slides) shows no look-alike rather than its least
+unrelated photos. Measured with ALIKE_FRACTION 0.7 (same run): 2.0 keeps more of the category (41%
+plain, 21% composited, against 35% / 17%) but shows more that is not (precision 0.83 plain instead of
+0.85; 0.73 composited either way). The floor is the weak half of this cutoff: with the query's whole
+category taken out of its library, 82% of plain queries still show something (93% at 2.0, 67% at 3.0,
+which keeps only 27% of the category), since the look-alike descriptor's scores between unrelated
+kinds have a long upper tail."""
 VERIFY_POOL = 24
 """Candidates fetched for the "same" decision even when fewer results are asked for."""
 MAX_VERIFY = 8
@@ -62,7 +89,16 @@ class ResultSet:
     variant: str = ""
     """Which form of the query found the copies ("" upright, "turned 90", "middle region"...)."""
     background: Background | None = None
-    """The query's background in this library (what its scores are measured against)."""
+    """The query's background in this library by the copy vector (what "same" is measured against)."""
+    look_alikes: bool = False
+    """True when the similar results are look-alikes: their scores are look-alike cosines and
+    ``alike_background`` is what the cutoff measured them against (but the ``near`` ones first, scored
+    by their copy cosine); False: copy-vector cosines."""
+    alike_background: Background | None = None
+    threshold: float | None = None
+    """The score at which the similar results were cut off (None: no similar candidates)."""
+    near: int = 0
+    """With look-alikes: how many near copies (``results[same:same + near]``) precede them."""
 
     @property
     def similar(self) -> int:
@@ -101,12 +137,30 @@ class ResultSet:
             cutoff = self.same + sum(1 for r in self.results[self.same :] if r.score >= min_score)
         else:
             return self
-        return ResultSet(self.results, cutoff, self.same, self.variant, self.background)
+        return replace(self, cutoff=cutoff)
 
 
 Candidate = tuple[int, str, float]  # (photo id, path, cosine)
 SearchFn = Callable[[np.ndarray, int], Sequence[Candidate]]
 EmbedFn = Callable[[Sequence[Image.Image]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class LookAlikeQuery:
+    """What the "similar" half of a result list needs from the look-alike index: the query's look-alike
+    vector, a search by it (same filters as the copy search: folder, the query photo left out, files
+    that exist) and a random sample of the library's look-alike vectors (the query's background)."""
+
+    vector: np.ndarray
+    search: SearchFn
+    sample: np.ndarray
+
+
+def look_alike_threshold(best: float, background: Background) -> float:
+    """Where a query's look-alikes stop: :data:`ALIKE_FRACTION` of the way from the bulk of the library
+    to the query's ``best`` look-alike score, and at least :data:`ALIKE_MIN_Z` above that bulk."""
+    return max(background.center + ALIKE_MIN_Z * background.spread,
+               background.center + ALIKE_FRACTION * (best - background.center))
 
 
 def query_variants(image: Image.Image) -> list[tuple[str, Image.Image]]:
@@ -135,14 +189,16 @@ def rank_query(
     query_image: ImageSource | None = None,
     variants: Callable[[], Sequence[tuple[str, Image.Image]]] | None = None,
     embed: EmbedFn | None = None,
+    look_alikes: LookAlikeQuery | None = None,
 ) -> ResultSet:
     """Results for one query vector: fetch, decide "same" for the close calls, try the query's
-    variants when no copy was found, order copies first, place the cutoff.
+    variants when no copy was found, order copies first, then the similar photos, place the cutoff.
 
     ``search(vector, n)`` returns the ``n`` best candidates (id, path, cosine), best first, already
     filtered (folder, excluded ids, files that exist). ``query_image`` (a path or a decoded upright
     picture) enables the geometric check; ``variants`` and ``embed`` enable the turned and cut-out
-    forms of the query. Without them only near-identical vectors count as copies.
+    forms of the query. Without them only near-identical vectors count as copies. ``look_alikes``
+    makes the similar photos look-alikes (else: the copy vector's nearest that are not copies).
     """
     vector = np.asarray(vector, dtype=np.float32)
     background = test.background(vector)
@@ -154,13 +210,36 @@ def rank_query(
     if not any(d.same for d in decisions) and variants is not None and embed is not None and query_image is not None:
         variant_name = _try_variants(variants(), embed, search, test, found)
     same = sorted((cd for cd in found.values() if cd[1].same), key=lambda cd: -cd[0][2])
+    copies = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in same]
+    n_same = len(copies)
+    variant_name = variant_name if n_same else ""
+    if look_alikes is not None:
+        near = sorted((cd for cd in found.values() if not cd[1].same and cd[0] in candidates
+                       and background.z(cd[0][2]) >= SIMILAR_Z), key=lambda cd: -cd[0][2])
+        near_results = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in near][: max(k - n_same, 0)]
+        return _with_look_alikes(copies, near_results, k, look_alikes, background, variant_name)
     similar = [cd for cd in found.values() if not cd[1].same and cd[0] in candidates]
     similar.sort(key=lambda cd: -cd[0][2])
-    ordered = same + similar
-    results = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in ordered][: max(k, len(same))]
-    n_same = len(same)
+    results = (copies + [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in similar])[: max(k, n_same)]
     cutoff = n_same + sum(1 for r in results[n_same:] if background.z(r.score) >= SIMILAR_Z)
-    return ResultSet(results, cutoff, n_same, variant_name if n_same else "", background)
+    threshold = background.center + SIMILAR_Z * background.spread if len(results) > n_same else None
+    return ResultSet(results, cutoff, n_same, variant_name, background, threshold=threshold)
+
+
+def _with_look_alikes(copies: list[Result], near: list[Result], k: int, look_alikes: LookAlikeQuery,
+                      background: Background, variant: str) -> ResultSet:
+    """Copies, near copies (all shown), then the query's look-alikes (the others left out), down to the
+    look-alike cutoff."""
+    n_same = len(copies)
+    taken = {r.photo_id for r in copies + near}
+    want = max(k - n_same - len(near), 0)
+    pool = look_alikes.search(look_alikes.vector, want + len(taken)) if want else []
+    similar = [Result(pid, path, float(score)) for pid, path, score in pool if pid not in taken][:want]
+    alike_background = Background.of(np.asarray(look_alikes.vector, dtype=np.float32), look_alikes.sample)
+    threshold = look_alike_threshold(similar[0].score, alike_background) if similar else None
+    shown = sum(1 for r in similar if threshold is not None and r.score >= threshold)
+    return ResultSet(copies + near + similar, n_same + len(near) + shown, n_same, variant, background,
+                     look_alikes=True, alike_background=alike_background, threshold=threshold, near=len(near))
 
 
 def _try_variants(variants: Sequence[tuple[str, Image.Image]], embed: EmbedFn, search: SearchFn,

@@ -6,9 +6,10 @@ one folder uses the index with oversampling, or an exact scan of that folder's s
 when the folder is small (exact and faster than oversampling a big index).
 
 The ``results_for_*`` methods return a :class:`~photosim.core.results.ResultSet`: copies of the
-query ("same") first, then similar photos, with a cutoff per query (see ``results.py`` and
-``matching.py``). A query can be a region of a picture (``crop``), given in pixels of the upright
-picture as displayed.
+query ("same", by the copy vector and :mod:`~photosim.core.matching`'s calibrated test) first, then
+similar photos: look-alikes by the look-alike index (:mod:`~photosim.core.semantic`) when the library
+is labelled, else the copy vector's nearest; each list with a cutoff per query (see ``results.py``).
+A query can be a region of a picture (``crop``), given in pixels of the upright picture as displayed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from .images import FileRead, ImageLoadError, decode, read_file
 from .library import Library
 from .matching import VERIFY_SIDE, GeometricVerifier, SamePhotoTest, sample_vectors
 from .paths import is_within, normalize_path
-from .results import ResultSet, query_variants, rank_query
+from .results import LookAlikeQuery, ResultSet, query_variants, rank_query
+from .semantic import SemanticIndex, semantic_vector_of_probabilities
 
 Crop = tuple[int, int, int, int]
 """A region of the query: x, y, width, height in pixels of the upright picture as displayed."""
@@ -48,14 +50,18 @@ class SearchResult:
 class Searcher:
     """Answers queries against one library with its current model."""
 
-    def __init__(self, library: Library, catalog: Catalog | None = None) -> None:
+    def __init__(self, library: Library, catalog: Catalog | None = None, *, verifier: GeometricVerifier | None = None,
+                 look_alikes: bool = True) -> None:
         """``catalog``: a reader connection of the caller's own (the service's query thread has one);
-        default: the library's."""
+        default: the library's. ``verifier``: the geometric check to use (default: a new one; the
+        benchmark passes the previous round's). ``look_alikes=False`` keeps the copy vector's similar
+        photos even in a labelled library (the benchmark's before column)."""
         self.library = library
         self.catalog = catalog if catalog is not None else library.catalog
         self._same_test: SamePhotoTest | None = None
-        self._verifier: GeometricVerifier | None = None
+        self._verifier = verifier
         self._sample_size = -1
+        self._look_alikes = look_alikes
 
     # -- query vectors -----------------------------------------------------------------------
     def embed_file(self, path: str | os.PathLike[str]) -> np.ndarray:
@@ -197,7 +203,10 @@ class Searcher:
         return self._results_for_read(data, k, folder=folder, crop=crop, what="the given image data")
 
     def results_for_photo(self, photo_id: int, k: int = 10, *, folder: str | None = None) -> ResultSet:
-        """Copies and similar photos for a library photo, by its stored vector; it is left out."""
+        """Copies and similar photos for a library photo, by its stored vectors; it is left out.
+
+        Its file is read (small) only if some candidate is a close call that needs the geometric check.
+        """
         stored = self.catalog.embedding(photo_id)
         row = self.catalog.get(photo_id)
         if stored is None or row is None:
@@ -205,44 +214,68 @@ class Searcher:
         model, vector = stored
         if model != self.library.model_id:
             raise QueryError(f"that photo was embedded by {model}, not by the current model {self.library.model_id}")
-        image: Image.Image | None = None
-        try:
-            image = decode(row.path, VERIFY_SIDE)
-        except ImageLoadError:
-            pass  # gone or unreadable since it was indexed: near-identical vectors still count as copies
-        return self._rank(vector, k, folder, (photo_id,), image)
+        alike = None
+        semantic = self.look_alike_index()
+        if semantic is not None:
+            alike = semantic.vector_of(photo_id, self.catalog)
+        # The path, not a decoded picture: the verifier decodes it on the first close call, and keeps
+        # its features (a thumbnail's "Find similar" twice in a row reads the file once).
+        return self._rank(vector, k, folder, (photo_id,), row.path if os.path.exists(row.path) else None, alike)
 
     def _results_for_read(self, source: FileRead | bytes, k: int, *, folder: str | None, crop: Crop | None,
                           what: str) -> ResultSet:
+        embedder = self.library.embedder
         try:
             if crop is None:
                 picture = decode(source, VERIFY_SIDE)
                 # the same decode as the indexer's, so a re-saved copy gets its original's very vector
-                vector = self.library.embedder.embed_images([decode(source, self.library.backbone.decode_min_side)])[0]
+                analysis = embedder.analyse_images([decode(source, self.library.backbone.decode_min_side)])
             else:
                 picture = crop_picture(decode(source, 0), crop)
-                vector = self.library.embedder.embed_images([picture])[0]
+                analysis = embedder.analyse_images([picture])
         except ImageLoadError as exc:
             raise QueryError(f"cannot use {what} as a query: {exc}") from None
-        return self._rank(vector, k, folder, (), picture)
+        alike = None
+        if analysis.probabilities is not None and self.look_alike_index() is not None:
+            # the same forward pass gave the class probabilities: the look-alike vector costs no model run
+            alike = semantic_vector_of_probabilities(analysis.probabilities[0], self.look_alike_index().taxonomy)  # type: ignore[union-attr]
+        return self._rank(analysis.vectors[0], k, folder, (), picture, alike)
+
+    def look_alike_index(self) -> SemanticIndex | None:
+        """The library's look-alike index if it can serve "similar" results (enough photos labelled;
+        see :meth:`SemanticIndex.usable`), else None: results then fall back to the copy vector."""
+        if not self._look_alikes:
+            return None
+        semantic = SemanticIndex.of(self.library)
+        return semantic if semantic.usable(self.catalog) else None
 
     def _rank(self, vector: np.ndarray, k: int, folder: str | None, exclude: Sequence[int],
-              picture: Image.Image | None) -> ResultSet:
+              picture: Image.Image | str | None, alike: np.ndarray | None = None) -> ResultSet:
         if k <= 0:
             raise QueryError("the number of results must be at least 1")
         test = self.same_photo_test()
+        folder_path = normalize_path(folder) if folder else None
 
         def search(vec: np.ndarray, n: int) -> list[tuple[int, str, float]]:
             return [(r.photo_id, r.path, r.score) for r in self.search_vector(vec, n, folder=folder, exclude=exclude)]
 
         self.search_vector(vector, 1, folder=folder, exclude=exclude)  # raises the user-facing errors first
+        look_alikes = None
+        semantic = self.look_alike_index() if alike is not None else None
+        if semantic is not None and alike is not None:
+            catalog = self.catalog
+
+            def search_alike(vec: np.ndarray, n: int) -> list[tuple[int, str, float]]:
+                return semantic.search(vec, n, catalog=catalog, exclude=exclude, folder=folder_path)
+
+            look_alikes = LookAlikeQuery(alike, search_alike, semantic.sample(catalog))
         # Turned and cut-out forms of the query (5 more embeddings and checks) are for pictures from
         # outside: a library photo's sideways copies inside the library are the duplicates finder's
         # to show, and "Find similar" on a thumbnail must answer at once.
-        try_variants = picture is not None and not exclude
+        try_variants = isinstance(picture, Image.Image) and not exclude
         return rank_query(vector, k, search, test, query_image=picture,
-                          variants=(lambda: query_variants(picture)) if try_variants else None,
-                          embed=self.library.embedder.embed_images)
+                          variants=(lambda: query_variants(picture)) if try_variants else None,  # type: ignore[arg-type]
+                          embed=self.library.embedder.embed_images, look_alikes=look_alikes)
 
     def _exact_in_folder(
         self, vector: np.ndarray, k: int, folder_id: int, folder_path: str, excluded: set[int]

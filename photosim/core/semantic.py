@@ -33,8 +33,11 @@ Stored: nothing beyond the labels (80 bytes a photo in the catalog). The vectors
 usearch index (128-d f16, its own file and checksum, named by its recipe id) that is a cache rebuilt
 from the labels without running the model, like the copy index is rebuilt from the embeddings.
 
-"Same photo" stays the copy vector's job: :class:`LookAlikes` lists near-duplicates first (copy
-cosine at least :data:`SAME_PHOTO_COSINE`), then look-alikes by this descriptor.
+"Same photo" stays the copy vector's job, decided by :class:`~photosim.core.matching.SamePhotoTest`
+(one calibration for search and the duplicate finder). A result list
+(:func:`photosim.core.results.rank_query`) puts those copies first, then the look-alikes this index
+finds, down to a cutoff computed from the query's own look-alike scores against a background sample
+of the library (:meth:`SemanticIndex.sample`).
 """
 
 from __future__ import annotations
@@ -43,35 +46,31 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
 from .catalog import INDEXED
 from .embedder import projection_matrix
-from .images import ImageLoadError, decode, read_file
-from .search import QueryError, Searcher, SearchResult
-from .tags import LabelIndex, decode_labels, encode_labels, labels_model_for, stack_labels
+from .matching import BACKGROUND_SAMPLE
+from .paths import is_within
+from .tags import decode_labels, encode_labels, labels_model_for, stack_labels
 from .vectors import IndexFileError, VectorIndex
 from .wordnet import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
+    from .catalog import Catalog
     from .library import Library
 
 log = logging.getLogger(__name__)
 
 SEMANTIC_DIM = 128
-#: Copy-vector cosine from which a result is the same photo (an edited copy), listed first.
-#: Measured (``bench/categories.py``): 89% of the benchmark's 616 edited copies score at least 0.8
-#: against their original (the rest are heavy crops, rotations, watermarks: down to 0.43), while two
-#: different photos of one kind on a plain background can reach 0.87 (a mandarin and an orange).
-#: The two overlap; issue 11 refines the same-photo / similar split in search.py, and this constant
-#: should follow it when the two meet.
-SAME_PHOTO_COSINE = 0.8
+MIN_LABELLED_SHARE = 0.5
+"""Look-alikes stand in for the copy vector's "similar" results only once at least this share of the
+library's photos has labels: while an old library is still being labelled in the background, a
+look-alike list would silently leave most of it out, so results fall back to the copy vector."""
 
 
 def semantic_model_for(model_id: str) -> str:
@@ -144,6 +143,8 @@ class SemanticIndex:
         self._lock = threading.RLock()
         self._dirty = False
         self._stamp: tuple[int, int] | None = None
+        self._sample: np.ndarray | None = None
+        self._sample_count = -1
 
     @classmethod
     def of(cls, library: Library) -> SemanticIndex:
@@ -166,9 +167,12 @@ class SemanticIndex:
     def __len__(self) -> int:
         return len(self.sync())
 
-    def sync(self) -> VectorIndex:
-        """The index, opened (or rebuilt) and holding exactly the catalog's labelled photos."""
-        catalog = self.library.catalog
+    def sync(self, catalog: Catalog | None = None) -> VectorIndex:
+        """The index, opened (or rebuilt) and holding exactly the catalog's labelled photos.
+
+        ``catalog``: a reader connection of the caller's own (the service's query thread has one);
+        default: the library's."""
+        catalog = catalog or self.library.catalog
         with self._lock:
             if self._index is None:
                 self._index = self._open()
@@ -223,106 +227,65 @@ class SemanticIndex:
             self._dirty = False
             return True
 
-    def vector_of(self, photo_id: int) -> np.ndarray | None:
+    def vector_of(self, photo_id: int, catalog: Catalog | None = None) -> np.ndarray | None:
         """A library photo's look-alike vector, from its stored labels (None if it has none)."""
-        labels = self.library.catalog.labels_of(photo_id)
+        labels = (catalog or self.library.catalog).labels_of(photo_id)
         if labels is None or labels[0] != self.labels_model:
             return None
         classes, probs = decode_labels(labels[1])
         return semantic_vectors(classes[None, :], probs[None, :], self.taxonomy)[0]
 
+    def usable(self, catalog: Catalog | None = None) -> bool:
+        """Whether look-alikes can serve as a library's "similar" results: labels exist for at least
+        :data:`MIN_LABELLED_SHARE` of its indexed photos (else the caller falls back to the copy vector)."""
+        catalog = catalog or self.library.catalog
+        index = self.sync(catalog)
+        indexed = len(self.library.index)
+        return len(index) > 0 and len(index) >= MIN_LABELLED_SHARE * indexed
 
-@dataclass(frozen=True)
-class Similar:
-    """Results for "find similar": the same photo (edited copies) first, then look-alikes.
+    def sample(self, catalog: Catalog | None = None) -> np.ndarray:
+        """A fixed random sample of the library's look-alike vectors (at most BACKGROUND_SAMPLE), the
+        background a query's look-alike scores are measured against. Drawn once (about 0.13 ms a photo
+        from the labels), drawn again when the labelled photos have grown or shrunk by a tenth."""
+        catalog = catalog or self.library.catalog
+        index = self.sync(catalog)
+        n = len(index)
+        with self._lock:
+            if self._sample is None or abs(n - self._sample_count) > max(10, self._sample_count // 10):
+                ids = np.sort(index.keys())
+                if len(ids) > BACKGROUND_SAMPLE:
+                    ids = np.sort(np.random.default_rng(0).choice(ids, size=BACKGROUND_SAMPLE, replace=False))
+                parts = [semantic_vectors(*stack_labels(blobs), self.taxonomy)
+                         for _, blobs in catalog.iter_labels(self.labels_model, ids=ids.tolist())]
+                self._sample = np.concatenate(parts) if parts else np.zeros((0, SEMANTIC_DIM), dtype=np.float32)
+                self._sample_count = n
+            return self._sample
 
-    ``same``: copy-vector results with cosine >= SAME_PHOTO_COSINE. ``alike``: look-alike results
-    (their ``score`` is the look-alike cosine), none of them in ``same``.
-    """
-
-    same: list[SearchResult]
-    alike: list[SearchResult]
-
-    @property
-    def all(self) -> list[SearchResult]:
-        return self.same + self.alike
-
-
-class LookAlikes:
-    """"Find similar" for the GUI and the CLI: copies first, then the same kind of thing.
-
-    ``only`` narrows both lists to photos that carry a word ("similar to this photo, only dogs").
-    """
-
-    def __init__(self, library: Library, labels: LabelIndex | None = None) -> None:
-        self.library = library
-        self.searcher = Searcher(library)
-        self.index = SemanticIndex.of(library)
-        self.labels = labels or LabelIndex(library, self.index.taxonomy)
-
-    def similar_to_photo(self, photo_id: int, k: int = 10, *, only: str | None = None) -> Similar:
-        vector = self.index.vector_of(photo_id)
-        if vector is None:
-            raise QueryError("that photo has no labels yet (they are being added in the background)")
-        same = self.searcher.search_photo(photo_id, max(k, 10))
-        return self._combine(vector, same, k, only, exclude={photo_id})
-
-    def similar_to_file(self, path: str | os.PathLike[str], k: int = 10, *, only: str | None = None) -> Similar:
-        path = os.fspath(path)
-        photo_id = self.searcher.library_photo(path) if os.path.exists(path) else None
-        if photo_id is not None and self.index.vector_of(photo_id) is not None:
-            return self.similar_to_photo(photo_id, k, only=only)
-        if not os.path.exists(path):
-            raise QueryError(f"no such file: {path}")
-        try:
-            image = decode(read_file(path), self.library.backbone.decode_min_side)
-        except ImageLoadError as exc:
-            raise QueryError(f"cannot use {path} as a query: {exc}") from None
-        return self.similar_to_image(image, k, only=only)
-
-    def similar_to_image(self, image: Image.Image, k: int = 10, *, only: str | None = None) -> Similar:
-        analysis = self.library.embedder.analyse_images([image])
-        if analysis.probabilities is None:
-            raise QueryError("this model gives no class probabilities: look-alikes need a re-exported model")
-        vector = semantic_vector_of_probabilities(analysis.probabilities[0], self.index.taxonomy)
-        same = self.searcher.search_vector(analysis.vectors[0], max(k, 10))
-        return self._combine(vector, same, k, only, exclude=set())
-
-    def _combine(self, vector: np.ndarray, copies: Sequence[SearchResult], k: int, only: str | None,
-                 exclude: set[int]) -> Similar:
-        if k <= 0:
-            raise QueryError("the number of results must be at least 1")
-        allowed = None
-        if only is not None:
-            if not self.labels.taxonomy.is_known(only):
-                raise QueryError(f"no photo is labelled like that: photosim knows no word {only!r}")
-            allowed = self.labels.photo_ids_with(only)
-        same = [r for r in copies if r.score >= SAME_PHOTO_COSINE and (allowed is None or r.photo_id in allowed)][:k]
-        skip = exclude | {r.photo_id for r in same}
-        alike = self._search(vector, k - len(same), skip, allowed) if len(same) < k else []
-        return Similar(same, alike)
-
-    def _search(self, vector: np.ndarray, k: int, skip: set[int], allowed: set[int] | None) -> list[SearchResult]:
-        index = self.index.sync()
-        if len(index) == 0:
+    def search(self, vector: np.ndarray, n: int, *, catalog: Catalog | None = None,
+               exclude: Collection[int] = (), folder: str | None = None) -> list[tuple[int, str, float]]:
+        """The ``n`` photos whose look-alike vectors are nearest ``vector``: (id, path, cosine), best
+        first; leaves out ``exclude``, photos outside ``folder`` (a normalised path) and files that no
+        longer exist."""
+        catalog = catalog or self.library.catalog
+        index = self.sync(catalog)
+        if len(index) == 0 or n <= 0:
             return []
-        catalog = self.library.catalog
-        want = k + len(skip)
+        skip = {int(e) for e in exclude}
+        want = n + len(skip)
         while True:
-            keys, sims = index.search(vector, want * (4 if allowed is not None else 1) + 8)
+            keys, sims = index.search(vector, want * (4 if folder else 1) + 8)
             rows = catalog.get_many(keys.tolist())
-            out: list[SearchResult] = []
+            out: list[tuple[int, str, float]] = []
             for key, sim in zip(keys.tolist(), sims.tolist(), strict=True):
-                key = int(key)
-                row = rows.get(key)
-                if row is None or key in skip or row.state != INDEXED:
+                row = rows.get(int(key))
+                if row is None or row.id in skip or row.state != INDEXED:
                     continue
-                if allowed is not None and key not in allowed:
+                if folder is not None and not is_within(row.path, folder):
                     continue
                 if not os.path.exists(row.path):
                     continue
-                out.append(SearchResult(row.id, row.path, float(sim)))
-                if len(out) >= k:
+                out.append((row.id, row.path, float(sim)))
+                if len(out) >= n:
                     return out
             if len(keys) >= len(index):
                 return out

@@ -52,6 +52,23 @@ def watermark(im: Image.Image) -> Image.Image:
     return Image.alpha_composite(base, layer).convert("RGB")
 
 
+def stickers(im: Image.Image, seed: int) -> Image.Image:
+    """Three opaque smiley stickers, each about a sixth of the short side, as messengers add them."""
+    rng = np.random.default_rng(seed)
+    out = im.copy()
+    draw = ImageDraw.Draw(out)
+    w, h = im.size
+    r = min(w, h) // 12
+    for _ in range(3):
+        cx, cy = int(rng.uniform(r, w - r)), int(rng.uniform(r, h - r))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(255, 205, 40), outline=(120, 80, 0), width=max(1, r // 15))
+        e = r // 4
+        draw.ellipse((cx - 2 * e, cy - 2 * e, cx - e, cy - e // 2), fill=(40, 30, 20))
+        draw.ellipse((cx + e, cy - 2 * e, cx + 2 * e, cy - e // 2), fill=(40, 30, 20))
+        draw.arc((cx - 2 * e, cy - e, cx + 2 * e, cy + 2 * e), 20, 160, fill=(40, 30, 20), width=max(1, r // 10))
+    return out
+
+
 def test_copies_are_same_and_unrelated_photos_are_not(shared: tuple[Library, Path], searcher: Searcher,
                                                       tmp_path: Path) -> None:
     """The pairwise API the duplicate finder uses: vectors plus files."""
@@ -69,6 +86,20 @@ def test_copies_are_same_and_unrelated_photos_are_not(shared: tuple[Library, Pat
         image = Image.open(folder / f"{other}.jpg").convert("RGB")
         decision = test.is_same(embed([image])[0], vec, folder / f"{other}.jpg", folder / "astronaut.jpg")
         assert not decision.same, f"{other}: {decision.reason}"
+
+
+def test_a_copy_with_stickers_is_the_same_photo(shared: tuple[Library, Path], searcher: Searcher, tmp_path: Path) -> None:
+    """Opaque stickers over a finely textured photo: their edges spoil the band-passed cells, the
+    plain-grey retry still sees one picture."""
+    lib, folder = shared
+    test = searcher.same_photo_test()
+    embed = lib.embedder.embed_images
+    original = Image.open(folder / "flower.jpg").convert("RGB")
+    for seed in range(3):
+        edited = stickers(original, seed)
+        path = save_jpeg(edited, tmp_path / f"stickers-{seed}.jpg", quality=85)
+        decision = test.is_same(embed([edited])[0], embed([original])[0], path, folder / "flower.jpg")
+        assert decision.same, f"seed {seed}: {decision.reason}"
 
 
 def test_a_different_shot_of_the_same_scene_is_similar_not_same(searcher: Searcher, tmp_path: Path, embedder) -> None:  # noqa: ANN001
@@ -236,3 +267,29 @@ def test_background_sample_is_fixed_and_small(searcher: Searcher, shared: tuple[
     assert test is searcher.same_photo_test()  # drawn once, reused while the library stays the same size
     assert test.sample.shape == (len(lib.index), lib.backbone.dim)
     assert np.allclose(np.linalg.norm(test.sample, axis=1), 1.0, atol=1e-3)
+
+
+def test_a_close_copy_that_cannot_be_verified_stays_first_before_look_alikes() -> None:
+    """Without a picture to check, a candidate far above the query's background by the copy vector is
+    not marked "same", but it must still come first (before the look-alikes, which rank by another
+    descriptor and might not list it at all), and be shown; an unrelated candidate is not pulled up."""
+    from photosim.core.results import LookAlikeQuery, rank_query
+
+    rng = np.random.default_rng(0)
+    sample = rng.normal(size=(300, 64)).astype(np.float32)
+    sample /= np.linalg.norm(sample, axis=1, keepdims=True)
+    query = sample[0] + 0.0
+    close = query + 0.6 * rng.normal(size=64).astype(np.float32) / 8  # cosine about 0.9: not identical
+    close /= np.linalg.norm(close)
+    copy_candidates = [(1, "close.jpg", float(close @ query)), (2, "unrelated.jpg", float(sample[5] @ query))]
+    assert 0.8 < copy_candidates[0][2] < 0.95
+
+    alike_sample = np.abs(rng.normal(size=(300, 16))).astype(np.float32)
+    alike_sample /= np.linalg.norm(alike_sample, axis=1, keepdims=True)
+    alike_query = alike_sample[1]
+    look = LookAlikeQuery(alike_query, lambda vec, n: [(3, "bird.jpg", 0.99), (1, "close.jpg", 0.97), (4, "far.jpg", 0.2)][:n],
+                          alike_sample)
+    found = rank_query(query, 10, lambda vec, n: copy_candidates[:n], SamePhotoTest(sample[1:]), look_alikes=look)
+    assert [(r.photo_id, r.match) for r in found.results] == [(1, "similar"), (3, "similar"), (4, "similar")]
+    assert found.same == 0 and found.near == 1 and found.results[0].score == pytest.approx(copy_candidates[0][2])
+    assert [r.photo_id for r in found.shown] == [1, 3]  # the near copy and the close look-alike; not far.jpg

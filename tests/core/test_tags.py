@@ -20,8 +20,8 @@ from photosim.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, _migratio
 from photosim.core.indexer import Indexer
 from photosim.core.library import Library
 from photosim.core.progress import RunControl
-from photosim.core.search import QueryError, Searcher
-from photosim.core.semantic import SAME_PHOTO_COSINE, LookAlikes, SemanticIndex, semantic_vectors
+from photosim.core.search import Searcher
+from photosim.core.semantic import SemanticIndex, semantic_vectors
 from photosim.core.tags import (
     NO_MATCH,
     TOP_K,
@@ -194,21 +194,27 @@ def test_results_are_narrowed_by_a_word(labelled: Library, tmp_path: Path) -> No
     assert [r.photo_id for r in only_cats] == [r.photo_id for r in results if r in only_cats]  # order kept
     with pytest.raises(ValueError, match=NO_MATCH):
         words.narrow(results, "blorp")
-    similar = LookAlikes(labelled, words).similar_to_photo(_id(labelled, "coffee.jpg"), k=5, only="cat")
-    assert set(_names(similar.all)) <= {"chelsea.jpg", "chelsea-mirrored.jpg"} and similar.all
+    found = Searcher(labelled).results_for_photo(_id(labelled, "coffee.jpg"), k=9)
+    assert found.look_alikes  # a labelled library: the similar photos are look-alikes
+    assert set(_names(words.narrow(found.results, "cat"))) == {"chelsea.jpg", "chelsea-mirrored.jpg"}
 
 
 # -- look-alikes ------------------------------------------------------------------------------
 def test_similar_lists_the_same_photo_first_then_look_alikes(labelled: Library) -> None:
-    finder = LookAlikes(labelled)
-    similar = finder.similar_to_photo(_id(labelled, "chelsea.jpg"), k=4)
-    assert _names(similar.same) == ["chelsea-mirrored.jpg"] and similar.same[0].score >= SAME_PHOTO_COSINE
-    assert len(similar.alike) == 3 and "chelsea-mirrored.jpg" not in _names(similar.alike)
-    assert "chelsea.jpg" not in _names(similar.all)
-    coffee = finder.similar_to_file(labelled.catalog.get(_id(labelled, "coffee.jpg")).path, k=3)
-    assert _names(coffee.same) == ["coffee-camera.jpg"]
-    with pytest.raises(QueryError, match="knows no word"):
-        finder.similar_to_photo(_id(labelled, "coffee.jpg"), only="blorp")
+    """One list: the copy (decided by the same-photo test, not a fixed cosine), then look-alikes ranked
+    by the look-alike descriptor, whose scores are look-alike cosines."""
+    searcher = Searcher(labelled)
+    found = searcher.results_for_photo(_id(labelled, "chelsea.jpg"), k=4)
+    assert [(Path(r.path).name, r.match) for r in found.results[:1]] == [("chelsea-mirrored.jpg", "same")]
+    assert found.same == 1 and len(found.results) == 4 and found.look_alikes
+    assert "chelsea.jpg" not in _names(found.results)
+    semantic = SemanticIndex.of(labelled)
+    query = semantic.vector_of(_id(labelled, "chelsea.jpg"))
+    for r in found.results[1:]:
+        assert r.match == "similar" and abs(r.score - float(query @ semantic.vector_of(r.photo_id))) < 1e-2
+    assert [r.score for r in found.results[1:]] == sorted((r.score for r in found.results[1:]), reverse=True)
+    coffee = searcher.results_for_file(labelled.catalog.get(_id(labelled, "coffee.jpg")).path, k=3)
+    assert [Path(r.path).name for r in coffee.results if r.match == "same"] == ["coffee-camera.jpg"]
 
 
 def test_look_alike_vectors_put_kinds_together() -> None:
