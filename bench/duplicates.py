@@ -329,6 +329,19 @@ def scale(cache: Path, n: int) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _seed_facts(lib: Any) -> None:
+    """Give every synthetic photo the measures a real pass would have cached (a textured camera JPEG):
+    the vectors have no files to measure, and a photo whose measures are unknown joins no burst (it
+    might be a blank picture), so without them the pass would skip the similar tier's grouping."""
+    from photosim.core.photofacts import FACTS_VERSION, ContentFacts
+
+    facts = ContentFacts(format="JPEG", width=4000, height=3000, content_width=4000, content_height=3000, quality=90,
+                         sharpness=500.0, keypoints=1000, camera="PhotosimBench", software=None, taken_at=None,
+                         colour=(128.0,) * 48).to_json()
+    _ids, fingerprints, _taken, _paths = lib.catalog.dedup_keys(lib.model_id)
+    lib.catalog.put_photo_facts(dict.fromkeys(set(fingerprints), facts), FACTS_VERSION)
+
+
 def scale_child(data: Path) -> dict[str, Any]:
     """In a fresh process: open the library, time a full pass over its vectors, and new photos' updates."""
     from photosim.core.catalog import encode_path, encode_vector
@@ -339,6 +352,7 @@ def scale_child(data: Path) -> dict[str, Any]:
     with Library(data, writable=True) as lib:
         _drop_new_photos(lib)  # an interrupted earlier run's
         _ = lib.index.search(np.ones(lib.backbone.dim, np.float32), 1)  # opened and mapped
+        _seed_facts(lib)
         baseline = rss_mb()
         peak_before = _peak_rss_mb()
         finder = DuplicateFinder(lib, similar_threshold=SIMILAR_DEFAULT)

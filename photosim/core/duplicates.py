@@ -187,6 +187,7 @@ class DuplicateFinder:
         self._group_cache: dict[tuple, DuplicateGroup] = {}
         self._no_facts: set[str] = set()
         self._similar_partial = False
+        self._measure_due = False
         self._similar_cache: tuple[SimilarGraph, tuple[DuplicateGroup, ...], frozenset[int]] | None = None
         self._pending: list[tuple[int, int, float]] = []
         self._check_budget = 0
@@ -268,7 +269,9 @@ class DuplicateFinder:
                 self._forget_built()
                 self._regroup_all()
                 self.ready = True
-                return self._publish(self._build_state())
+                state = self._publish(self._build_state())
+                self._measure_due = self._similar_partial
+                return state
             finally:
                 self._read_files = True
 
@@ -348,14 +351,20 @@ class DuplicateFinder:
 
     @property
     def pending(self) -> int:
-        """Pairs waiting to be checked from their files (see :data:`UPDATE_CHECKS`)."""
-        return len(self._pending)
+        """Pairs waiting to be checked from their files (see :data:`UPDATE_CHECKS`); 1 when none wait
+        but shots published before any file was read still need measuring (one more step)."""
+        return len(self._pending) or int(self._measure_due)
 
     def check_pending(self, max_pairs: int = 128, control: RunControl | None = None) -> DuplicateState | None:
         """Check up to ``max_pairs`` of the waiting pairs and rebuild the groups they touch."""
         with self._lock:
             if not self._pending:
-                return None
+                if not self._measure_due:
+                    return None
+                self._measure_due = False  # shots not measured yet: this build measures them
+                state = self._publish(self._build_state())
+                self._flush_writes()
+                return state
             batch, self._pending = self._pending[:max_pairs], self._pending[max_pairs:]
             batch = [(a, b, sim) for a, b, sim in batch
                      if self._contents[a].alive and self._contents[b].alive and self._key(a, b) not in self._checks]
