@@ -213,6 +213,10 @@ class PhotoDelegate(QStyledItemDelegate):
                 text = f"copy · {score:.2f}"
             elif match == "word":  # how strongly the photo's labels match the words
                 text = f"{score:.0%}"
+            elif match == "near":  # close by the copy vector (layout, colours), not verified as a copy
+                text = f"close · {score:.2f}"
+            elif match == "alike":  # the same kind of thing, by the look-alike vector
+                text = f"alike · {score:.2f}"
             else:
                 text = f"{score:.2f}"
             chip = painter.fontMetrics().boundingRect(text).adjusted(-7, -2, 7, 2)

@@ -154,7 +154,7 @@ class ResultsPresenter(QObject):
         self.answer = answer
         shown = list(getattr(answer, "shown", answer))
         more = int(getattr(answer, "more", 0))
-        self.model.show_results(shown)
+        self.model.show_results(chip_kinds(answer, shown))
         header = answer.header() if hasattr(answer, "header") else f"{len(shown)} similar photos"
         found_by = f" (found {answer.variant})" if getattr(answer, "variant", "") else ""
         message = getattr(answer, "message", None)
@@ -176,7 +176,7 @@ class ResultsPresenter(QObject):
         if self.answer is None or not hasattr(self.answer, "results"):
             return
         everything = list(self.answer.results)
-        self.model.show_results(everything)
+        self.model.show_results(chip_kinds(self.answer, everything))
         self.header.set_more(0)
         self.header.set_state(f"{self.answer.header()}, then {self.answer.more:,} more that are less alike. "
                               "Esc goes back to the library.")
@@ -326,3 +326,20 @@ class ResultsPresenter(QObject):
             self.model.forget_rows()
         self.header.show_library(len(ids))
         self.library_refreshed.emit(len(ids))
+
+
+def chip_kinds(answer: Any, rows: list[Any]) -> list[Any]:
+    """The rows as the grid labels them. A list of look-alikes holds two scales: its *near copies*
+    (``answer.near`` rows after the copies, scored by the copy vector: close in layout and colour) and
+    its look-alikes (scored by the look-alike vector: the same kind of thing). Their chips say which
+    ("close 0.36", "alike 0.55"), so a lower number before a higher one does not read as a mistake."""
+    if not getattr(answer, "look_alikes", False):
+        return rows
+    same, near = int(getattr(answer, "same", 0)), int(getattr(answer, "near", 0))
+    out = []
+    for i, row in enumerate(rows):
+        if i < same or getattr(row, "match", None) == "same":
+            out.append(row)
+        else:
+            out.append(dataclasses.replace(row, match="near" if i < same + near else "alike"))
+    return out

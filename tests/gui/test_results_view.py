@@ -141,3 +141,19 @@ def test_the_desktop_entry_offers_find_similar_for_images() -> None:
     assert {"image/jpeg", "image/heic", "image/png", "image/x-adobe-dng"} <= set(mimes)
     iss = (Path(__file__).resolve().parents[2] / "packaging" / "windows" / "photosim.iss").read_text()
     assert "SystemFileAssociations\\image\\shell\\photosim.findsimilar" in iss and '--find ""%1""' in iss
+
+
+def test_chips_say_which_scale_a_similar_photo_was_scored_on() -> None:
+    """Near copies (copy vector) and look-alikes (look-alike vector) share one list; their chips say
+    which, so '0.36' before '0.55' is explained rather than looking like a wrong order."""
+    from photosim.core.results import Result, ResultSet
+    from photosim.gui.results import chip_kinds
+
+    rows = [Result(1, "/p/a.jpg", 0.91, "same"), Result(2, "/p/b.jpg", 0.36), Result(3, "/p/c.jpg", 0.55),
+            Result(4, "/p/d.jpg", 0.50)]
+    answer = ResultSet(rows, cutoff=3, same=1, look_alikes=True, near=1)
+    assert [r.match for r in chip_kinds(answer, answer.shown)] == ["same", "near", "alike"]
+    assert [r.match for r in chip_kinds(answer, answer.results)] == ["same", "near", "alike", "alike"]
+    assert [r.score for r in chip_kinds(answer, answer.results)] == [0.91, 0.36, 0.55, 0.50]
+    plain = ResultSet(rows, cutoff=2, same=1)  # copy-vector similar photos: one scale, left as they are
+    assert chip_kinds(plain, plain.shown) == plain.shown
