@@ -293,3 +293,25 @@ def test_a_close_copy_that_cannot_be_verified_stays_first_before_look_alikes() -
     assert [(r.photo_id, r.match) for r in found.results] == [(1, "similar"), (3, "similar"), (4, "similar")]
     assert found.same == 0 and found.near == 1 and found.results[0].score == pytest.approx(copy_candidates[0][2])
     assert [r.photo_id for r in found.shown] == [1, 3]  # the near copy and the close look-alike; not far.jpg
+
+
+def test_a_far_candidate_is_no_near_copy_however_tight_the_background() -> None:
+    """In a small library the background can be so tight that a room scores 3 standard deviations above
+    it for a cat; a near copy also needs NEAR_FLOOR, so the room is left to the look-alike ranking."""
+    from photosim.core.results import LookAlikeQuery, rank_query
+
+    rng = np.random.default_rng(1)
+    sample = rng.normal(size=(300, 512)).astype(np.float32)
+    sample /= np.linalg.norm(sample, axis=1, keepdims=True)  # cosines around 0, spread about 0.044
+    query = sample[0] + 0.0
+    room = query * 0.36 + np.sqrt(1 - 0.36**2) * sample[7]
+    room /= np.linalg.norm(room)
+    cosine = float(room @ query)
+    assert cosine < 0.4
+    alike_sample = np.abs(rng.normal(size=(300, 16))).astype(np.float32)
+    alike_sample /= np.linalg.norm(alike_sample, axis=1, keepdims=True)
+    look = LookAlikeQuery(alike_sample[1], lambda vec, n: [(3, "cat2.jpg", 0.99), (1, "room.jpg", 0.3)][:n], alike_sample)
+    found = rank_query(query, 10, lambda vec, n: [(1, "room.jpg", cosine)][:n], SamePhotoTest(sample[1:]),
+                       look_alikes=look)
+    assert found.background is not None and found.background.z(cosine) >= 3  # it would have passed before
+    assert found.near == 0 and found.results[0].photo_id == 3
