@@ -166,6 +166,18 @@ class Plan:
     photos: tuple[PhotoInfo, ...]
     groups: int
 
+    @classmethod
+    def of(cls, groups: Sequence[DuplicateGroup]) -> Plan:
+        """What accepting these groups' suggestions moves: a file some group keeps is never moved, a
+        file two groups suggest counts once (groups as shown, with a person's own keepers too)."""
+        kept = {g.keeper.photo_id for g in groups}
+        seen: dict[int, PhotoInfo] = {}
+        for g in groups:
+            for p in g.suggested_trash:
+                if p.photo_id not in kept:
+                    seen.setdefault(p.photo_id, p)
+        return cls(tuple(seen.values()), len(groups))
+
     @property
     def bytes(self) -> int:
         return sum(p.size for p in self.photos)
@@ -316,14 +328,7 @@ class DuplicateState:
         """What accepting the suggestions of these groups (one tier, chosen keys, or all shown) would
         move to the trash; a file suggested by two groups counts once, a file kept by one is kept."""
         wanted = set(keys) if keys is not None else None
-        groups = [g for g in self.groups(tier, folder) if wanted is None or g.key in wanted]
-        kept = {g.keeper.photo_id for g in groups}
-        seen: dict[int, PhotoInfo] = {}
-        for g in groups:
-            for p in g.suggested_trash:
-                if p.photo_id not in kept:
-                    seen.setdefault(p.photo_id, p)
-        return Plan(tuple(seen.values()), len(groups))
+        return Plan.of([g for g in self.groups(tier, folder) if wanted is None or g.key in wanted])
 
 
 def sort_groups(groups: Iterable[DuplicateGroup]) -> list[DuplicateGroup]:

@@ -28,19 +28,6 @@ from .bridge import ServiceBridge
 log = logging.getLogger(__name__)
 
 
-def plan_for(groups: list[DuplicateGroup]) -> Plan:
-    """What accepting these (possibly re-kept) groups' suggestions moves: a file some group keeps is
-    never moved, a file two groups suggest counts once (the rule ``DuplicateState.plan`` follows,
-    applied to the groups as shown, with the person's own keepers)."""
-    kept = {g.keeper.photo_id for g in groups}
-    seen: dict[int, PhotoInfo] = {}
-    for g in groups:
-        for p in g.suggested_trash:
-            if p.photo_id not in kept:
-                seen.setdefault(p.photo_id, p)
-    return Plan(tuple(seen.values()), len(groups))
-
-
 class DuplicatesPresenter(QObject):
     """The Duplicates view's state and actions.
 
@@ -191,7 +178,7 @@ class DuplicatesPresenter(QObject):
         return out
 
     def plan(self) -> Plan:
-        return plan_for(self.groups())
+        return Plan.of(self.groups())
 
     def folders(self) -> list[str]:
         """The folders a person can filter by: the watched ones and every folder holding a grouped photo."""
@@ -255,7 +242,7 @@ class DuplicatesPresenter(QObject):
         groups = self.groups() if groups is None else groups
         if not groups:
             return ""
-        plan = plan_for(groups)
+        plan = Plan.of(groups)
         files = sum(len(g.members) for g in groups)
         return (f"{len(groups):,} group{'s' if len(groups) != 1 else ''} · {files:,} photos · "
                 f"{plan.bytes / 1e6:,.1f} MB to free ({len(plan.photos):,} file{'s' if len(plan.photos) != 1 else ''})")

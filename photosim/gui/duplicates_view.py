@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.dupstate import SIMILAR, SIMILAR_FLOOR, TIERS, DuplicateGroup, PhotoInfo
+from ..core.dupstate import SIMILAR, SIMILAR_FLOOR, TIERS, DuplicateGroup, PhotoInfo, Plan
 from ..core.paths import display_path
 from ..core.progress import Progress, format_duration
 from .compare_view import CompareView
 from .duplicates_model import GroupListModel, mb, sentence
-from .duplicates_presenter import DuplicatesPresenter, plan_for
+from .duplicates_presenter import DuplicatesPresenter
 from .histogram import ScoreHistogram
 from .thumbs import ThumbnailLoader
 
@@ -511,7 +511,7 @@ class DuplicatesView(QWidget):
     def accept_all(self) -> bool:
         """Accept every shown group's suggestion after a summary the person confirms; True if they did."""
         groups = self.presenter.groups()
-        plan = plan_for(groups)
+        plan = Plan.of(groups)
         if not plan.photos:
             self.presenter.message.emit("Nothing to move: every suggested file is kept or in a reference folder.",
                                         8000)
