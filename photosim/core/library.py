@@ -23,6 +23,7 @@ from . import faults
 from .catalog import Catalog
 from .devices import ComputePlan, LoadedModel, load_embedder, load_query_embedder, normalize_choice, plan_for_queries
 from .embedder import Backbone, EmbedderError, resolve_backbone
+from .heap import freeze_long_lived
 from .paths import resolve_data_dir
 from .vectors import IndexFileError, VectorIndex, file_checksum
 
@@ -232,6 +233,7 @@ class Library:
                     loaded = self._load_query_model() if self.for_queries else load_embedder(self.backbone, self.device_choice)
                     self.compute_plan, self.compute_notice = loaded.plan, loaded.notice
                     self._embedder = loaded.embedder
+                    freeze_long_lived("loading the model")
         return self._embedder
 
     def _load_query_model(self) -> LoadedModel:

