@@ -100,7 +100,8 @@ def run(cache: Path, limit: int | None = None, k: int = 100) -> dict[str, Any]:
                                              alike[chosen])
             started = time.perf_counter()
             rs = rank_query(qvec, k, search, test, query_image=query_path,
-                            variants=lambda image=image: query_variants(image), embed=embedder.embed_images,
+                            variants=lambda image=image, now=name == "current": query_variants(image, quarters=now),
+                            embed=embedder.embed_images,
                             look_alikes=look_alikes)
             seconds[name] += time.perf_counter() - started
             row[name] = _outcome(rs, family, owner, cats, n)

@@ -17,10 +17,13 @@ one, its picture), a way to search and a way to embed, and returns a :class:`Res
   a library without labels yet, or a model without class probabilities, gets the copy vector's
   similar photos and its cutoff instead (:data:`SIMILAR_Z`);
 * when the upright query finds no copy, the query is tried turned by a quarter, a half and three
-  quarters, and as two regions (its middle and its central band), since a photo saved sideways
-  without an EXIF tag, or shown inside a screenshot or a photo of a screen, is far from its original
-  as a whole but close once turned or cut out; what these variants find counts only if it is
-  verified as the same photo, so they never add look-alikes of a sideways picture;
+  quarters, as two regions (its middle and its central band) and as its four quarters, since a
+  photo saved sideways without an EXIF tag, shown inside a screenshot or a photo of a screen, or
+  covered in stickers, is far from its original as a whole but close once turned or cut out; what
+  these variants find counts only if it is verified as the same photo, so they never add
+  look-alikes of a sideways picture;
+* near copies the check found consistent but could not confirm (a bare room, too few textured
+  regions) come first among the near copies: they have evidence, the others only a cosine;
 * the results end where they stop being meaningful for this query; the rest is kept for
   "Show N more".
 """
@@ -168,9 +171,11 @@ def look_alike_threshold(best: float, background: Background) -> float:
                background.center + ALIKE_FRACTION * (best - background.center))
 
 
-def query_variants(image: Image.Image) -> list[tuple[str, Image.Image]]:
-    """The query turned (a photo saved sideways without an orientation tag) and cut to the regions
-    where a screenshot or a photo of a screen keeps the picture (its middle, its central band)."""
+def query_variants(image: Image.Image, *, quarters: bool = True) -> list[tuple[str, Image.Image]]:
+    """The query turned (a photo saved sideways without an orientation tag), cut to the regions
+    where a screenshot or a photo of a screen keeps the picture (its middle, its central band), and
+    cut into ``quarters``: stickers or emoji pasted over a plain or repetitive picture (grass, a
+    starry sky) outweigh it in the copy vector, and at least one quarter is usually free of them."""
     w, h = image.size
     out = [
         ("turned 90", image.transpose(Image.Transpose.ROTATE_90)),
@@ -182,6 +187,10 @@ def query_variants(image: Image.Image) -> list[tuple[str, Image.Image]]:
         out.append(("central band", image.crop((0, h // 4, w, h * 3 // 4))))
     elif w > h * 1.2:
         out.append(("central band", image.crop((w // 4, 0, w * 3 // 4, h))))
+    if not quarters:
+        return out
+    for name, (x, y) in (("top left", (0, 0)), ("top right", (1, 0)), ("bottom left", (0, 1)), ("bottom right", (1, 1))):
+        out.append((f"{name} quarter", image.crop((x * w // 2, y * h // 2, (x + 1) * w // 2, (y + 1) * h // 2))))
     return out
 
 
@@ -220,7 +229,8 @@ def rank_query(
     variant_name = variant_name if n_same else ""
     if look_alikes is not None:
         near = sorted((cd for cd in found.values() if not cd[1].same and cd[0] in candidates
-                       and background.z(cd[0][2]) >= SIMILAR_Z and cd[0][2] >= NEAR_FLOOR), key=lambda cd: -cd[0][2])
+                       and (_consistent(cd[1]) or (background.z(cd[0][2]) >= SIMILAR_Z and cd[0][2] >= NEAR_FLOOR))),
+                      key=lambda cd: (not _consistent(cd[1]), -cd[0][2]))
         near_results = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in near][: max(k - n_same, 0)]
         return _with_look_alikes(copies, near_results, k, look_alikes, background, variant_name)
     similar = [cd for cd in found.values() if not cd[1].same and cd[0] in candidates]
@@ -229,6 +239,12 @@ def rank_query(
     cutoff = n_same + sum(1 for r in results[n_same:] if background.z(r.score) >= SIMILAR_Z)
     threshold = background.center + SIMILAR_Z * background.spread if len(results) > n_same else None
     return ResultSet(results, cutoff, n_same, variant_name, background, threshold=threshold)
+
+
+def _consistent(decision: Decision) -> bool:
+    """The check found nothing against the pair but too little texture to confirm it: a near copy,
+    listed before near copies that have only their cosine for them."""
+    return decision.verification is not None and decision.verification.consistent
 
 
 def _with_look_alikes(copies: list[Result], near: list[Result], k: int, look_alikes: LookAlikeQuery,

@@ -315,3 +315,75 @@ def test_a_far_candidate_is_no_near_copy_however_tight_the_background() -> None:
                        look_alikes=look)
     assert found.background is not None and found.background.z(cosine) >= 3  # it would have passed before
     assert found.near == 0 and found.results[0].photo_id == 3
+
+
+def test_a_bare_corner_of_a_room_is_the_same_photo_on_many_matching_points(tmp_path: Path) -> None:
+    """A corner crop of a white room has too few textured regions for the region check (5 of the 6 it
+    wants), but 69 keypoints agree on one placement and every textured region lines up: the same photo
+    (STRONG_TIGHT). Before, it was "too little texture to verify" and the room fell out of its results."""
+    from interior_photos import get_all_photos
+
+    from photosim.core.matching import GeometricVerifier
+
+    room = Image.open(next(p for p in get_all_photos() if "7193656" in str(p))).convert("RGB")
+    w, h = room.size
+    original = save_jpeg(room, tmp_path / "room.jpg", quality=95)
+    corner = save_jpeg(room.crop((w - int(w * 0.7), 0, w, int(h * 0.7))), tmp_path / "corner.jpg", quality=90)
+    found = GeometricVerifier().verify(corner, original)
+    assert found.same, found.reason
+    assert found.cells < 6 and found.tight_inliers >= 50
+
+
+def test_a_copy_with_stickers_on_a_starry_sky_is_the_same_photo(shared: tuple[Library, Path], tmp_path: Path) -> None:
+    """797 keypoints put the copy exactly on its original, then the alignment's refinement drifted 5%
+    on the sky's small stars and only 3% of the regions lined up: "similar". A refinement is now kept
+    only when it correlates better than the alignment it started from."""
+    from photosim.core.matching import GeometricVerifier
+
+    _, folder = shared
+    original = folder / "hubble_deep_field.jpg"
+    copy = save_jpeg(stickers(Image.open(original).convert("RGB"), 0), tmp_path / "sky.jpg")
+    found = GeometricVerifier().verify(copy, original)
+    assert found.same, found.reason
+    assert found.agreeing >= 0.8
+
+
+def test_query_variants_include_quarters_that_tile_the_picture() -> None:
+    """Stickers over a plain or repetitive picture outweigh it in the copy vector (bench.same_photo:
+    grass, gravel and a starry sky with stickers were 38th-47th); a quarter without a sticker finds it."""
+    from photosim.core.results import query_variants
+
+    picture = Image.fromarray(np.arange(101 * 67 * 3, dtype=np.uint32).reshape(67, 101, 3).astype(np.uint8))
+    quarters = [im for name, im in query_variants(picture) if name.endswith("quarter")]
+    assert len(quarters) == 4
+    assert sum(q.width * q.height for q in quarters) <= 101 * 67
+    assert {q.size for q in quarters} <= {(50, 33), (51, 33), (50, 34), (51, 34)}
+    assert not any(name.endswith("quarter") for name, _ in query_variants(picture, quarters=False))
+
+
+def test_a_consistent_unconfirmed_candidate_leads_the_near_copies() -> None:
+    """A check that finds every textured region aligned but too few of them to confirm a copy (a bare
+    room cropped) is evidence: that candidate is listed first among the near copies, above one that
+    only has a higher cosine, and it is a near copy even below the cosine rule's SIMILAR_Z."""
+    from photosim.core.matching import Decision, Verification
+    from photosim.core.results import LookAlikeQuery, rank_query
+
+    rng = np.random.default_rng(2)
+    sample = rng.normal(size=(300, 64)).astype(np.float32)
+    sample /= np.linalg.norm(sample, axis=1, keepdims=True)
+    query = sample[0] + 0.0
+    candidates = [(1, "other-room.jpg", 0.9), (2, "the-room.jpg", 0.5), (3, "far.jpg", 0.1)]
+
+    class Checked(SamePhotoTest):
+        def classify(self, vector, scores, images, query_image, *, max_verify=8, background=None):  # noqa: ANN001, ANN202
+            consistent = Verification(False, False, tight_inliers=30, cells=4, agreeing=1.0)
+            other = Verification(False, True, tight_inliers=0, cells=40, agreeing=0.1)
+            return [Decision("similar", 0.9, 0.0, other), Decision("similar", 0.5, 0.0, consistent),
+                    Decision("similar", 0.1, -1.0)]
+
+    alike_sample = np.abs(rng.normal(size=(300, 16))).astype(np.float32)
+    alike_sample /= np.linalg.norm(alike_sample, axis=1, keepdims=True)
+    look = LookAlikeQuery(alike_sample[1], lambda vec, n: [(4, "bird.jpg", 0.99)][:n], alike_sample)
+    found = rank_query(query, 10, lambda vec, n: candidates[:n], Checked(sample[1:]), look_alikes=look)
+    assert [r.photo_id for r in found.results[: found.near]] == [2, 1]
+    assert "too few to confirm" in found.results[0].reason
