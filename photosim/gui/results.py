@@ -156,7 +156,7 @@ class ResultsPresenter(QObject):
         more = int(getattr(answer, "more", 0))
         self.model.show_results(chip_kinds(answer, shown))
         header = answer.header() if hasattr(answer, "header") else f"{len(shown)} similar photos"
-        found_by = f" (found {answer.variant})" if getattr(answer, "variant", "") else ""
+        found_by = f" ({found_by_text(answer.variant)})" if getattr(answer, "variant", "") else ""
         message = getattr(answer, "message", None)
         if message:  # a word search that found nothing says why
             self.header.set_state(f"{header}. Esc goes back to the library.")
@@ -326,6 +326,14 @@ class ResultsPresenter(QObject):
             self.model.forget_rows()
         self.header.show_library(len(ids))
         self.library_refreshed.emit(len(ids))
+
+
+def found_by_text(variant: str) -> str:
+    """How the header names the form of the query that found its copies: "found turned 90°", "found
+    by its top left quarter" (stickers over the rest), "found by its middle region" (a screenshot)."""
+    if variant.startswith("turned "):
+        return f"found {variant}°"
+    return f"found by its {variant}"
 
 
 def chip_kinds(answer: Any, rows: list[Any]) -> list[Any]:

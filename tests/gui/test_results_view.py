@@ -157,3 +157,16 @@ def test_chips_say_which_scale_a_similar_photo_was_scored_on() -> None:
     assert [r.score for r in chip_kinds(answer, answer.results)] == [0.91, 0.36, 0.55, 0.50]
     plain = ResultSet(rows, cutoff=2, same=1)  # copy-vector similar photos: one scale, left as they are
     assert chip_kinds(plain, plain.shown) == plain.shown
+
+
+def test_the_header_says_in_words_which_form_of_the_query_found_its_copies() -> None:
+    """The header ends "(found turned 90°)" for a copy saved sideways, "(found by its top left
+    quarter)" for one covered in stickers, not the variant's internal name."""
+    from photosim.core.results import query_variants
+    from photosim.gui.results import found_by_text
+
+    names = [name for name, _ in query_variants(Image.new("RGB", (400, 300)))]
+    assert [found_by_text(n) for n in names] == [
+        "found turned 90°", "found turned 180°", "found turned 270°", "found by its middle region",
+        "found by its central band", "found by its top left quarter", "found by its top right quarter",
+        "found by its bottom left quarter", "found by its bottom right quarter"]
