@@ -8,6 +8,7 @@ events through the watcher, and checks that open files, threads and memory end w
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import threading
@@ -61,6 +62,10 @@ def test_files_threads_and_memory_stay_flat_under_churn(qtbot, make_window, phot
     for n in range(20):  # warm up: everything that is made once exists before counting
         one_query(n)
         one_snapshot()
+    # The Duplicates view once (its pass runs): from then on every indexing run updates the groups,
+    # and the view's presenter receives each new state while the library is shown.
+    window.show_duplicates()
+    qtbot.waitUntil(lambda: service.duplicate_state.ready and not window.duplicates.running, timeout=120_000)
     window.back_to_library()
     qtbot.wait(300)
     files0, threads0, py_threads0, rss0 = open_files(), os_threads(), threading.active_count(), rss_mb()
@@ -91,8 +96,19 @@ def test_files_threads_and_memory_stay_flat_under_churn(qtbot, make_window, phot
     kept = len(list(inbox.glob("*.jpg")))
     qtbot.waitUntil(lambda: service.snapshot.photos == len(ids) + kept, timeout=120_000)
 
+    # The duplicate groups followed the churn: the kept copies are exact copies of their sources.
+    by_content: dict[str, set[str]] = {}
+    for path in photo_dir.rglob("*.jpg"):
+        by_content.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), set()).add(str(path))
+    expected = sorted(sorted(paths) for paths in by_content.values() if len(paths) > 1)
+    assert expected, "the churn should leave some exact copies"
+
+    def exact_groups() -> list[list[str]]:
+        return sorted(sorted(m.photo.path for m in g.members) for g in service.duplicate_state.exact)
+
+    qtbot.waitUntil(lambda: exact_groups() == expected, timeout=120_000)
     files1, threads1, py_threads1, rss1 = open_files(), os_threads(), threading.active_count(), rss_mb()
-    print(f"\nsoak: {events[0]} watcher events, 2000 jobs: open files {files0} -> {files1}, "
+    print(f"\nsoak: {events[0]} watcher events, 2000 jobs, {len(expected)} exact-copy groups kept current: open files {files0} -> {files1}, "
           f"OS threads {threads0} -> {threads1}, Python threads {py_threads0} -> {py_threads1}, "
           f"RSS {rss0:.0f} -> {rss1:.0f} MB")
     assert events[0] >= 1000
