@@ -118,10 +118,11 @@ UPDATE_CHECKS = 64
 """Pairs one update checks from the files at once (a few new photos' candidates: a second or two).
 When a run brings more, the rest wait in :attr:`DuplicateFinder.pending`, for :meth:`check_pending`
 to work through in small steps, so the library's other work is never held up for long."""
-CHECK_VERSION = 2
+CHECK_VERSION = 3
 """Bump when the check's calibration changes: older cached checks are then ignored. 2: the check
 places keypoint-poor pictures by their grey levels, refines the alignment, compares band-passed cells
-and rejects a second motion (issue 11)."""
+and rejects a second motion (issue 11). 3: a refinement is kept only when it correlates better, and
+50 agreeing keypoints confirm a bare picture (pairs that version 2 called different can be the same)."""
 TIME_TOLERANCE = 0.5
 """Seconds: capture times further apart than this are different shots."""
 
