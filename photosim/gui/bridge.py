@@ -68,31 +68,29 @@ class ServiceBridge(QObject):
 
     def relay(self, event: ev.ServiceEvent) -> None:
         """The service's listener: runs on a service thread, emits a signal Qt queues to the GUI thread."""
-        if isinstance(event, ev.SnapshotPublished):
-            self.snapshot_published.emit(event.snapshot)
-        elif isinstance(event, ev.Progressed):
-            self.progressed.emit(event.progress)
-        elif isinstance(event, ev.QueryAnswered):
-            self.query_answered.emit(event.token, event.results)
-        elif isinstance(event, ev.QueryFailed):
-            self.query_failed.emit(event.token, event.message, event.details)
-        elif isinstance(event, ev.RunStarted):
-            self.run_started.emit(event.full)
-        elif isinstance(event, ev.RunFinished):
-            self.run_finished.emit(event.report)
-        elif isinstance(event, ev.FoldersChanged):
-            self.folders_changed.emit(event.folders)
-        elif isinstance(event, ev.ModelLoaded):
-            self.model_loaded.emit(event)
-        elif isinstance(event, ev.Noticed):
-            self.noticed.emit(event.text)
-        elif isinstance(event, ev.Failed):
-            self.failed.emit(event.message, event.details)
-        elif isinstance(event, ev.CatalogDamaged):
-            self.catalog_damaged.emit(event.message)
-        elif isinstance(event, ev.DuplicatesChanged):
-            self.duplicates_changed.emit(event.state)
-        elif isinstance(event, ev.DuplicatesProgressed):
-            self.duplicates_progressed.emit(event.progress)
-        elif isinstance(event, ev.CleanedUp):
-            self.cleaned_up.emit(event.result)
+        route = _ROUTES.get(type(event))
+        if route is None:
+            return
+        signal, fields = route
+        args = tuple(getattr(event, name) for name in fields) if fields else (event,)
+        getattr(self, signal).emit(*args)
+
+
+_ROUTES: dict[type, tuple[str, tuple[str, ...]]] = {
+    # event type: (the bridge's signal, the event's fields it carries; none: the event itself)
+    ev.SnapshotPublished: ("snapshot_published", ("snapshot",)),
+    ev.Progressed: ("progressed", ("progress",)),
+    ev.QueryAnswered: ("query_answered", ("token", "results")),
+    ev.QueryFailed: ("query_failed", ("token", "message", "details")),
+    ev.RunStarted: ("run_started", ("full",)),
+    ev.RunFinished: ("run_finished", ("report",)),
+    ev.FoldersChanged: ("folders_changed", ("folders",)),
+    ev.ModelLoaded: ("model_loaded", ()),
+    ev.Noticed: ("noticed", ("text",)),
+    ev.Failed: ("failed", ("message", "details")),
+    ev.CatalogDamaged: ("catalog_damaged", ("message",)),
+    ev.DuplicatesChanged: ("duplicates_changed", ("state",)),
+    ev.DuplicatesProgressed: ("duplicates_progressed", ("progress",)),
+    ev.CleanedUp: ("cleaned_up", ("result",)),
+}
+"""How :meth:`ServiceBridge.relay` turns each service event into a signal."""

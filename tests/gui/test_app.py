@@ -122,3 +122,21 @@ def test_a_second_launch_finds_the_first_and_brings_it_forward(qtbot, tmp_path: 
         server.close()
         first.close()
     assert not ask_running_instance(data, timeout_ms=300)
+
+
+def test_every_service_event_reaches_a_signal_of_the_bridge() -> None:
+    """The bridge routes events by a table: an event type added to the service without a route would be
+    dropped silently, and a route naming a field the event lacks would fail on a service thread."""
+    import dataclasses
+    import typing
+
+    from PySide6.QtCore import Signal
+
+    from photosim.core import events as ev
+    from photosim.gui.bridge import _ROUTES, ServiceBridge
+
+    kinds = set(typing.get_args(ev.ServiceEvent))
+    assert set(_ROUTES) == kinds
+    for kind, (signal, fields) in _ROUTES.items():
+        assert isinstance(getattr(ServiceBridge, signal), Signal), signal
+        assert set(fields) <= {f.name for f in dataclasses.fields(kind)}, kind
