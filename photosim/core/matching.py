@@ -625,6 +625,12 @@ class Decision:
         return self.match == SAME
 
     @property
+    def consistent(self) -> bool:
+        """The check found nothing against the pair but too little texture to confirm it
+        (:attr:`Verification.consistent`)."""
+        return self.verification is not None and self.verification.consistent
+
+    @property
     def reason(self) -> str:
         if self.verification is not None and (self.verification.informative or self.verification.consistent):
             return self.verification.reason

@@ -229,8 +229,8 @@ def rank_query(
     variant_name = variant_name if n_same else ""
     if look_alikes is not None:
         near = sorted((cd for cd in found.values() if not cd[1].same and cd[0] in candidates
-                       and (_consistent(cd[1]) or (background.z(cd[0][2]) >= SIMILAR_Z and cd[0][2] >= NEAR_FLOOR))),
-                      key=lambda cd: (not _consistent(cd[1]), -cd[0][2]))
+                       and (cd[1].consistent or (background.z(cd[0][2]) >= SIMILAR_Z and cd[0][2] >= NEAR_FLOOR))),
+                      key=lambda cd: (not cd[1].consistent, -cd[0][2]))
         near_results = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in near][: max(k - n_same, 0)]
         return _with_look_alikes(copies, near_results, k, look_alikes, background, variant_name)
     similar = [cd for cd in found.values() if not cd[1].same and cd[0] in candidates]
@@ -239,12 +239,6 @@ def rank_query(
     cutoff = n_same + sum(1 for r in results[n_same:] if background.z(r.score) >= SIMILAR_Z)
     threshold = background.center + SIMILAR_Z * background.spread if len(results) > n_same else None
     return ResultSet(results, cutoff, n_same, variant_name, background, threshold=threshold)
-
-
-def _consistent(decision: Decision) -> bool:
-    """The check found nothing against the pair but too little texture to confirm it: a near copy,
-    listed before near copies that have only their cosine for them."""
-    return decision.verification is not None and decision.verification.consistent
 
 
 def _with_look_alikes(copies: list[Result], near: list[Result], k: int, look_alikes: LookAlikeQuery,
