@@ -11,17 +11,19 @@ How a pass works, and why:
    comparison of all pairs. Each content's background level (:class:`~photosim.core.matching.Background`,
    against the same random sample the search uses) is computed on the way.
 3. **"Same photo" with the search's own calibration.** A neighbour is a candidate when the pair's
-   similarity stands out from either photo's background by VERIFY_MARGIN, exactly the gate of
-   :meth:`SamePhotoTest.decide`; the best CHECKS_PER_PHOTO candidates of each photo are checked
-   from their files (ORB + RANSAC + cell alignment, the query tried both ways), and a pair is the
-   same photo when the check says so (a picture too flat to check: only when near-identical *and*
+   similarity stands out from either photo's background by PASS_MARGIN (wider than the gate of
+   :meth:`SamePhotoTest.decide`: a pass is not a person waiting); the best CHECKS_PER_PHOTO
+   candidates of each photo are checked from their files (ORB + RANSAC + cell alignment, the query
+   tried both ways when the first way fails or only just passes), and a pair is the same photo when
+   the check says so and the other way did not see another shot (a picture too flat to check: only when near-identical *and*
    of the same colour layout). Two photos whose capture times differ are different shots, however
    alike their pixels: a burst frame is never "the same photo" as its neighbour. Checks are cached
    in the catalog by the two fingerprints, so a second pass costs only the vector search.
 4. **Groups that do not chain** (:mod:`photosim.core.dupgraph`). Same-photo groups are built around
    a centre, best candidates first (photos with a capture time, the original format, more pixels):
    a photo joins when it is the same photo as the centre, or as a member while the centre's own
-   check does not contradict it (two members must vouch when it does). Similar shots join by
+   check does not contradict it (two members must vouch when it does; when only the similarity gate
+   stands against it, the centre's check itself confirming it is enough). Similar shots join by
    complete linkage: every two shots of a group alike and taken within the window. A chain of look-
    alikes (A~B, B~C, A and C unrelated) never becomes one group.
 5. **Keep-best** (:mod:`photosim.core.keepbest`) on measures read from the files at grouping time
@@ -79,7 +81,7 @@ from .library import Library
 from .matching import (
     BACKGROUND_TOP,
     SAME_COSINE_UNVERIFIED,
-    VERIFY_MARGIN,
+    SECOND_MOTION_MAX,
     GeometricVerifier,
     Verification,
     sample_vectors,
@@ -94,8 +96,21 @@ log = logging.getLogger(__name__)
 NEIGHBOURS = 16
 """Nearest contents looked at per photo. Duplicates are a photo's nearest neighbours; 16 covers a
 photo with a dozen edited copies plus its burst."""
-CHECKS_PER_PHOTO = 8
-"""Candidates of one photo checked from the files, best first (the search verifies as many)."""
+CHECKS_PER_PHOTO = 16
+"""Candidates of one photo checked from the files, best first: all its neighbours above PASS_MARGIN
+(a search verifies 8, while a person waits; a pass runs in the background)."""
+PASS_MARGIN = -0.20
+"""A pair is checked from the files when its similarity stands out from either photo's background by
+at least this much: lower than a search's VERIFY_MARGIN (-0.10), because a screenshot, a photo of a
+print or stickers over grass keep little of the copy vector, and a pass has the time to check more.
+On the duplicate benchmark (2026-11-22): at -0.10 / 8 checks per photo, same-photo pair recall
+0.960 from 7,053 checks; at -0.15 / 12, 0.976 from 9,281; at -0.20 / 16, see bench/RESULTS.md. The
+extra pairs are the ones most likely to be another shot of a scene, hence :data:`MARGINAL_AGREEMENT`."""
+MARGINAL_AGREEMENT = 0.9
+"""A check that finds the same photo with fewer of its regions aligned than this is made the other
+way round too, and the pair is not the same photo if that finds another shot of the scene (points
+that move differently): two shots of one room from one spot lined up on a wall in one direction
+(81% of regions) and showed the other motion in the other (13 points, 47%)."""
 SEARCH_WIDTH = 24
 """The index's search width (usearch ``expansion_search``) for a pass, for SEARCHED = NEIGHBOURS + 4
 results (the extra four make room for a photo's exact copies). Duplicates and bursts are close
@@ -118,7 +133,7 @@ UPDATE_CHECKS = 64
 """Pairs one update checks from the files at once (a few new photos' candidates: a second or two).
 When a run brings more, the rest wait in :attr:`DuplicateFinder.pending`, for :meth:`check_pending`
 to work through in small steps, so the library's other work is never held up for long."""
-CHECK_VERSION = 3
+CHECK_VERSION = 4
 """Bump when the check's calibration changes: older cached checks are then ignored. 2: the check
 places keypoint-poor pictures by their grey levels, refines the alignment, compares band-passed cells
 and rejects a second motion (issue 11). 3: a refinement is kept only when it correlates better, and
@@ -530,7 +545,7 @@ class DuplicateFinder:
         for cj, sim in self.neighbours(ci):
             if not self._contents[cj].alive or self._time_apart(ci, cj):
                 continue
-            if self._margin(ci, cj, sim) >= VERIFY_MARGIN:
+            if self._margin(ci, cj, sim) >= PASS_MARGIN:
                 out.append((cj, sim))
                 if len(out) >= CHECKS_PER_PHOTO:
                     break
@@ -591,7 +606,8 @@ class DuplicateFinder:
                     facts[ci] = _measure(path, self.verifier)
             try:
                 forward = self.verifier.verify(pa, pb)
-                backward = None if (forward.informative and forward.same) else self.verifier.verify(pb, pa)
+                sure = forward.informative and forward.same and forward.agreeing >= MARGINAL_AGREEMENT
+                backward = None if sure else self.verifier.verify(pb, pa)
             except Exception as exc:  # an unreadable file: no evidence either way
                 log.info("duplicate check skipped for %s / %s: %s", pa, pb, exc)
                 return facts, (None, None)
@@ -619,13 +635,16 @@ class DuplicateFinder:
             result = (result[1], result[0])
         self._writes["checks"][key] = json.dumps({"f": _as_list(result[0]), "b": _as_list(result[1])})
 
-    def _decide(self, a: int, b: int, sim: float, checked: Checked | None) -> str:
-        """'same', 'diff' (another picture, another shot, or not close enough) or 'unknown'."""
-        if self._time_apart(a, b) or self._margin(a, b, sim) < VERIFY_MARGIN:
+    def _decide(self, a: int, b: int, sim: float, checked: Checked | None, *, gate: bool = True) -> str:
+        """'same', 'diff' (another picture, another shot, or not close enough) or 'unknown'.
+
+        ``gate=False`` skips the similarity gate (PASS_MARGIN) and lets the check decide alone: for a
+        photo that a group's member has already verified as the same photo (see :meth:`_centred_groups`)."""
+        if self._time_apart(a, b) or (gate and self._margin(a, b, sim) < PASS_MARGIN):
             return "diff"
-        informative = [v for v in (checked or (None, None)) if v is not None and v.informative]
-        if informative:
-            return "same" if any(v.same for v in informative) else "diff"
+        verdict = check_verdict(checked)
+        if verdict is not None:
+            return verdict
         if sim >= SAME_COSINE_UNVERIFIED and checked is not None:
             fa, fb = self._ensure_facts(a), self._ensure_facts(b)
             if fa is None or fb is None:
@@ -846,7 +865,7 @@ class DuplicateFinder:
         alive = np.fromiter((c.alive for c in contents), bool, n)
         safe = np.maximum(nbr, 0)
         ok = (nbr >= 0) & alive[:, None] & alive[safe]
-        ok &= np.maximum(sims - level[:, None], sims - level[safe]) >= VERIFY_MARGIN
+        ok &= np.maximum(sims - level[:, None], sims - level[safe]) >= PASS_MARGIN
         apart = np.abs(taken[:, None] - taken[safe]) > TIME_TOLERANCE  # NaN compares False: no time, no veto
         ok &= ~apart
         ok &= np.cumsum(ok, axis=1) <= CHECKS_PER_PHOTO
@@ -921,9 +940,13 @@ class DuplicateFinder:
                 if self._time_apart(centre, y) or any(self._cannot_link(y, m) for m in members):
                     continue
                 sim = float(centre_vec @ self._vector(y))  # type: ignore[operator]
-                verdict = self._decide(centre, y, sim, self._check(centre, y))
-                if verdict == "diff" and count < SUPPORT:
-                    continue
+                checked = self._check(centre, y)
+                if self._decide(centre, y, sim, checked) == "diff" and count < SUPPORT:
+                    # y is the same photo as a member, yet its vector may sit below the gate from the
+                    # centre's (a screenshot, a photo of a print, stickers over grass): it still joins
+                    # if the check against the centre itself confirms it.
+                    if self._decide(centre, y, sim, checked, gate=False) != "same":
+                        continue
                 members.append(y)
                 inside.add(y)
             if len(members) > 1:
@@ -1079,6 +1102,22 @@ class DuplicateFinder:
                             np.array(list(pairs.values()), dtype=np.float32))
 
 
+def check_verdict(checked: Checked | None) -> str | None:
+    """'same' or 'diff' from a pair's check (one or both ways), None when neither way was informative.
+
+    The same photo when a way says so, unless that way only just passed (fewer than
+    MARGINAL_AGREEMENT of its regions aligned) and the other way saw another shot of the scene."""
+    informative = [v for v in (checked or (None, None)) if v is not None and v.informative]
+    if not informative:
+        return None
+    same = [v for v in informative if v.same]
+    if not same:
+        return "diff"
+    if any(v.agreeing >= MARGINAL_AGREEMENT for v in same):
+        return "same"
+    return "diff" if any(v.second_motion >= SECOND_MOTION_MAX for v in informative) else "same"
+
+
 def _measure(path: str, verifier: GeometricVerifier) -> ContentFacts:
     try:
         return measure(path, verifier)
@@ -1090,14 +1129,15 @@ def _measure(path: str, verifier: GeometricVerifier) -> ContentFacts:
 def _verification(data: list | None) -> Verification | None:
     if not data:
         return None
-    same, informative, tight, cells, agreeing, mirrored = (list(data) + [False])[:6]
-    return Verification(bool(same), bool(informative), int(tight), int(cells), float(agreeing), bool(mirrored))
+    same, informative, tight, cells, agreeing, mirrored, second = (list(data) + [False, 0])[:7]
+    return Verification(bool(same), bool(informative), int(tight), int(cells), float(agreeing), bool(mirrored),
+                        second_motion=int(second))
 
 
 def _as_list(v: Verification | None) -> list | None:
     if v is None:
         return None
-    return [v.same, v.informative, v.tight_inliers, v.cells, round(v.agreeing, 3), v.mirrored]
+    return [v.same, v.informative, v.tight_inliers, v.cells, round(v.agreeing, 3), v.mirrored, v.second_motion]
 
 
 __all__ = ["DuplicateFinder", "DuplicateGroup", "DuplicateState", "EXACT", "SAME", "SIMILAR", "SIMILAR_WINDOW"]

@@ -33,7 +33,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -97,6 +97,12 @@ DENSE_SIDE = 128
 DENSE_SCALES = tuple(float(x) for x in np.geomspace(0.45, 1.0, 14))
 """Sizes tried for the smaller picture inside the larger, as a fraction of the largest size that fits
 (a crop keeps 45% of the side or more; a letterbox or a screenshot shows the whole picture)."""
+DENSE_FINE_SIDE = 256
+DENSE_FINE_STEPS = tuple(float(x) for x in np.linspace(-0.05, 0.05, 11))
+"""The best coarse placement is then refined at DENSE_FINE_SIDE, at sizes within 5% of it (1% steps)
+and positions near it: the coarse grid's 6% steps leave a bare picture (a white room, letterboxed
+or in a screenshot) a few pixels off at the edges, too far for its regions to line up at zero shift
+(on the duplicate benchmark such pairs went from 26-62% of regions aligned to 75-82%)."""
 DENSE_MIN_NCC = 0.7
 """A grey-level placement counts only when it correlates at least this well (at DENSE_SIDE)."""
 DENSE_MAX_KEYPOINTS = 100
@@ -142,6 +148,19 @@ MIN_CELLS = 6
 """Fewer informative cells than this (a flat picture): no geometric evidence."""
 MIN_AGREEMENT = 0.8
 """The share of informative cells that must agree for the same photo."""
+ZOOM_SHARE = 0.6
+"""A failed check looks again in detail (:meth:`GeometricVerifier._zoomed`) when the alignment puts one
+picture inside at most this share of the other's area..."""
+ZOOM_MIN_SIDE = 48
+"""...and that part is at least this many pixels on each side (at VERIFY_SIDE): a smaller one is a
+stray alignment, or too small a picture to check at all."""
+ZOOM_INSIDE = 0.9
+"""At least this share of the aligned picture's bounding box must lie inside the other (the whole of
+it is there in a screenshot or a print; a wild alignment sends it off the edges)."""
+ZOOM_MARGIN = 0.03
+"""The part decoded again reaches this share of the bigger picture's size beyond the aligned box."""
+ZOOM_MAX_SIDE = 4096
+"""The bigger picture is decoded again at most at this long side."""
 STRONG_TIGHT = 50
 STRONG_MIN_CELLS = 3
 """A bare picture (a corner of a white room) can have too few textured cells for MIN_CELLS and still
@@ -205,14 +224,18 @@ class Features:
     ORB pass, a third of each candidate's cost. The answers are the same.
     """
 
-    __slots__ = ("_mirror", "_orb", "descriptors", "grey", "points")
+    __slots__ = ("_mirror", "_orb", "descriptors", "grey", "points", "source")
 
     def __init__(self, grey: np.ndarray, points: np.ndarray, descriptors: np.ndarray | None,
-                 orb: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]) -> None:
+                 orb: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]],
+                 source: str | Image.Image | None = None) -> None:
         self.grey = grey
         self.points = points
         self.descriptors = descriptors
         self._orb = orb
+        #: Where the picture came from (a path, or the decoded image itself), so that a part of it can
+        #: be looked at again in more detail (:meth:`GeometricVerifier.verify`'s zoomed check).
+        self.source = source
         self._mirror: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
     def _mirrored(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -256,6 +279,9 @@ class Verification:
     """Keypoint matches that the alignment leaves unexplained but that agree on a motion of their own."""
     correlation: float = 0.0
     """How well the aligned pictures correlate (the dense refinement's score; 0 when not refined)."""
+    zoomed: bool = False
+    """Found by the second, detailed look at the part of one picture that holds the other (a
+    screenshot's photo, a print in a photo): see :meth:`GeometricVerifier._zoomed`."""
     detail: np.ndarray | None = field(default=None, compare=False, repr=False)
     """Per-cell evidence (coverage, texture of each picture, correlation at zero shift, best nearby
     correlation), kept only when asked for (the benchmark calibrates the thresholds from it)."""
@@ -276,6 +302,8 @@ class Verification:
             return "too little texture to verify"
         how = "aligned by their grey levels" if self.dense else f"{self.tight_inliers} matching points"
         text = f"{how}, {self.agreeing:.0%} of {self.cells} regions aligned" + (" (mirrored)" if self.mirrored else "")
+        if self.zoomed:
+            text += ", looked at in detail inside the other picture"
         if self.second_motion >= SECOND_MOTION_MAX:
             text += f"; {self.second_motion} points move differently (another shot of the scene)"
         return text
@@ -315,6 +343,54 @@ def _aligned_correlation(cv2: Any, query: np.ndarray, cand: np.ndarray, homograp
     return float((a * b).sum() / denominator) if denominator > 0 else -1.0
 
 
+def _inner_box(cv2: Any, inner_shape: tuple[int, ...], outer_shape: tuple[int, ...],
+               warp: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Where ``warp`` puts a picture of ``inner_shape`` inside one of ``outer_shape`` (grey pixels):
+    (x0, y0, x1, y1) when that is a small enough, whole enough part of it to look at again in detail
+    (ZOOM_SHARE, ZOOM_MIN_SIDE, ZOOM_INSIDE), else None."""
+    ih, iw = inner_shape[:2]
+    oh, ow = outer_shape[:2]
+    corners = np.float32([[0, 0], [iw, 0], [iw, ih], [0, ih]])[None]
+    try:
+        placed = cv2.perspectiveTransform(corners, warp)[0]
+    except cv2.error:
+        return None
+    if not np.all(np.isfinite(placed)):
+        return None
+    (x0, y0), (x1, y1) = placed.min(axis=0), placed.max(axis=0)
+    full = (x1 - x0) * (y1 - y0)
+    cx0, cy0, cx1, cy1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(ow)), min(y1, float(oh))
+    if cx1 - cx0 < ZOOM_MIN_SIDE or cy1 - cy0 < ZOOM_MIN_SIDE:
+        return None
+    clipped = (cx1 - cx0) * (cy1 - cy0)
+    if clipped < ZOOM_INSIDE * full or clipped > ZOOM_SHARE * ow * oh:
+        return None
+    return float(cx0), float(cy0), float(cx1), float(cy1)
+
+
+def _crop_source(source: str | Image.Image, grey_shape: tuple[int, ...],
+                 box: tuple[float, float, float, float]) -> Image.Image:
+    """The part ``box`` (in the pixels of the picture's grey version, ``grey_shape``) of a picture,
+    decoded again from its source so that the part's long side is about VERIFY_SIDE (or as much as the
+    file has), plus ZOOM_MARGIN around it."""
+    gh, gw = grey_shape[:2]
+    x0, y0, x1, y1 = box
+    mx, my = ZOOM_MARGIN * gw, ZOOM_MARGIN * gh
+    x0, y0, x1, y1 = max(0.0, x0 - mx), max(0.0, y0 - my), min(float(gw), x1 + mx), min(float(gh), y1 + my)
+    if isinstance(source, Image.Image):
+        image = source
+    else:
+        from .images import decode
+
+        share = max((x1 - x0) / gw, (y1 - y0) / gh)
+        image = decode(source, 0, min_long_side=min(ZOOM_MAX_SIDE, int(np.ceil(VERIFY_SIDE / max(share, 1e-3)))))
+    sx, sy = image.width / gw, image.height / gh
+    part = (int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy)))
+    if part[2] - part[0] < 8 or part[3] - part[1] < 8:
+        raise ValueError("the part to look at again is too small")
+    return image.crop(part)
+
+
 def _band(image: np.ndarray, fine: float, coarse: float) -> np.ndarray:
     """Band-pass (difference of Gaussians): keeps structure, drops slow changes of brightness (a
     vignette, a lamp's fall-off, a faded filter) that would otherwise spoil correlations."""
@@ -331,7 +407,7 @@ class GeometricVerifier:
        too smooth or too blurred for keypoints (a white room, a soft-focus clock) are placed by their
        grey levels instead: the query is searched at several sizes inside the candidate and the
        candidate inside the query (crops; letterboxes, screenshots, photos of prints), at
-       :data:`DENSE_SIDE` pixels. Either alignment is then refined by ECC on band-passed grey levels
+       :data:`DENSE_SIDE` pixels, then finely around the best place (:data:`DENSE_FINE_SIDE`). Either alignment is then refined by ECC on band-passed grey levels
        (:data:`REFINE_SIDE`), which corrects what imprecise keypoints of a blurred or recompressed copy
        leave.
     2. **Cells.** Warped onto the candidate, the query must agree with it cell by cell *at zero shift*
@@ -342,6 +418,9 @@ class GeometricVerifier:
        step aside moves its near and far parts differently. Keypoint matches the alignment does not
        explain, but which agree among themselves on another motion (:data:`SECOND_MOTION_MAX`), mark
        another shot even where the cells of a flat wall agree.
+    4. **A second look.** When the check fails and the alignment puts one picture inside a small part
+       of the other (a screenshot, a photo of a print, a small crop), that part is decoded again from
+       its file and checked on its own (:meth:`_zoomed`): reduced as a whole, it had too few pixels.
 
     Features of recently used pictures are cached by path (the duplicate finder compares one photo
     with several neighbours; a search verifies the query against several candidates).
@@ -369,7 +448,7 @@ class GeometricVerifier:
         measures) and this check share one decode.
         """
         if isinstance(source, Image.Image):
-            return self._compute(source)
+            return self._compute(source, source)
         key = os.fspath(source)
         with self._lock:
             hit = self._cache.get(key)
@@ -378,14 +457,14 @@ class GeometricVerifier:
                 return hit
         from .images import decode
 
-        feats = self._compute(image if image is not None else decode(key, VERIFY_DECODE_SIDE))
+        feats = self._compute(image if image is not None else decode(key, VERIFY_DECODE_SIDE), key)
         with self._lock:
             self._cache[key] = feats
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return feats
 
-    def _compute(self, image: Image.Image) -> Features:
+    def _compute(self, image: Image.Image, source: str | Image.Image | None = None) -> Features:
         cv2 = self._cv2
         im = image if image.mode == "L" else image.convert("L")
         if max(im.size) > VERIFY_SIDE:
@@ -399,16 +478,28 @@ class GeometricVerifier:
             return points, descriptors
 
         points, descriptors = orb(grey)
-        return Features(grey, points, descriptors, orb)
+        return Features(grey, points, descriptors, orb, source)
 
     # -- the check --------------------------------------------------------------------------------------
     def verify(self, query: ImageSource | Features, candidate: ImageSource | Features, *,
-               detail: bool = False) -> Verification:
+               detail: bool = False, zoom: bool = True) -> Verification:
         """Is ``candidate`` the same picture as ``query`` (possibly cropped, rotated, mirrored, re-framed
         by a screenshot or photographed at an angle), or only a similar one? ``detail`` keeps the
-        per-cell evidence in the answer (for calibration)."""
+        per-cell evidence in the answer (for calibration). ``zoom``: when the check fails and one
+        picture lies in a small part of the other, look again at that part in detail (:meth:`_zoomed`)."""
         q = query if isinstance(query, Features) else self.features(query)
         c = candidate if isinstance(candidate, Features) else self.features(candidate)
+        found = self._verify(q, c, detail)
+        result, homography = found
+        if zoom and not result.same and homography is not None:
+            zoomed = self._zoomed(q, c, homography, result.mirrored, detail)
+            if zoomed is not None:
+                return zoomed
+        return result
+
+    def _verify(self, q: Features, c: Features, detail: bool) -> tuple[Verification, np.ndarray | None]:
+        """The check of :meth:`verify` without the zoomed second look: (verification, the homography
+        from the (possibly mirrored) query's grey picture to the candidate's, or None)."""
         best: tuple[int, np.ndarray, bool, int] | None = None
         for mirrored in (False, True):
             points = q.mirrored_points if mirrored else q.points
@@ -424,10 +515,10 @@ class GeometricVerifier:
         else:
             second = 0
             if min(len(q.points), len(c.points)) >= DENSE_MAX_KEYPOINTS:
-                return Verification(False, False, tight)  # plenty of keypoints, and they do not match
+                return Verification(False, False, tight), None  # plenty of keypoints, and they do not match
             placed = self._place(q, c)
             if placed is None or placed[0] < DENSE_MIN_NCC:
-                return Verification(False, False, tight)
+                return Verification(False, False, tight), None
             _, homography, mirrored = placed
         query_grey = q.mirrored_grey if mirrored else q.grey
         aligned = homography
@@ -446,7 +537,44 @@ class GeometricVerifier:
             if plain_cells >= MIN_CELLS and plain_agreeing >= MIN_AGREEMENT:
                 same, informative, cells, agreeing = True, True, plain_cells, plain_agreeing
         return Verification(same, informative, tight, cells, agreeing, mirrored, dense, second, correlation,
-                            table if detail else None)
+                            detail=table if detail else None), homography
+
+    def _zoomed(self, q: Features, c: Features, homography: np.ndarray, mirrored: bool,
+                detail: bool) -> Verification | None:
+        """A second look, in detail, when one picture lies inside a small part of the other.
+
+        A screenshot shows the photo in a third of the screen; a photo of a print shows it in half of
+        the frame. Reduced to VERIFY_SIDE as a whole, the part that holds the photo has too few pixels
+        left for its regions to line up with the original's (on the duplicate benchmark, screenshots
+        failed with 45-77% of regions aligned). So where the alignment puts one picture inside at most
+        ZOOM_SHARE of the other, that part of the bigger one is decoded again from its file, at about
+        VERIFY_SIDE, and checked against the smaller one; the same thresholds decide. Returns the
+        second look's verification if it finds the same photo, else None."""
+        from .images import ImageLoadError
+
+        cv2 = self._cv2
+        qw = q.grey.shape[1]
+        query_to_candidate = homography if not mirrored else homography @ np.array(
+            [[-1.0, 0.0, qw - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # the unmirrored query -> candidate
+        try:
+            candidate_to_query = np.linalg.inv(query_to_candidate)
+        except np.linalg.LinAlgError:
+            return None
+        for outer, inner, warp, outer_is_candidate in ((c, q, query_to_candidate, True),
+                                                       (q, c, candidate_to_query, False)):
+            box = _inner_box(cv2, inner.grey.shape, outer.grey.shape, warp)
+            if box is None or outer.source is None:
+                continue
+            try:
+                crop = _crop_source(outer.source, outer.grey.shape, box)
+            except (ImageLoadError, OSError, ValueError) as exc:  # the file changed or vanished meanwhile
+                log.debug("zoomed check skipped: %s", exc)
+                continue
+            part = self._compute(crop)
+            second, _ = self._verify(q, part, detail) if outer_is_candidate else self._verify(part, c, detail)
+            if second.same:
+                return replace(second, zoomed=True)
+        return None
 
     def _homography(self, pa: np.ndarray, da: np.ndarray | None, pb: np.ndarray,
                     db: np.ndarray | None) -> tuple[int, np.ndarray, int] | None:
@@ -483,24 +611,64 @@ class GeometricVerifier:
         inside the candidate (a crop of it) and the candidate inside the query (a letterbox, a
         screenshot, a photo of a print), plain and mirrored."""
         cv2 = self._cv2
-        cand, to_cand = _resized(c.grey, DENSE_SIDE)
-        cand = cv2.GaussianBlur(cand, (0, 0), 1.0)
-        best: tuple[float, np.ndarray, bool] | None = None
+
+        def small(grey: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+            picture, to_picture = _resized(grey, side)
+            return cv2.GaussianBlur(picture, (0, 0), 1.0), to_picture
+
+        cand, to_cand = small(c.grey, DENSE_SIDE)
+        best: tuple[float, np.ndarray, bool, bool] | None = None  # score, inner -> outer (full size), ...
         for mirrored in (False, True):
             grey = q.mirrored_grey if mirrored else q.grey
-            query, to_query = _resized(grey, DENSE_SIDE)
-            query = cv2.GaussianBlur(query, (0, 0), 1.0)
+            query, to_query = small(grey, DENSE_SIDE)
             for inner, outer, inside_candidate in ((query, cand, True), (cand, query, False)):
                 found = self._best_placement(inner, outer)
                 if found is None:
                     continue
                 score, placement = found  # inner (small) -> outer (small)
-                if inside_candidate:
-                    h = np.linalg.inv(to_cand) @ placement @ to_query
-                else:
-                    h = np.linalg.inv(np.linalg.inv(to_query) @ placement @ to_cand)
+                to_inner, to_outer = (to_query, to_cand) if inside_candidate else (to_cand, to_query)
                 if best is None or score > best[0]:
-                    best = (score, h, mirrored)
+                    best = (score, np.linalg.inv(to_outer) @ placement @ to_inner, mirrored, inside_candidate)
+        if best is None:
+            return None
+        score, placement, mirrored, inside_candidate = best
+        grey = q.mirrored_grey if mirrored else q.grey
+        inner_grey, outer_grey = (grey, c.grey) if inside_candidate else (c.grey, grey)
+        fine = self._fine_placement(*small(inner_grey, DENSE_FINE_SIDE), *small(outer_grey, DENSE_FINE_SIDE), placement)
+        if fine is not None:  # its correlation, at a finer scale, is not comparable with DENSE_MIN_NCC
+            placement = fine[1]
+        h = placement if inside_candidate else np.linalg.inv(placement)  # query -> candidate
+        return score, h, mirrored
+
+    def _fine_placement(self, inner: np.ndarray, to_inner: np.ndarray, outer: np.ndarray, to_outer: np.ndarray,
+                        placement: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The coarse ``placement`` (inner -> outer, full-size pixels) refined on the pictures reduced to
+        DENSE_FINE_SIDE (see DENSE_FINE_STEPS): (correlation, placement) of the best, or None."""
+        cv2 = self._cv2
+        coarse = to_outer @ placement @ np.linalg.inv(to_inner)  # inner (fine) -> outer (fine)
+        scale, x0, y0 = float(coarse[0, 0]), float(coarse[0, 2]), float(coarse[1, 2])
+        ih, iw = inner.shape
+        oh, ow = outer.shape
+        best: tuple[float, np.ndarray] | None = None
+        for step in DENSE_FINE_STEPS:
+            s = scale * (1.0 + step)
+            tw, th = round(iw * s), round(ih * s)
+            if tw < 16 or th < 16 or tw > ow or th > oh:
+                continue
+            # around the coarse position: the size change moves the top left corner by up to
+            # |step| of the picture, the coarse grid's pixel by 1 / DENSE_SIDE of the outer side
+            reach = int(abs(step) * max(tw, th)) + 2 * (DENSE_FINE_SIDE // DENSE_SIDE) + 2
+            left = min(max(0, round(x0) - reach), ow - tw)
+            top = min(max(0, round(y0) - reach), oh - th)
+            right, bottom = min(ow, left + tw + 2 * reach), min(oh, top + th + 2 * reach)
+            template = cv2.resize(inner, (tw, th), interpolation=cv2.INTER_AREA)
+            if float(template.std()) < CELL_MIN_STD:
+                continue
+            scores = cv2.matchTemplate(outer[top:bottom, left:right], template, cv2.TM_CCOEFF_NORMED)
+            _, found, _, (x, y) = cv2.minMaxLoc(scores)
+            if best is None or found > best[0]:
+                moved = np.array([[1.0, 0.0, left + x], [0.0, 1.0, top + y], [0.0, 0.0, 1.0]]) @ _scaling(tw / iw, th / ih)
+                best = (float(found), np.linalg.inv(to_outer) @ moved @ to_inner)
         return best
 
     def _best_placement(self, inner: np.ndarray, outer: np.ndarray) -> tuple[float, np.ndarray] | None:

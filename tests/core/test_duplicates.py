@@ -188,6 +188,29 @@ def test_groups_do_not_chain() -> None:
     assert [sorted(p.photo_id for p in g.photos) for g in groups] == [[0, 1]]
 
 
+def test_a_marginal_match_is_not_the_same_photo_when_the_other_way_sees_another_shot() -> None:
+    """Two shots of one room from one spot: one way, the wall lines up (81% of the regions, just
+    above the 80% needed); the other way, 13 keypoints move on their own (the plant, the book): another
+    shot. A confident match (90% or more) stands whatever the other way says (a screenshot's buttons
+    can look like a motion of their own); an uninformative check decides nothing."""
+    from photosim.core.duplicates import check_verdict
+    from photosim.core.matching import Verification
+
+    marginal = Verification(True, True, 24, 26, 0.81)
+    another_shot = Verification(False, True, 20, 36, 0.47, second_motion=13)
+    plain_miss = Verification(False, True, 20, 36, 0.47, second_motion=2)
+    confident = Verification(True, True, 180, 40, 0.95)
+    flat = Verification(False, False, 3)
+    assert check_verdict((marginal, another_shot)) == "diff"
+    assert check_verdict((another_shot, marginal)) == "diff"
+    assert check_verdict((marginal, plain_miss)) == "same"
+    assert check_verdict((marginal, None)) == "same"
+    assert check_verdict((confident, another_shot)) == "same"
+    assert check_verdict((plain_miss, None)) == "diff"
+    assert check_verdict((flat, None)) is None
+    assert check_verdict(None) is None
+
+
 def test_keep_best_rules_on_measured_files(dup_source: Path) -> None:
     jpeg, png = measure(str(dup_source / "astronaut.jpg")), measure(str(dup_source / "exports" / "astronaut-small.png"))
     assert (jpeg.format, jpeg.width, jpeg.camera, jpeg.origin) == ("JPEG", 512, "PhotosimTest Test 12MP", 2)
