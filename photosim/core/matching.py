@@ -290,8 +290,10 @@ class Verification:
     def consistent(self) -> bool:
         """Not confirmed, but nothing against it: the few textured regions there are all aligned, and
         no second motion (a bare room cropped: too little texture to call it the same photo, yet likely
-        it). Results list such a candidate as a near copy, ahead of those without any evidence."""
-        return (not self.same and self.cells > 0 and self.agreeing >= MIN_AGREEMENT
+        it). Results list such a candidate as a near copy, ahead of those without any evidence.
+        At least STRONG_MIN_CELLS regions: one aligned region of a white wall says nothing (another
+        shot of the same bare room led a corner crop's list that way, ahead of its original's three)."""
+        return (not self.same and self.cells >= STRONG_MIN_CELLS and self.agreeing >= MIN_AGREEMENT
                 and self.second_motion < SECOND_MOTION_MAX)
 
     @property
