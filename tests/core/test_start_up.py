@@ -77,9 +77,9 @@ class _SpyVerifier(matching.GeometricVerifier):
         super().__init__()
         self.computed: list[object] = []
 
-    def _compute(self, image):  # noqa: ANN001, ANN202
+    def _compute(self, image, source=None):  # noqa: ANN001, ANN202
         self.computed.append(image)
-        return super()._compute(image)
+        return super()._compute(image, source)
 
 
 def test_clear_cut_queries_skip_the_geometric_check(full_photo_dir: Path) -> None:
