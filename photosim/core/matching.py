@@ -263,8 +263,9 @@ class Features:
 class Verification:
     """What the geometric check found. ``informative``: there was enough texture to judge at all.
 
-    The first six fields are what earlier versions recorded (the duplicate finder stores them); the
-    rest came with the dense alignment and the second-motion check.
+    The first six fields are what earlier versions recorded; the rest came with the dense alignment,
+    the second-motion check and the second look. The duplicate finder stores the first six and
+    ``second_motion`` (:func:`photosim.core.duplicates.check_verdict` needs it).
     """
 
     same: bool
