@@ -159,8 +159,9 @@ ZOOM_INSIDE = 0.9
 it is there in a screenshot or a print; a wild alignment sends it off the edges)."""
 ZOOM_MARGIN = 0.03
 """The part decoded again reaches this share of the bigger picture's size beyond the aligned box."""
-ZOOM_MAX_SIDE = 4096
-"""The bigger picture is decoded again at most at this long side."""
+ZOOM_MAX_SIDE = 2048
+"""The bigger picture is decoded again at most at this long side: a part down to a quarter of it
+still gets VERIFY_SIDE pixels, and a 12 MP JPEG decodes at half scale (about 35 ms here)."""
 STRONG_TIGHT = 50
 STRONG_MIN_CELLS = 3
 """A bare picture (a corner of a white room) can have too few textured cells for MIN_CELLS and still
