@@ -302,7 +302,8 @@ class Verification:
     def reason(self) -> str:
         if not self.informative:
             if self.consistent:
-                return f"all {self.cells} textured regions aligned, too few to confirm a copy"
+                share = "all" if self.agreeing >= 1.0 else f"{self.agreeing:.0%} of"
+                return f"{share} {self.cells} textured regions aligned, too few to confirm a copy"
             return "too little texture to verify"
         how = "aligned by their grey levels" if self.dense else f"{self.tight_inliers} matching points"
         text = f"{how}, {self.agreeing:.0%} of {self.cells} regions aligned" + (" (mirrored)" if self.mirrored else "")
@@ -493,8 +494,7 @@ class GeometricVerifier:
         picture lies in a small part of the other, look again at that part in detail (:meth:`_zoomed`)."""
         q = query if isinstance(query, Features) else self.features(query)
         c = candidate if isinstance(candidate, Features) else self.features(candidate)
-        found = self._verify(q, c, detail)
-        result, homography = found
+        result, homography = self._verify(q, c, detail)
         if zoom and not result.same and homography is not None:
             zoomed = self._zoomed(q, c, homography, result.mirrored, detail)
             if zoomed is not None:
@@ -648,7 +648,6 @@ class GeometricVerifier:
                         placement: np.ndarray) -> tuple[float, np.ndarray] | None:
         """The coarse ``placement`` (inner -> outer, full-size pixels) refined on the pictures reduced to
         DENSE_FINE_SIDE (see DENSE_FINE_STEPS): (correlation, placement) of the best, or None."""
-        cv2 = self._cv2
         coarse = to_outer @ placement @ np.linalg.inv(to_inner)  # inner (fine) -> outer (fine)
         scale, x0, y0 = float(coarse[0, 0]), float(coarse[0, 2]), float(coarse[1, 2])
         ih, iw = inner.shape
@@ -657,43 +656,46 @@ class GeometricVerifier:
         for step in DENSE_FINE_STEPS:
             s = scale * (1.0 + step)
             tw, th = round(iw * s), round(ih * s)
-            if tw < 16 or th < 16 or tw > ow or th > oh:
-                continue
             # around the coarse position: the size change moves the top left corner by up to
             # |step| of the picture, the coarse grid's pixel by 1 / DENSE_SIDE of the outer side
             reach = int(abs(step) * max(tw, th)) + 2 * (DENSE_FINE_SIDE // DENSE_SIDE) + 2
             left = min(max(0, round(x0) - reach), ow - tw)
             top = min(max(0, round(y0) - reach), oh - th)
-            right, bottom = min(ow, left + tw + 2 * reach), min(oh, top + th + 2 * reach)
-            template = cv2.resize(inner, (tw, th), interpolation=cv2.INTER_AREA)
-            if float(template.std()) < CELL_MIN_STD:
-                continue
-            scores = cv2.matchTemplate(outer[top:bottom, left:right], template, cv2.TM_CCOEFF_NORMED)
-            _, found, _, (x, y) = cv2.minMaxLoc(scores)
-            if best is None or found > best[0]:
-                moved = np.array([[1.0, 0.0, left + x], [0.0, 1.0, top + y], [0.0, 0.0, 1.0]]) @ _scaling(tw / iw, th / ih)
-                best = (float(found), np.linalg.inv(to_outer) @ moved @ to_inner)
+            window = (left, top, min(ow, left + tw + 2 * reach), min(oh, top + th + 2 * reach))
+            found = self._match_sized(inner, outer, tw, th, window)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = (found[0], np.linalg.inv(to_outer) @ found[1] @ to_inner)
         return best
 
     def _best_placement(self, inner: np.ndarray, outer: np.ndarray) -> tuple[float, np.ndarray] | None:
-        cv2 = self._cv2
         oh, ow = outer.shape
         ih, iw = inner.shape
         best: tuple[float, np.ndarray] | None = None
         for fraction in DENSE_SCALES:
             s = fraction * min(ow / iw, oh / ih)
-            tw, th = round(iw * s), round(ih * s)
-            if tw < 16 or th < 16 or tw > ow or th > oh:
-                continue
-            template = cv2.resize(inner, (tw, th), interpolation=cv2.INTER_AREA)
-            if float(template.std()) < CELL_MIN_STD:
-                continue
-            scores = cv2.matchTemplate(outer, template, cv2.TM_CCOEFF_NORMED)
-            _, top, _, (x, y) = cv2.minMaxLoc(scores)
-            if best is None or top > best[0]:
-                placement = np.array([[1.0, 0.0, x], [0.0, 1.0, y], [0.0, 0.0, 1.0]]) @ _scaling(tw / iw, th / ih)
-                best = (float(top), placement)
+            found = self._match_sized(inner, outer, round(iw * s), round(ih * s))
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
         return best
+
+    def _match_sized(self, inner: np.ndarray, outer: np.ndarray, tw: int, th: int,
+                     window: tuple[int, int, int, int] | None = None) -> tuple[float, np.ndarray] | None:
+        """``inner`` resized to ``tw`` x ``th`` and searched in ``outer`` (or in its ``window``: left, top,
+        right, bottom): (correlation, inner -> outer placement) of the best position, or None when that
+        size does not fit or the resized picture is too flat to place."""
+        cv2 = self._cv2
+        oh, ow = outer.shape
+        ih, iw = inner.shape
+        if tw < 16 or th < 16 or tw > ow or th > oh:
+            return None
+        template = cv2.resize(inner, (tw, th), interpolation=cv2.INTER_AREA)
+        if float(template.std()) < CELL_MIN_STD:
+            return None
+        left, top, right, bottom = window if window is not None else (0, 0, ow, oh)
+        scores = cv2.matchTemplate(outer[top:bottom, left:right], template, cv2.TM_CCOEFF_NORMED)
+        _, found, _, (x, y) = cv2.minMaxLoc(scores)
+        moved = np.array([[1.0, 0.0, left + x], [0.0, 1.0, top + y], [0.0, 0.0, 1.0]])
+        return float(found), moved @ _scaling(tw / iw, th / ih)
 
     def _refine(self, query_grey: np.ndarray, cand_grey: np.ndarray, homography: np.ndarray) -> tuple[np.ndarray, float]:
         """The homography refined by ECC on band-passed grey levels at REFINE_SIDE, and the correlation it
