@@ -37,7 +37,7 @@ from photosim.core.embedder import EfficientNetLite0, Embedder
 from photosim.core.images import decode_photo, heif_backend, read_file
 
 from . import camera_files
-from .common import Settings, cores, log, rate
+from .common import Settings, cores, log, rate, warm_files
 from .corpus import camera_corpus, formats_corpus, quality_corpus
 from .quality import _recall
 from .throughput import _pipeline
@@ -75,17 +75,6 @@ def _bound(paths: list[str], embedded: bool = True, one_core: bool = False) -> d
         out["best"] = max(out["processes"], out["threads"])
     out["sources"] = dict(Counter(sources))
     return out
-
-
-def _warm(paths: list[Path]) -> None:
-    """Read every file once, so that what is timed is photosim's work, not the disk's.
-
-    The JPEG figures in ``throughput.py`` are taken the same way (the bounds run first). On a cold
-    disk, reading is the limit for RAW files: 36 MB a file is 70 ms at 500 MB/s, and photosim reads
-    all of it for the content fingerprint.
-    """
-    for p in paths:
-        read_file(p)
 
 
 def _folder(paths: list[Path], prefix: str) -> Path:
@@ -186,7 +175,7 @@ def run(settings: Settings) -> dict[str, Any]:
     as_str = lambda paths: [str(p) for p in paths]  # noqa: E731
 
     def pipeline(label: str, paths: list[Path]) -> dict[str, Any]:
-        _warm(paths)
+        warm_files(paths)
         folder = _folder(paths, label)
         try:
             r = _pipeline(embedder, folder)
@@ -206,7 +195,7 @@ def run(settings: Settings) -> dict[str, Any]:
 
     # HEIC without thumbnails against the full-decode bound, measured on both sides of the pipeline.
     plain = as_str(corpus.heic_plain)
-    _warm(corpus.heic_plain)
+    warm_files(corpus.heic_plain)
     res["heic_plain_bound"] = _bound(plain)
     res["heic_plain"] = pipeline("heic-plain", corpus.heic_plain)
     res["heic_plain_bound_after"] = _bound(plain)

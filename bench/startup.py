@@ -16,7 +16,7 @@ same run, alternating the two so that a change in machine load hits both:
 * ``photosim status`` against the same command importing torch to name the device, which is what
   it did before.
 
-Every file is read once before anything is timed (:func:`_warm`), so that the index and the seeds'
+Every file is read once before anything is timed (:func:`bench.common.warm_files`), so that the index and the seeds'
 reference both read from memory: this machine's disk reads a cold file at 40-90 MB/s, so a cold
 600-file index spent half of its wall clock waiting for the disk (22.6 against 47.1 images/s for the
 same files warm, 26.6 against 24.9 s of CPU). How long that first read took is reported beside the
@@ -41,7 +41,7 @@ from typing import Any
 
 from PIL import Image
 
-from .common import Settings, log, rate
+from .common import Settings, log, rate, warm_files
 from .corpus import camera_corpus, source_photos
 
 SEARCH_RUNS = 7
@@ -130,18 +130,6 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _warm(paths: list[Path]) -> dict[str, float]:
-    """Read every file once (into the page cache); how long that took and at what rate."""
-    started = time.perf_counter()
-    size = 0
-    for p in paths:
-        with open(p, "rb") as fh:
-            while chunk := fh.read(1 << 22):
-                size += len(chunk)
-    seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 2), "mb": round(size / 1e6, 1), "mb_per_s": round(size / 1e6 / max(seconds, 1e-9), 1)}
-
-
 def _index(folder: Path, data: Path) -> dict[str, Any]:
     import resource
 
@@ -220,7 +208,7 @@ def run(settings: Settings) -> dict[str, Any]:
         for p in files:
             os.symlink(p.resolve(), folder / p.name)
         data = work / "data"
-        res["warm_read"] = _warm(files)
+        res["warm_read"] = warm_files(files)
         log(f"startup: read the {len(files)} files first: {res['warm_read']}")
         log(f"startup: photosim index of {len(files)} camera JPEGs (new process, new library)")
         # The seeds' approach on 32 files just before and 32 just after the index: the machine is
