@@ -36,6 +36,17 @@ def replacing(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> None:
+    """Delete the temporary files (:func:`replacing`'s ``<name>.<random>.tmp``) that processes killed
+    before their rename left in ``folder``. Only for the folder's single writer, which no other
+    process is writing beside."""
+    for stale in Path(folder).glob("*.*.tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
 def fsync_file(path: str | os.PathLike[str]) -> None:
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())

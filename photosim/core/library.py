@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import faults
+from .atomic import remove_stale_temporaries
 from .catalog import Catalog
 from .devices import ComputePlan, LoadedModel, load_embedder, load_query_embedder, normalize_choice, plan_for_queries
 from .embedder import Backbone, EmbedderError, resolve_backbone
@@ -191,6 +192,8 @@ class Library:
         self._writer_lock = WriterLock(self.data_dir)
         if writable:
             self._writer_lock.acquire(lock_timeout)
+            # saves killed before their rename (the copy index, the look-alike index, ...)
+            remove_stale_temporaries(self.data_dir)
         try:
             self.catalog = Catalog(self.data_dir / CATALOG_FILE, readonly=not writable)
         except BaseException:
@@ -300,12 +303,6 @@ class Library:
         return f"index.{self.model_id}.{name}"
 
     def _open_index(self) -> VectorIndex:
-        if self.writable:  # temp files of saves that were killed before their rename
-            for stale in self.data_dir.glob(self.index_path.name + ".*.tmp"):
-                try:
-                    stale.unlink()
-                except OSError:
-                    pass
         dim = self.backbone.dim
         known = {self.catalog.get_meta(self._meta_key("checksum")), self.catalog.get_meta(self._meta_key("checksum_next"))}
         known.discard(None)

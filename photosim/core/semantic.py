@@ -193,13 +193,7 @@ class SemanticIndex:
             return self._index
 
     def _open(self) -> VectorIndex:
-        catalog = self.library.catalog
-        if self.library.writable:
-            for stale in self.path.parent.glob(self.path.name + ".*.tmp"):
-                try:
-                    stale.unlink()
-                except OSError:
-                    pass
+        catalog = self.library.catalog  # a writer's Library removed the killed saves' temp files on opening
         for key in ("checksum", "checksum_next"):
             checksum = catalog.get_meta(self._meta(key))
             if checksum is None:

@@ -74,6 +74,26 @@ def test_interrupted_save_keeps_previous_file(tmp_path: Path) -> None:
     assert len(VectorIndex.load(path, 32, checksum=checksum)) == 10
 
 
+def test_the_next_writer_removes_every_index_save_a_kill_left_behind(tmp_path: Path) -> None:
+    """A kill between writing and renaming leaves ``<file>.<random>.tmp``: the copy index's or the
+    look-alike index's, whichever was saving. The crash test once left the look-alike index's, which
+    only that index's own opening removed; a writer opening the data folder removes them all, and a
+    reader (another process's search) leaves them to the writer."""
+    from photosim.core.library import Library
+
+    data = tmp_path / "data"
+    with Library(data):
+        pass
+    stale = [data / "vectors-a.usearch.x1y2z3.tmp", data / "vectors-a_labels-b.usearch.q9w8e7.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a save")
+    with Library(data, writable=False):
+        assert all(path.exists() for path in stale)
+    with Library(data):
+        assert not any(path.exists() for path in stale)
+        assert (data / "catalog.sqlite3").exists()
+
+
 @pytest.mark.skipif(not VIEW_ON_OPEN, reason="indexes are mapped on open only where files can be replaced while mapped")
 def test_an_opened_index_is_mapped_until_it_changes_and_a_save_never_breaks_a_reader(tmp_path: Path) -> None:
     path = tmp_path / "v.usearch"
