@@ -82,6 +82,7 @@ from .matching import (
     BACKGROUND_TOP,
     SAME_COSINE_UNVERIFIED,
     SECOND_MOTION_MAX,
+    VERIFY_SIDE,
     GeometricVerifier,
     Verification,
     sample_vectors,
@@ -636,11 +637,36 @@ class DuplicateFinder:
         return got
 
     def _store_check(self, a: int, b: int, result: Checked) -> None:
+        """Keep a pair's check (made ``a`` to ``b``, then ``b`` to ``a``), in memory and in the catalog,
+        both ways round as the key orders the two contents: its first to its second, then back."""
         key = self._key(a, b)
-        self._checks[key] = result
         if key[0] != self._contents[a].fingerprint:
             result = (result[1], result[0])
+        self._checks[key] = result
         self._writes["checks"][key] = json.dumps({"f": _as_list(result[0]), "b": _as_list(result[1])})
+
+    def _relative_resolution(self, centre: int, member: int) -> float | None:
+        """How many times the centre's resolution ``member`` holds the shared photo at (its pixels per
+        pixel of the centre's picture, linear), from their check's alignment; None when unknown (no
+        check that confirmed them, a check stored before the scale was, or unknown sizes)."""
+        checked = self._checks.get(self._key(centre, member))
+        if checked is None:
+            return None
+        centre_first = self._contents[centre].fingerprint <= self._contents[member].fingerprint
+        outward, back = checked if centre_first else (checked[1], checked[0])
+        grey_scale = None
+        if outward is not None and outward.same and outward.scale > 0:
+            grey_scale = outward.scale
+        elif back is not None and back.same and back.scale > 0:
+            grey_scale = 1.0 / back.scale
+        fc, fm = self._facts.get(self._contents[centre].fingerprint), self._facts.get(self._contents[member].fingerprint)
+        if grey_scale is None or fc is None or fm is None:
+            return None
+        long_c, long_m = max(fc.width, fc.height), max(fm.width, fm.height)
+        if long_c <= 0 or long_m <= 0:
+            return None
+        # each check ran on the pictures reduced to VERIFY_SIDE on their long sides (smaller ones as they are)
+        return grey_scale * (long_m / min(VERIFY_SIDE, long_m)) / (long_c / min(VERIFY_SIDE, long_c))
 
     def _decide(self, a: int, b: int, sim: float, checked: Checked | None, *, gate: bool = True) -> str:
         """'same', 'diff' (another picture, another shot, or not close enough) or 'unknown'.
@@ -1043,7 +1069,12 @@ class DuplicateFinder:
                     continue
                 vec_of = {ci: self._vector(ci) for ci in members if ci in infos}
                 vectors = np.stack([vec_of[self._by_id[p.photo_id]] for p in photos])
-                group = make_group(SAME, photos, rules, vectors=vectors, hidden=kept[SAME])
+                # members[0] is the group's centre: every other member was checked against it
+                resolution = {ci: 1.0 if ci == members[0] else self._relative_resolution(members[0], ci)
+                              for ci in members}
+                known = None if any(r is None for r in resolution.values()) else {
+                    p.photo_id: float(resolution[self._by_id[p.photo_id]]) for p in photos}  # type: ignore[arg-type]
+                group = make_group(SAME, photos, rules, vectors=vectors, hidden=kept[SAME], resolution=known)
             built[key] = group
             same.append(group)
             timed = [p for p in group.photos if p.taken_at is not None]
@@ -1136,15 +1167,16 @@ def _measure(path: str, verifier: GeometricVerifier) -> ContentFacts:
 def _verification(data: list | None) -> Verification | None:
     if not data:
         return None
-    same, informative, tight, cells, agreeing, mirrored, second = (list(data) + [False, 0])[:7]
+    same, informative, tight, cells, agreeing, mirrored, second, scale = (list(data) + [False, 0, 0.0])[:8]
     return Verification(bool(same), bool(informative), int(tight), int(cells), float(agreeing), bool(mirrored),
-                        second_motion=int(second))
+                        second_motion=int(second), scale=float(scale))
 
 
 def _as_list(v: Verification | None) -> list | None:
     if v is None:
         return None
-    return [v.same, v.informative, v.tight_inliers, v.cells, round(v.agreeing, 3), v.mirrored, v.second_motion]
+    return [v.same, v.informative, v.tight_inliers, v.cells, round(v.agreeing, 3), v.mirrored, v.second_motion,
+            round(v.scale, 4)]
 
 
 __all__ = ["DuplicateFinder", "DuplicateGroup", "DuplicateState", "EXACT", "SAME", "SIMILAR", "SIMILAR_WINDOW"]

@@ -83,11 +83,11 @@ class PhotoInfo:
             out["reference"] = "inside a reference folder (never moved or trashed)"
         return out
 
-    def candidate(self) -> Candidate:
+    def candidate(self, resolution: float | None = None) -> Candidate:
         from .photofacts import unreadable_facts
 
         return Candidate(self.path, self.facts or unreadable_facts(self.path), self.mtime, self.taken_at,
-                         self.in_reference)
+                         self.in_reference, resolution)
 
 
 @dataclass(frozen=True)
@@ -240,10 +240,13 @@ class SimilarGraph:
 
 def make_group(tier: Tier, photos: Sequence[PhotoInfo], rules: Sequence[str] | None, *,
                vectors: np.ndarray | None = None, scores: dict[int, float] | None = None,
-               hidden: Sequence[frozenset[str]] = ()) -> DuplicateGroup:
+               hidden: Sequence[frozenset[str]] = (), resolution: dict[int, float] | None = None) -> DuplicateGroup:
     """A group with its keeper chosen by the rule chain and each member's similarity to the keeper
-    (from ``vectors``, one per photo, or ``scores`` by photo id, else 1.0: exact copies)."""
-    choice = choose_keeper([p.candidate() for p in photos], rules)
+    (from ``vectors``, one per photo, or ``scores`` by photo id, else 1.0: exact copies).
+    ``resolution``: by photo id, the resolution each file holds the shared photo at, relative to one
+    of them (same-photo groups whose checks measured it; see keepbest's "resolution" rule)."""
+    resolution = resolution or {}
+    choice = choose_keeper([p.candidate(resolution.get(p.photo_id)) for p in photos], rules)
     keeper = choice.keeper
     members = []
     for i in choice.order:

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 from .photofacts import ContentFacts
 
-RULES = ("original", "raw", "pixels", "compression", "sharpness", "metadata", "reference", "older")
+RULES = ("original", "raw", "resolution", "pixels", "compression", "sharpness", "metadata", "reference", "older")
 DEFAULT_RULES: tuple[str, ...] = RULES
 RULE_LABELS = {
     "original": "original format over a derived one",
     "raw": "RAW over JPEG",
+    "resolution": "the photo itself at a higher resolution",
     "pixels": "more pixels",
     "compression": "less compression",
     "sharpness": "sharper",
@@ -33,6 +34,10 @@ RULE_LABELS = {
 
 PIXELS_TOLERANCE = 0.03
 """Sizes within 3% are the same size (a crop of a few rows, a rounding on resize)."""
+RESOLUTION_TOLERANCE = 0.05
+"""Resolutions within 5% are the same. They come from the same-photo check's alignment, on pictures
+reduced to 512 pixels, and are that exact: a phone screenshot showing a 600 px photo 540 px wide
+measured 0.9 to 0.3%, a crop at the original's scale 0.998, a half-size copy 0.5 to 0.1%."""
 QUALITY_TOLERANCE = 3
 SHARPNESS_RATIO = 1.25
 """Sharper only by a quarter or more: re-saving the same picture moves the measure by a few percent."""
@@ -47,6 +52,11 @@ class Candidate:
     mtime: float
     taken_at: float | None
     in_reference: bool
+    resolution: float | None = None
+    """The resolution this file holds the group's photo at, relative to one member of the group
+    (linear; None: not measured). A phone screenshot of a 600 px photo may have more pixels than the
+    photo, but shows the photo in a fifth of them: its resolution is about 0.2. A crop at the original's
+    scale is about 1.0, so "pixels" (more of the picture) decides between the two."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +70,18 @@ class Choice:
 
 def normalize_rules(rules: Sequence[str] | None) -> tuple[str, ...]:
     """A usable rule order: known names once each, in the given order; rules left out keep their
-    default place at the end (so an old settings file still orders by every rule)."""
+    default place at the end (so an old settings file still orders by every rule), except
+    "resolution", which goes just before "pixels"."""
     out: list[str] = []
     for name in rules or ():
         if isinstance(name, str) and name in RULES and name not in out:
             out.append(name)
-    return tuple(out + [r for r in DEFAULT_RULES if r not in out])
+    missing = [r for r in DEFAULT_RULES if r not in out]
+    if "resolution" in missing and "pixels" in out:
+        # newer than the settings files that name "pixels": it decides what "pixels" meant to
+        out.insert(out.index("pixels"), "resolution")
+        missing.remove("resolution")
+    return tuple(out + missing)
 
 
 def _mp(c: Candidate) -> float:
@@ -88,6 +104,7 @@ _Value = Callable[[Candidate], float | None]
 _RULE_VALUES: dict[str, _Value] = {
     "original": lambda c: float(c.facts.origin),
     "raw": lambda c: 1.0 if c.facts.raw else 0.0,
+    "resolution": lambda c: c.resolution,
     "pixels": _mp,
     "compression": lambda c: None if c.facts.quality is None else float(c.facts.quality),
     "sharpness": lambda c: c.facts.sharpness,
@@ -101,6 +118,8 @@ def _better(rule: str, a: float, b: float) -> bool:
     """Is value ``a`` better than ``b`` by more than the rule's tolerance?"""
     if rule == "pixels":
         return a > b * (1 + PIXELS_TOLERANCE)
+    if rule == "resolution":
+        return a > b * (1 + RESOLUTION_TOLERANCE)
     if rule == "compression":
         return a > b + QUALITY_TOLERANCE
     if rule == "sharpness":
@@ -115,6 +134,8 @@ def _explain(rule: str, a: Candidate, b: Candidate) -> str:
         return f"original format ({a.facts.origin_label} vs {b.facts.origin_label})"
     if rule == "raw":
         return f"RAW over {b.facts.format}"
+    if rule == "resolution":
+        return f"holds the photo at {a.resolution / b.resolution:.1f}x the resolution"  # type: ignore[operator]
     if rule == "pixels":
         return f"{_mp_text(_mp(a))} vs {_mp_text(_mp(b))}"
     if rule == "compression":
@@ -165,6 +186,8 @@ def explain(keeper: Candidate, other: Candidate, rules: Sequence[str] | None = N
         va, vb = _RULE_VALUES[rule](keeper), _RULE_VALUES[rule](other)
         if va is None or vb is None:
             continue
+        if rule == "resolution" and _better("pixels", _mp(keeper), _mp(other)):
+            continue  # a plain smaller copy: "0.26 MP vs 0.07 MP" says it, and says it plainer
         if _better(rule, va, vb):
             reasons.append(_explain(rule, keeper, other))
         if len(reasons) == 2:

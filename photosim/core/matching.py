@@ -284,6 +284,11 @@ class Verification:
     zoomed: bool = False
     """Found by the second, detailed look at the part of one picture that holds the other (a
     screenshot's photo, a print in a photo): see :meth:`GeometricVerifier._zoomed`."""
+    scale: float = 0.0
+    """How much bigger the query's picture is in the candidate: the alignment's linear scale from the
+    query's grey picture to the candidate's (each the file's picture reduced to VERIFY_SIDE on its
+    long side); 0 when there was no alignment. Keep-best turns it into which file holds the photo at
+    the higher resolution (a phone screenshot holds it smaller than the original, in more pixels)."""
     detail: np.ndarray | None = field(default=None, compare=False, repr=False)
     """Per-cell evidence (coverage, texture of each picture, correlation at zero shift, best nearby
     correlation), kept only when asked for (the benchmark calibrates the thresholds from it)."""
@@ -374,10 +379,10 @@ def _inner_box(cv2: Any, inner_shape: tuple[int, ...], outer_shape: tuple[int, .
 
 
 def _crop_source(source: str | Image.Image, grey_shape: tuple[int, ...],
-                 box: tuple[float, float, float, float]) -> Image.Image:
+                 box: tuple[float, float, float, float]) -> tuple[Image.Image, tuple[float, float, float, float]]:
     """The part ``box`` (in the pixels of the picture's grey version, ``grey_shape``) of a picture,
     decoded again from its source so that the part's long side is about VERIFY_SIDE (or as much as the
-    file has), plus ZOOM_MARGIN around it."""
+    file has), plus ZOOM_MARGIN around it; and that box with its margin, in the grey version's pixels."""
     gh, gw = grey_shape[:2]
     x0, y0, x1, y1 = box
     mx, my = ZOOM_MARGIN * gw, ZOOM_MARGIN * gh
@@ -393,7 +398,21 @@ def _crop_source(source: str | Image.Image, grey_shape: tuple[int, ...],
     part = (int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy)))
     if part[2] - part[0] < 8 or part[3] - part[1] < 8:
         raise ValueError("the part to look at again is too small")
-    return image.crop(part)
+    return image.crop(part), (part[0] / sx, part[1] / sy, part[2] / sx, part[3] / sy)
+
+
+def _area_scale(homography: np.ndarray, shape: tuple[int, ...]) -> float:
+    """The linear scale by which ``homography`` maps a picture of ``shape`` (rows, columns) at its
+    centre: the square root of the Jacobian's determinant there (det H / w^3 for a homography; a
+    mirror does not change it). At the centre, not over the whole picture: a photo of a print taken
+    at an angle maps the far corners of the frame to nonsense. 0 when degenerate."""
+    h, w = shape[:2]
+    m = np.asarray(homography, dtype=np.float64)
+    depth = m[2, 0] * w / 2 + m[2, 1] * h / 2 + m[2, 2]
+    if not np.all(np.isfinite(m)) or abs(depth) < 1e-9:
+        return 0.0
+    scale = float(np.sqrt(abs(np.linalg.det(m)) / abs(depth) ** 3))
+    return scale if np.isfinite(scale) else 0.0
 
 
 def _band(image: np.ndarray, fine: float, coarse: float) -> np.ndarray:
@@ -541,6 +560,7 @@ class GeometricVerifier:
             if plain_cells >= MIN_CELLS and plain_agreeing >= MIN_AGREEMENT:
                 same, informative, cells, agreeing = True, True, plain_cells, plain_agreeing
         return Verification(same, informative, tight, cells, agreeing, mirrored, dense, second, correlation,
+                            scale=_area_scale(homography, query_grey.shape),
                             detail=table if detail else None), homography
 
     def _zoomed(self, q: Features, c: Features, homography: np.ndarray, mirrored: bool,
@@ -570,14 +590,17 @@ class GeometricVerifier:
             if box is None or outer.source is None:
                 continue
             try:
-                crop = _crop_source(outer.source, outer.grey.shape, box)
+                crop, used = _crop_source(outer.source, outer.grey.shape, box)
             except (ImageLoadError, OSError, ValueError) as exc:  # the file changed or vanished meanwhile
                 log.debug("zoomed check skipped: %s", exc)
                 continue
             part = self._compute(crop)
             second, _ = self._verify(q, part, detail) if outer_is_candidate else self._verify(part, c, detail)
             if second.same:
-                return replace(second, zoomed=True)
+                # the part's grey pixels in the outer picture's: its scale is then the pair's own
+                per_part_pixel = (used[2] - used[0]) / max(part.grey.shape[1], 1)
+                scale = second.scale * per_part_pixel if outer_is_candidate else second.scale / per_part_pixel
+                return replace(second, zoomed=True, scale=scale if np.isfinite(scale) else 0.0)
         return None
 
     def _homography(self, pa: np.ndarray, da: np.ndarray | None, pb: np.ndarray,

@@ -422,6 +422,11 @@ def test_a_screenshot_of_a_photo_is_checked_again_in_detail(originals_dir: Path,
     assert not first_look.same, first_look.reason  # the screenshot's photo alone is too small to check
     assert found.same and found.zoomed, found.reason
     assert "in detail" in found.reason
+    # the alignment's scale, from the screenshot's grey picture (236 x 512) to the original's (512 x 341):
+    # the photo is 236 grey pixels wide in the one and 512 in the other
+    assert 512 / 236 * 0.93 < found.scale < 512 / 236 * 1.07, found.scale
+    back = verifier.verify(original, shot)
+    assert back.same and 236 / 512 * 0.93 < back.scale < 236 / 512 * 1.07, (back.reason, back.scale)
     # a picture that is not in the screenshot stays "not the same", also on the second look
     other = verifier.verify(shot, originals_dir / "rocket.jpg")
     assert not other.same, other.reason
