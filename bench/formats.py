@@ -39,12 +39,12 @@ from photosim.core.images import decode_photo, heif_backend, read_file
 
 from . import camera_files
 from .common import Settings, cores, log, rate, warm_files
-
-PIPELINE_RUNS = 3
-"""Each rate is the median of this many runs (fresh library each)."""
 from .corpus import camera_corpus, formats_corpus, quality_corpus
 from .quality import _recall
 from .throughput import _pipeline
+
+PIPELINE_RUNS = 3
+"""Each rate is the median of this many runs (fresh library each)."""
 
 _BACKBONE = EfficientNetLite0()
 

@@ -82,9 +82,9 @@ from .matching import (
     BACKGROUND_TOP,
     SAME_COSINE_UNVERIFIED,
     SECOND_MOTION_MAX,
-    VERIFY_SIDE,
     GeometricVerifier,
     Verification,
+    full_size_scale,
     sample_vectors,
 )
 from .paths import is_within, normalize_path
@@ -665,8 +665,7 @@ class DuplicateFinder:
         long_c, long_m = max(fc.width, fc.height), max(fm.width, fm.height)
         if long_c <= 0 or long_m <= 0:
             return None
-        # each check ran on the pictures reduced to VERIFY_SIDE on their long sides (smaller ones as they are)
-        return grey_scale * (long_m / min(VERIFY_SIDE, long_m)) / (long_c / min(VERIFY_SIDE, long_c))
+        return full_size_scale(grey_scale, long_c, long_m)
 
     def _decide(self, a: int, b: int, sim: float, checked: Checked | None, *, gate: bool = True) -> str:
         """'same', 'diff' (another picture, another shot, or not close enough) or 'unknown'.
@@ -1164,10 +1163,16 @@ def _measure(path: str, verifier: GeometricVerifier) -> ContentFacts:
         return unreadable_facts(path)
 
 
+_STORED_DEFAULTS = (False, False, 0, 0, 0.0, False, 0, 0.0)
+"""A stored check's fields (see :func:`_as_list`) with what a check stored before a field existed reads
+as: ``mirrored`` came later than the first five, then ``second_motion``, then ``scale``."""
+
+
 def _verification(data: list | None) -> Verification | None:
     if not data:
         return None
-    same, informative, tight, cells, agreeing, mirrored, second, scale = (list(data) + [False, 0, 0.0])[:8]
+    values = list(data)[: len(_STORED_DEFAULTS)]
+    same, informative, tight, cells, agreeing, mirrored, second, scale = values + list(_STORED_DEFAULTS[len(values):])
     return Verification(bool(same), bool(informative), int(tight), int(cells), float(agreeing), bool(mirrored),
                         second_motion=int(second), scale=float(scale))
 

@@ -54,9 +54,9 @@ class Candidate:
     in_reference: bool
     resolution: float | None = None
     """The resolution this file holds the group's photo at, relative to one member of the group
-    (linear; None: not measured). A phone screenshot of a 600 px photo may have more pixels than the
-    photo, but shows the photo in a fifth of them: its resolution is about 0.2. A crop at the original's
-    scale is about 1.0, so "pixels" (more of the picture) decides between the two."""
+    (linear; None: not measured). A 540 x 1170 phone screenshot has more pixels than the 600 x 400
+    photo it shows, but shows it 540 pixels wide: its resolution is 0.9 of the photo's. A crop at the
+    original's scale is about 1.0, so "pixels" (more of the picture) decides between the two."""
 
 
 @dataclass(frozen=True)

@@ -401,6 +401,16 @@ def _crop_source(source: str | Image.Image, grey_shape: tuple[int, ...],
     return image.crop(part), (part[0] / sx, part[1] / sy, part[2] / sx, part[3] / sy)
 
 
+def full_size_scale(scale: float, query_long_side: int, candidate_long_side: int) -> float:
+    """A check's :attr:`Verification.scale` (grey picture to grey picture) in the files' own pixels:
+    how many of the candidate's pixels one of the query's spans, given both pictures' long sides at
+    full size. :meth:`GeometricVerifier.features` reduces a picture to VERIFY_SIDE on its long side,
+    and leaves a smaller one as it is."""
+    to_query_grey = min(VERIFY_SIDE, query_long_side) / query_long_side
+    to_candidate_grey = min(VERIFY_SIDE, candidate_long_side) / candidate_long_side
+    return scale * to_query_grey / to_candidate_grey
+
+
 def _area_scale(homography: np.ndarray, shape: tuple[int, ...]) -> float:
     """The linear scale by which ``homography`` maps a picture of ``shape`` (rows, columns) at its
     centre: the square root of the Jacobian's determinant there (det H / w^3 for a homography; a
