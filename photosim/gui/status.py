@@ -56,6 +56,10 @@ class StatusPresenter(QObject):
                        self.dup_cancel, self.problems_button):
             bar.addPermanentWidget(widget)
             widget.hide()
+        # Qt hides the summary while a message shows, but re-shows it whenever the bar re-lays itself
+        # out (a progress widget shown or hidden), and the two texts were then drawn over each other:
+        # the summary is hidden and shown here, explicitly, after Qt's own handling of each message.
+        bar.messageChanged.connect(self._message_changed)
         bridge.snapshot_published.connect(self.show_snapshot)
         bridge.progressed.connect(self.show_progress)
         bridge.run_started.connect(self.run_started)
@@ -67,6 +71,10 @@ class StatusPresenter(QObject):
     # -- messages --------------------------------------------------------------------------------
     def show_message(self, text: str, timeout_ms: int = 5000) -> None:
         self.bar.showMessage(text, timeout_ms)
+
+    @Slot(str)
+    def _message_changed(self, message: str) -> None:
+        self.summary.setVisible(not message)
 
     # -- service events --------------------------------------------------------------------------
     @Slot(object)
