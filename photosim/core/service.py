@@ -626,10 +626,13 @@ class LibraryService:
         from .semantic import SemanticIndex
         from .tags import LabelBackfill
 
-        if not getattr(self.library.embedder, "classes", 1):
-            return
         backfill = LabelBackfill(self.library, workers=self._workers)
+        # The model is asked only when there is something to label: a run that found nothing new (an
+        # empty library, an app start with every photo up to date) used to wait for the model to load
+        # (2-40 s, cold) with "Looking for new photos…" on the status bar the whole time.
         if backfill.pending():
+            if not getattr(self.library.embedder, "classes", 1):
+                return
             result = backfill.run(control, on_progress=self._progressed)
             if result.labelled:
                 self._emit(Noticed(f"labelled {result.labelled} photos indexed before labels existed"))
@@ -937,9 +940,10 @@ class LibraryService:
             self.ensure_model()
             k = job.k * 5 if query.only else job.k  # room for what the word leaves out
             if query.only and not lane.labels.taxonomy.is_known(query.only):
-                from .tags import NO_MATCH
+                from .tags import NO_MATCH, did_you_mean
 
-                raise QueryError(f"{NO_MATCH}: photosim knows no word '{query.only}'")
+                raise QueryError(f"{NO_MATCH}: photosim knows no word '{query.only}'"
+                                 f"{did_you_mean(lane.labels.suggest(query.only))}")
             if query.kind == "file":
                 results = searcher.results_for_file(query.value, k, crop=query.crop)
             elif query.kind == "bytes":

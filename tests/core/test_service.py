@@ -182,3 +182,39 @@ def test_a_listener_that_raises_does_not_stop_the_library(service_factory, photo
     service.start()
     assert service.wait_idle(120)
     assert service.snapshot.photos == 8 or rec.wait_for(lambda: service.snapshot.photos == 8)
+
+
+def test_a_run_with_nothing_to_embed_does_not_wait_for_the_model(data_dir, embedder, photo_dir,  # noqa: ANN001
+                                                                monkeypatch) -> None:
+    """Found on a first start: with no folder yet, "Looking for new photos…" stayed on the status bar
+    until the model had loaded (37 s on a cold disk), because the end of every run asked the model
+    whether it gives labels. Here the model's loading is held until the test lets it go: the first
+    run (nothing to index) must finish meanwhile; adding a folder then needs the model and gets it."""
+    from photosim.core import library as library_module
+    from photosim.core.devices import ComputePlan, LoadedModel
+    from photosim.core.library import Library
+
+    release = threading.Event()
+    loads: list[float] = []
+
+    def held_load(backbone, choice="auto", runtime=None):  # noqa: ANN001, ANN202
+        loads.append(time.monotonic())
+        assert release.wait(60)
+        return LoadedModel(embedder, ComputePlan("cpu", "torch", "cpu"))
+
+    monkeypatch.setattr(library_module, "load_embedder", held_load)
+    lib = Library(data_dir)
+    service = LibraryService(lib, watch_debounce=0.2, background_priority=False, watch=False)
+    rec = Recorder()
+    service.subscribe(rec)
+    try:
+        service.start()
+        assert rec.wait_for(lambda: bool(rec.of(ev.RunFinished)), timeout=30)
+        assert loads and not lib.has_embedder  # the model was still loading when the run finished
+        release.set()
+        service.add_folder(str(photo_dir))
+        assert rec.wait_for(lambda: any(e.report.indexed == 8 for e in rec.of(ev.RunFinished)), timeout=120)
+    finally:
+        release.set()
+        service.stop()
+        lib.close()
