@@ -232,6 +232,8 @@ def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: P
     assert code == 1 and out == "" and err.strip() == "photosim: no photo is labelled like that: dog"
     code, _, err = run(capsys, "search", "--text", "blorp", "--data-dir", str(data_dir))
     assert code == 1 and "knows no word 'blorp'" in err
+    code, _, err = run(capsys, "search", "--text", "cta", "--data-dir", str(data_dir))
+    assert code == 1 and "knows no word 'cta' (did you mean 'cat'" in err, err
     code, _, err = run(capsys, "search", "--data-dir", str(data_dir))
     assert "--text" in _one_line_error(code, err)
 

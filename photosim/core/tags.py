@@ -22,6 +22,7 @@ anti-join, :meth:`photosim.core.catalog.Catalog.count_missing_labels`).
 
 from __future__ import annotations
 
+import difflib
 import io
 import logging
 import os
@@ -175,6 +176,8 @@ class TextSearch:
     hits: list[WordHit]
     words: list[str]
     unknown: list[str] = field(default_factory=list)
+    #: Known words the first unknown one probably meant ('bir' -> bird, 'brid' -> bird), most carried first.
+    suggestions: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> str | None:
@@ -182,7 +185,8 @@ class TextSearch:
         if self.hits:
             return None
         if self.unknown:
-            return f"{NO_MATCH}: photosim knows no word {', '.join(repr(u) for u in self.unknown)}"
+            return (f"{NO_MATCH}: photosim knows no word {', '.join(repr(u) for u in self.unknown)}"
+                    f"{did_you_mean(self.suggestions)}")
         if not self.words:
             return f"{NO_MATCH}: no words given"
         return f"{NO_MATCH}: {' '.join(self.words)}"
@@ -254,7 +258,7 @@ class LabelIndex:
         """
         words, unknown = self.taxonomy.split_words(tokens)
         if unknown or not words:
-            return TextSearch([], words, unknown)
+            return TextSearch([], words, unknown, self.suggest(unknown[0]) if unknown else [])
         self.refresh()
         with self._lock:
             ids = self.ids
@@ -292,7 +296,7 @@ class LabelIndex:
         return nothing).
         """
         if not self.taxonomy.is_known(word):
-            raise ValueError(f"{NO_MATCH}: photosim knows no word {word!r}")
+            raise ValueError(f"{NO_MATCH}: photosim knows no word {word!r}{did_you_mean(self.suggest(word))}")
         wanted = self.photo_ids_with(word, min_score=min_score)
         return [r for r in results if int(r.photo_id) in wanted]
 
@@ -342,6 +346,29 @@ class LabelIndex:
                     found.append((word, n))
         found.sort(key=lambda wn: (-wn[1], not wn[0].startswith(p), wn[0]))
         return found[:limit]
+
+
+    def suggest(self, word: str, limit: int = 3) -> list[str]:
+        """Known words a person probably meant by one photosim does not know: what it begins ('bir':
+        bird), else close spellings ('brid': bird, 'labrador' stays itself). Only words some photo of
+        the library carries, so that following a suggestion finds something."""
+        found = [w for w, _n in self.complete(word, limit)]
+        if len(found) < limit:
+            counts = self.word_counts()
+            carried = [w for i, w in enumerate(self.taxonomy.words) if counts[i]]
+            for close in difflib.get_close_matches(normalize_word(word), carried, n=limit, cutoff=0.6):
+                if close not in found:
+                    found.append(close)
+        return found[:limit]
+
+
+def did_you_mean(suggestions: Sequence[str]) -> str:
+    """' (did you mean 'bird' or 'birch'?)', or '' without suggestions."""
+    if not suggestions:
+        return ""
+    quoted = [repr(w) for w in suggestions]
+    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f" (did you mean {listed}?)"
 
 
 # -- photo info --------------------------------------------------------------------------------

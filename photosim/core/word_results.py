@@ -22,6 +22,8 @@ class WordResults:
     unknown: list[str] = field(default_factory=list)
     message: str | None = None
     """Why nothing was found ("no photo is labelled like that: dog"); None when something was."""
+    suggestions: list[str] = field(default_factory=list)
+    """Known words an unknown one probably meant ('bir': bird), for the view to offer."""
 
     same: int = 0
     variant: str = ""
@@ -57,4 +59,5 @@ def word_results(found: object) -> WordResults:
         results=[Result(h.photo_id, h.path, float(h.score), WORD) for h in hits],
         unknown=list(getattr(found, "unknown", [])),
         message=getattr(found, "message", None),
+        suggestions=list(getattr(found, "suggestions", [])),
     )

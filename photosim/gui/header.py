@@ -7,8 +7,11 @@ with just that part (a face in a group photo, one building in a street).
 
 from __future__ import annotations
 
+import html
+from collections.abc import Sequence
+
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QCursor, QMouseEvent, QPixmap
+from PySide6.QtGui import QCursor, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -17,11 +20,41 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QRubberBand,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 PREVIEW = 88
+
+
+class ElidedLabel(QLabel):
+    """One line of text that gives up width instead of widening the window: a long file name in the
+    title ("Similar to IMG_20240603_120233_HDR….jpg") loses its middle, and the tooltip holds it all.
+
+    Found trying the app: with the photo info panel open, "Similar to coffee-cropped.jpg" pushed the
+    window wider than the screen it was on and squeezed the "Only…" field to one letter.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, super().minimumSizeHint().height())
+
+    def displayed_text(self) -> str:
+        """The text as painted (elided to the label's width)."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, self.contentsRect().width())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        self.style().drawItemText(painter, self.contentsRect(), int(self.alignment()), self.palette(),
+                                  self.isEnabled(), self.displayed_text(), self.foregroundRole())
 
 
 class _ClickableLabel(QLabel):
@@ -46,11 +79,13 @@ class QueryHeader(QFrame):
         back_requested(): the user wants the library again (the button; Escape is a window shortcut).
         more_requested(): the user wants the results beyond the cutoff ("Show N more").
         region_requested(): the user wants to search with a region of the query picture.
+        word_requested(str): the user picked a word the header offered ("did you mean bird?").
     """
 
     back_requested = Signal()
     more_requested = Signal()
     region_requested = Signal()
+    word_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,17 +103,13 @@ class QueryHeader(QFrame):
         layout.addWidget(self.preview)
         texts = QVBoxLayout()
         texts.setSpacing(2)
-        self.title = QLabel()
+        self.title = ElidedLabel()
         self.title.setObjectName("headerTitle")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.subtitle = QLabel()
         self.subtitle.setObjectName("headerSubtitle")
         self.subtitle.setWordWrap(True)
-        texts.addStretch(1)
-        texts.addWidget(self.title)
-        texts.addWidget(self.subtitle)
-        texts.addStretch(1)
-        layout.addLayout(texts, 1)
+        self.subtitle.setTextFormat(Qt.TextFormat.PlainText)  # file names are text, whatever they hold
+        self.subtitle.linkActivated.connect(self.word_requested)
         self.more_button = QPushButton()
         self.more_button.setToolTip("Show the results beyond where they stop being meaningful for this query")
         self.more_button.clicked.connect(self.more_requested)
@@ -88,18 +119,34 @@ class QueryHeader(QFrame):
         self.back_button = QPushButton("← Back to library")
         self.back_button.setToolTip("Show the whole library again (Esc)")
         self.back_button.clicked.connect(self.back_requested)
+        # Two rows, so that the title and the state keep the width and the tools wrap under them
+        # (one row squeezed the title to "Si…pg" beside the photo info panel): the title with the way
+        # back, the state, then the tools (the "only" field, more results, a region).
+        top = QHBoxLayout()
+        top.setSpacing(10)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignVCenter)
         self._tools = QHBoxLayout()
         self._tools.setSpacing(8)
-        layout.addLayout(self._tools)
-        for button in (self.more_button, self.region_button, self.back_button):
-            layout.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._tools.setContentsMargins(0, 4, 0, 0)
+        self._tools.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._tools.addWidget(self.region_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._tools.addStretch(1)
+        self._added_tools = 0
+        texts.addStretch(1)
+        texts.addLayout(top)
+        texts.addWidget(self.subtitle)
+        texts.addLayout(self._tools)
+        texts.addStretch(1)
+        layout.addLayout(texts, 1)
         self._query_tools: list[QWidget] = []
         self.in_query = False
         self.show_library(0)
 
     def add_tool(self, widget: QWidget, *, in_query_only: bool = False) -> None:
         """Put a widget (the word search box, the "only" field) in the header's row of tools."""
-        self._tools.addWidget(widget, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._tools.insertWidget(self._added_tools, widget, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._added_tools += 1
         if in_query_only:
             self._query_tools.append(widget)
             widget.setVisible(self.in_query)
@@ -115,7 +162,7 @@ class QueryHeader(QFrame):
         self.title.setText("All photos")
         hint = "Drop a photo here, paste one (Ctrl+V) or right-click a thumbnail to find similar photos."
         summary = f"{count:,} photo{'s' if count != 1 else ''}, newest first" if count else "No photos indexed yet"
-        self.subtitle.setText(f"{summary}. {note or hint}")
+        self.set_state(f"{summary}. {note or hint}")
 
     def show_query(self, preview: QPixmap | None, label: str, state: str, *, can_pick_region: bool = True,
                    title: str | None = None) -> None:
@@ -134,10 +181,21 @@ class QueryHeader(QFrame):
         self.preview.setEnabled(can_pick_region)
         self.more_button.hide()
         self.title.setText(title or f"Similar to {label}")
-        self.subtitle.setText(state)
+        self.set_state(state)
 
-    def set_state(self, state: str) -> None:
-        self.subtitle.setText(state)
+    def set_state(self, state: str, offered: Sequence[str] = ()) -> None:
+        """The query's state; each word of ``offered`` that appears quoted in it ('bird') becomes a
+        link that searches for that word."""
+        if not offered:
+            self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
+            self.subtitle.setText(state)
+            return
+        text = html.escape(state, quote=False)
+        for word in offered:
+            quoted = html.escape(repr(word), quote=False)
+            text = text.replace(quoted, f"<a href=\"{html.escape(word)}\">{html.escape(word)}</a>", 1)
+        self.subtitle.setTextFormat(Qt.TextFormat.RichText)
+        self.subtitle.setText(text)
 
     def set_more(self, count: int) -> None:
         """Offer ``count`` more results beyond the cutoff (0 hides the button)."""

@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self.only_box.setObjectName("onlyWord")
         self.only_box.setToolTip("Keep only the results labelled like this word; empty: all of them")
         self.only_box.setMaximumWidth(170)
+        self.only_box.setMinimumWidth(120)  # its placeholder stays readable when the header is crowded
         self.header.add_tool(self.only_box, in_query_only=True)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.folders_panel)
@@ -193,6 +194,7 @@ class MainWindow(QMainWindow):
         self.folders.has_folders_changed.connect(self._has_folders_changed)
         self.folders.message.connect(self.show_message)
         self.status.problems_requested.connect(self.show_problems)
+        self.header.word_requested.connect(self.find_by_words)  # "did you mean 'bird'?"
         self.bridge.run_finished.connect(self._run_finished)
         self.bridge.failed.connect(self._service_failed)
         self.bridge.catalog_damaged.connect(self.catalog_damaged)

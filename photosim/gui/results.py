@@ -158,8 +158,8 @@ class ResultsPresenter(QObject):
         header = answer.header() if hasattr(answer, "header") else f"{len(shown)} similar photos"
         found_by = f" ({found_by_text(answer.variant)})" if getattr(answer, "variant", "") else ""
         message = getattr(answer, "message", None)
-        if message:  # a word search that found nothing says why
-            self.header.set_state(f"{header}. Esc goes back to the library.")
+        if message:  # a word search that found nothing says why, and offers the words it may have meant
+            self.header.set_state(f"{header}. Esc goes back to the library.", getattr(answer, "suggestions", ()))
             self.message(header, 8000)
         else:
             self.header.set_state(f"{header}{found_by}, best first. Esc goes back to the library.")

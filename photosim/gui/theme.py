@@ -63,6 +63,8 @@ def apply_theme(app: QApplication) -> None:
         QPalette.ColorRole.ToolTipText: "#e8eaed",
         QPalette.ColorRole.Mid: "#4a4f57",
         QPalette.ColorRole.PlaceholderText: "#8d939c",
+        QPalette.ColorRole.Link: "#6cb4ff",  # Qt's default dark blue is unreadable on these greys
+        QPalette.ColorRole.LinkVisited: "#a98bff",
     }
     for role, color in colors.items():
         palette.setColor(role, QColor(color))

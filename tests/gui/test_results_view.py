@@ -62,6 +62,27 @@ def test_the_header_says_copies_and_similar_and_offers_the_rest(qtbot, window, p
     assert not window.header.more_button.isVisible()
 
 
+def test_a_long_file_name_does_not_widen_the_window(qtbot, window, photo_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """Found trying the app: beside the photo info panel, "Similar to coffee-cropped.jpg" made the window
+    wider than its screen and squeezed the "Only…" field to one letter. The title now gives up its
+    middle (the tooltip keeps it all) and the tools sit on a row of their own."""
+    name = "IMG_20240603_120233_HDR_portrait_mode_edited_copy_from_the_family_phone.jpg"
+    query = save_jpeg(crop_center(Image.open(photo_dir / "coffee.jpg").convert("RGB"), 0.8), tmp_path / name)
+    window.resize(1100, 760)
+    window.show_info(True)
+    qtbot.waitUntil(lambda: window.info_panel.isVisible(), timeout=5_000)
+    qtbot.wait(100)
+    width = window.width()
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.find_similar_to_file(str(query))
+    qtbot.wait(100)  # layouts settle from the event loop
+    assert window.width() == width
+    title = window.header.title
+    assert title.text() == f"Similar to {name}" and title.toolTip() == title.text()
+    assert "…" in title.displayed_text() and title.displayed_text().startswith("Similar to")
+    assert window.only_box.width() >= 120 and window.header.subtitle.width() > 300
+
+
 def test_a_region_of_the_query_searches_again(qtbot, window, photo_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
     """A group shot made of two photos side by side: a rectangle around one part finds that photo."""
     left = Image.open(photo_dir / "astronaut.jpg").convert("RGB").resize((400, 400))

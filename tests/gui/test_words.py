@@ -37,6 +37,23 @@ def test_a_word_no_photo_carries_says_so(qtbot, window) -> None:  # noqa: ANN001
     assert "knows no word" in window.header.subtitle.text()
 
 
+def test_a_word_cut_short_or_misspelt_offers_the_word_meant(qtbot, window) -> None:  # noqa: ANN001
+    """Found trying the app: 'bir' typed and Enter pressed before the completion was picked said only
+    "photosim knows no word 'bir'". The answer now offers the words meant, as links that search."""
+    qtbot.waitUntil(lambda: len(window.words.words) > 0, timeout=60_000)
+    for typed in ("ca", "cta"):  # cut short; misspelt
+        with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+            window.find_by_words(typed)
+        assert blocker.args[0] == []
+        subtitle = window.header.subtitle.text()
+        assert "knows no word" in subtitle and 'href="cat"' in subtitle, subtitle
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        window.header.subtitle.linkActivated.emit("cat")  # the user clicks the link
+    assert [Path(r.path).name for r in blocker.args[0]] == ["chelsea.jpg"]
+    assert window.search_box.text() == "cat" and window.header.title.text() == "Photos of cat"
+    assert window.header.subtitle.textFormat() == Qt.TextFormat.PlainText  # file names stay plain text
+
+
 def test_similar_results_narrowed_by_a_word(qtbot, window, photo_dir: Path) -> None:  # noqa: ANN001
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.find_similar_to_file(str(photo_dir / "coffee.jpg"))
