@@ -38,6 +38,7 @@ from .compare_view import CompareView
 from .duplicates_model import GroupListModel, mb, sentence
 from .duplicates_presenter import DuplicatesPresenter
 from .histogram import ScoreHistogram
+from .labels import ElidedLabel
 from .thumbs import ThumbnailLoader
 
 GROUP_ICON = 72
@@ -84,7 +85,8 @@ class DuplicatesView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         self.title.setFont(font)
-        self.totals = QLabel("")
+        # Elided: with a pass's progress the totals grew long enough to push the window off the screen.
+        self.totals = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
         self.totals.setObjectName("duplicateTotals")
         self.tier_box = QComboBox()
         self.tier_box.addItem("All tiers", None)
@@ -100,9 +102,9 @@ class DuplicatesView(QWidget):
                                           "after a summary")
         top = QHBoxLayout()
         top.setContentsMargins(8, 6, 8, 0)
-        for w in (self.back_button, self.title, self.totals):
+        for w in (self.back_button, self.title):
             top.addWidget(w)
-        top.addStretch(1)
+        top.addWidget(self.totals, 1)
         for w in (self.tier_box, self.folder_box, self.again_button, self.accept_all_button):
             top.addWidget(w)
 
