@@ -90,6 +90,12 @@ def reveal_in_file_manager(path: str) -> None:
             QDesktopServices.openUrl(drops.file_url(os.path.dirname(path)))
 
 
+def standard_or(key: QKeySequence.StandardKey, fallback: str) -> QKeySequence | QKeySequence.StandardKey:
+    """The platform's shortcut for ``key``, or ``fallback`` where it has none: Linux desktops bind no
+    key to Preferences (and some none to Quit), which left Settings without a shortcut there."""
+    return key if QKeySequence.keyBindings(key) else QKeySequence(fallback)
+
+
 class MainWindow(QMainWindow):
     """The photosim window over a running :class:`LibraryService`.
 
@@ -248,9 +254,10 @@ class MainWindow(QMainWindow):
         self.paste_action = self._action(file_menu, "Find similar to pasted image", self.paste,
                                          QKeySequence.StandardKey.Paste)
         file_menu.addSeparator()
-        self._action(file_menu, "Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
+        self._action(file_menu, "Settings…", self.show_settings,
+                     standard_or(QKeySequence.StandardKey.Preferences, "Ctrl+,"))
         file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "Quit", self.close, standard_or(QKeySequence.StandardKey.Quit, "Ctrl+Q"))
         view = bar.addMenu("&View")
         self._action(view, "Find similar to selected photo", self.find_similar_to_current, "Ctrl+F")
         self.word_action = self._action(view, "Search by word…", self.focus_word_search, "Ctrl+K")

@@ -42,7 +42,8 @@ class SettingsDialog(QDialog):
             self.device.addItem(label, key)
         self.device.setCurrentIndex(list(DEVICE_LABELS).index(settings.device))
         form.addRow("Compute device:", self.device)
-        self.device_note = QLabel(f"Now running on: {current_device}. A change takes effect at the next start."
+        where = "the CPU" if current_device == "cpu" else f"the GPU ({current_device.upper()})"
+        self.device_note = QLabel(f"Now running on {where}. A change takes effect at the next start."
                                   if current_device else "A change takes effect at the next start.")
         self.device_note.setObjectName("hint")
         form.addRow("", self.device_note)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMenu
 
 from photosim.core.library import Library, LibraryBusyError
 from photosim.core.settings import Settings, load_settings
@@ -159,3 +161,12 @@ def test_a_message_never_shares_the_status_bar_with_the_summary(qtbot, make_wind
     qtbot.waitUntil(lambda: status.summary.isVisible(), timeout=5_000)
     assert "photos in 1 folder" in status.summary.text()
     assert status.problems_button.isVisible()
+
+
+def test_the_menus_main_actions_have_keyboard_shortcuts(window) -> None:
+    """Found trying the app under X11: Settings had no shortcut (Qt binds none to Preferences on Linux)."""
+    actions = {a.text(): a for menu in window.menuBar().findChildren(QMenu) for a in menu.actions()}
+    for text in ("Settings…", "Quit", "Find similar to a file…", "Find similar to pasted image",
+                 "Find similar to selected photo", "Search by word…", "Photo info", "Duplicates"):
+        assert not actions[text].shortcut().isEmpty(), text
+    assert actions["Settings…"].shortcut().toString() in ("Ctrl+,", QKeySequence(QKeySequence.StandardKey.Preferences).toString())
