@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, 
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -79,6 +80,10 @@ class FoldersPanel(QWidget):
         self.list.setObjectName("folderList")
         self.list.setIconSize(QSize(12, 12))
         self.list.setWordWrap(True)
+        # Wrap to the panel's width when it narrows (beside the photo info panel a horizontal scroll
+        # bar appeared under "55 photos · 3 could not be read").
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setSpacing(3)
         self.list.setAcceptDrops(False)
         self.list.setUniformItemSizes(False)
