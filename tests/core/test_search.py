@@ -87,6 +87,45 @@ def test_search_by_bytes_and_by_library_photo(shared: tuple[Library, Path]) -> N
     assert [h.photo_id for h in by_photo[:2]] == [h.photo_id for h in by_bytes[1:3]]
 
 
+def test_a_huge_picture_is_checked_at_a_working_size(shared: tuple[Library, Path], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found trying the command line: a 108 MP PNG query took 13 s and 3 GB, its nine turned and cut-out
+    variants made at full size. The check now works on at most ZOOM_MAX_SIDE pixels, and a PNG (which
+    cannot be decoded small) is decoded once; a big copy of a library photo is still "the same photo"."""
+    from photosim.core import search as search_module
+    from photosim.core.matching import ZOOM_MAX_SIDE
+    from photosim.core.search import working_picture
+
+    lib, folder = shared
+    coffee = Image.open(folder / "coffee.jpg").convert("RGB")
+    big = coffee.resize((coffee.width * 6, coffee.height * 6), Image.Resampling.BICUBIC)  # 6144 x 4096 or so
+    big.save(tmp_path / "coffee-poster.png")
+    pictures: list[Image.Image] = []
+    decodes: list[str] = []
+    real_rank, real_decode = Searcher._rank, search_module.decode_photo
+
+    def rank_spy(self, vector, k, folder, exclude, picture, alike):  # noqa: ANN001, ANN202
+        pictures.append(picture)
+        return real_rank(self, vector, k, folder, exclude, picture, alike)
+
+    def decode_spy(source, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        photo = real_decode(source, *args, **kwargs)
+        decodes.append(photo.source)
+        return photo
+
+    monkeypatch.setattr(Searcher, "_rank", rank_spy)
+    monkeypatch.setattr(search_module, "decode_photo", decode_spy)
+    monkeypatch.setattr(search_module, "decode", lambda *a, **k: decodes.append("again") or real_decode(*a, **k).image)
+    answer = Searcher(lib).results_for_file(tmp_path / "coffee-poster.png", 5)
+    assert answer.results[0].path == str(folder / "coffee.jpg") and answer.results[0].match == "same"
+    assert len(pictures) == 1 and max(pictures[0].size) == ZOOM_MAX_SIDE
+    assert decodes == ["full"]  # decoded once
+    for size in ((12000, 9000), (ZOOM_MAX_SIDE + 1, 10), (ZOOM_MAX_SIDE, 900), (640, 480)):
+        reduced = working_picture(Image.new("RGB", size))
+        assert max(reduced.size) == min(max(size), ZOOM_MAX_SIDE)
+        assert abs(reduced.width / reduced.height - size[0] / size[1]) < 0.02 * size[0] / size[1] + 0.1
+
+
 def test_results_never_name_missing_files_and_respect_folder_filter(indexed: tuple[Library, Path]) -> None:
     lib, folder = indexed
     searcher = Searcher(lib)
