@@ -343,13 +343,14 @@ CUTOFF_K = 60
 """Results fetched per query in the cutoff sweep (the app's default number of results)."""
 FRACTIONS = (0.6, 0.65, 0.7, 0.75, 0.8)
 MIN_ZS = (0.0, 2.0, 2.5, 3.0)
+SURES = (1.0, 0.8, 0.85, 0.9)  # 1.0: no cosine ceiling on the z floor (the rule before ALIKE_SURE)
 
 
 def cutoff_sweep(items: list[Labelled], copy: np.ndarray, alike: np.ndarray) -> dict[str, Any]:
     """What each cutoff keeps: category share kept, unrelated share kept, precision, shown (median),
     and how much is shown when the query's category is missing from its library."""
     from photosim.core.matching import BACKGROUND_SAMPLE, Background
-    from photosim.core.results import ALIKE_FRACTION, ALIKE_MIN_Z, SIMILAR_Z, look_alike_threshold
+    from photosim.core.results import ALIKE_FRACTION, ALIKE_MIN_Z, ALIKE_SURE, SIMILAR_Z, look_alike_threshold
 
     labels = np.array([it.label for it in items])
     queries = np.flatnonzero(np.isin(labels, query_labels(items)))
@@ -358,12 +359,18 @@ def cutoff_sweep(items: list[Labelled], copy: np.ndarray, alike: np.ndarray) -> 
         f"copy vector, z >= {SIMILAR_Z:g} (before)": ("copy", lambda best, bg: bg.center + SIMILAR_Z * bg.spread)}
     for fraction in FRACTIONS:
         for min_z in MIN_ZS:
-            chosen = " (chosen)" if (fraction, min_z) == (ALIKE_FRACTION, ALIKE_MIN_Z) else ""
-            rules[f"look-alike, {fraction:g} of the way to the best, z >= {min_z:g}{chosen}"] = (
-                "alike", lambda best, bg, f=fraction, z=min_z: max(bg.center + z * bg.spread, bg.center + f * (best - bg.center)))
+            # the cosine ceiling swept at the chosen fraction and floor only (the table stays short)
+            for sure in SURES if (fraction, min_z) == (ALIKE_FRACTION, ALIKE_MIN_Z) else (1.0,):
+                chosen = " (chosen)" if (fraction, min_z, sure) == (ALIKE_FRACTION, ALIKE_MIN_Z, ALIKE_SURE) else ""
+                floor = f"z >= {min_z:g}" + (f" or cosine >= {sure:g}" if sure < 1 else "")
+                rules[f"look-alike, {fraction:g} of the way to the best, {floor}{chosen}"] = (
+                    "alike", lambda best, bg, f=fraction, z=min_z, s=sure: max(min(bg.center + z * bg.spread, s),
+                                                                           bg.center + f * (best - bg.center)))
     # the shipped function must be what the chosen row measures
-    check = Background(level=0.9, center=0.4, spread=0.05)
-    assert abs(look_alike_threshold(0.95, check) - max(0.4 + ALIKE_MIN_Z * 0.05, 0.4 + ALIKE_FRACTION * 0.55)) < 1e-9
+    for check in (Background(level=0.9, center=0.4, spread=0.05), Background(level=0.9, center=0.6, spread=0.2)):
+        expected = max(min(check.center + ALIKE_MIN_Z * check.spread, ALIKE_SURE),
+                       check.center + ALIKE_FRACTION * (0.95 - check.center))
+        assert abs(look_alike_threshold(0.95, check) - expected) < 1e-9
     out: dict[str, Any] = {}
     rng = np.random.default_rng(0)
     for name, (space, rule) in rules.items():
