@@ -17,7 +17,7 @@ import sys
 import urllib.parse
 from collections.abc import Callable
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QProcess, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QProcess, QStandardPaths, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -429,9 +429,20 @@ class MainWindow(QMainWindow):
     @Slot()
     def choose_query_file(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
-        path, _ = QFileDialog.getOpenFileName(self, "Find photos similar to…", "", f"Images ({patterns});;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Find photos similar to…", self._query_dir(),
+                                              f"Images ({patterns});;All files (*)")
         if path:
+            self._last_query_dir = os.path.dirname(path)
             self.find_similar_to_file(path)
+
+    def _query_dir(self) -> str:
+        """Where "Find similar to a file…" opens: the folder of the last file chosen, else the user's
+        Pictures folder (it opened in the folder photosim was started from, found trying the app)."""
+        last = getattr(self, "_last_query_dir", "")
+        if last and os.path.isdir(last):
+            return last
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        return pictures if pictures and os.path.isdir(pictures) else os.path.expanduser("~")
 
     # -- drag and drop, clipboard ----------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -191,3 +191,25 @@ def test_a_query_does_not_block_the_event_loop(qtbot, window, photo_dir: Path) -
         assert window.header.subtitle.text() == "Searching…"
     answer = window.results.answer
     assert answer.results and all(os.path.basename(r.path) != "flower.jpg" for r in answer.results)  # leaves itself out
+
+
+def test_find_similar_to_a_file_opens_in_pictures_then_where_the_last_file_was(qtbot, window, photo_dir,  # noqa: ANN001
+                                                                              tmp_path, monkeypatch) -> None:
+    """Found trying the app: the file dialog opened in the folder photosim was started from."""
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QFileDialog
+
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    monkeypatch.setattr(QStandardPaths, "writableLocation", lambda location: str(pictures))
+    opened: list[str] = []
+
+    def fake_dialog(parent, caption, folder, filters):  # noqa: ANN001, ANN202
+        opened.append(folder)
+        return str(photo_dir / "coffee.jpg"), filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", fake_dialog)
+    for _ in range(2):
+        with qtbot.waitSignal(window.results_shown, timeout=60_000):
+            window.choose_query_file()
+    assert opened == [str(pictures), str(photo_dir)]
