@@ -135,6 +135,7 @@ def _run_window(app: QApplication, service: LibraryService, settings, data: Path
             window.close()
 
     window.catalog_damaged.connect(catalog_damaged)
+    window.restore_layout()  # where the window was, at the size it had
     window.show()
     service.start()
     freeze_long_lived("start-up")

@@ -61,6 +61,7 @@ from .settings_dialog import SettingsDialog
 from .status import StatusPresenter
 from .thumbs import ThumbnailLoader
 from .welcome import WelcomeView
+from .window_state import restore_window_state, save_window_state
 from .words import WordBox, WordsPresenter
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([260, 1020, 280])
         splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
         self.setCentralWidget(splitter)
 
         # -- presenters --------------------------------------------------------------------------
@@ -297,6 +299,11 @@ class MainWindow(QMainWindow):
             save_settings(self.service.data_dir, self.settings)
         except OSError as exc:
             log.warning("cannot save settings: %s", exc)
+        save_window_state(self.service.data_dir, self, self.splitter)
+
+    def restore_layout(self) -> bool:
+        """The window's size, place and panel widths as they were when it last closed (before show())."""
+        return restore_window_state(self.service.data_dir, self, self.splitter)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.service.busy:

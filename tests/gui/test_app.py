@@ -170,3 +170,33 @@ def test_the_menus_main_actions_have_keyboard_shortcuts(window) -> None:
                  "Find similar to selected photo", "Search by word…", "Photo info", "Duplicates"):
         assert not actions[text].shortcut().isEmpty(), text
     assert actions["Settings…"].shortcut().toString() in ("Ctrl+,", QKeySequence(QKeySequence.StandardKey.Preferences).toString())
+
+
+def test_the_window_comes_back_at_its_size_and_panel_widths(qtbot, window, tmp_path: Path) -> None:
+    """Found trying the app: every start opened at 1280 x 820 with the default panel widths."""
+    from photosim.gui.window_state import restore_window_state, save_window_state, state_path
+
+    window.resize(1100, 700)
+    qtbot.wait(50)
+    save_window_state(tmp_path, window, window.splitter)
+    window.resize(1300, 900)
+    assert restore_window_state(tmp_path, window, window.splitter)
+    qtbot.wait(50)
+    # Qt keeps a restored window on its screen (the offscreen one is 800 px wide, under this window's minimum)
+    screen = window.screen().availableGeometry()
+    assert window.width() == max(min(1100, screen.width()), window.minimumSizeHint().width())
+    assert window.height() == min(700, screen.height())
+    # the panels' widths, at that window size
+    window.splitter.setSizes([320, window.width() - 560, 240])
+    qtbot.wait(50)
+    wanted = window.splitter.sizes()
+    save_window_state(tmp_path, window, window.splitter)
+    window.splitter.setSizes([200, window.width() - 400, 200])
+    assert restore_window_state(tmp_path, window, window.splitter)
+    qtbot.wait(50)
+    assert window.splitter.sizes() == wanted
+    state_path(tmp_path).write_text("{not json")  # damaged: the layout stays as it is
+    assert not restore_window_state(tmp_path, window, window.splitter)
+    assert not restore_window_state(tmp_path / "nowhere", window, window.splitter)
+    window.close()  # closing writes the layout into the library's data folder
+    assert state_path(window.service.data_dir).exists()
