@@ -80,7 +80,8 @@ def verify_backup(path: str | os.PathLike[str]) -> tuple[bool, str]:
         photos = db.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
         indexed = db.execute("SELECT COUNT(*) FROM photos WHERE state = 'indexed'").fetchone()[0]
         folders = db.execute("SELECT COUNT(*) FROM folders").fetchone()[0]
-        return True, f"{indexed} indexed photos ({photos} in all) in {folders} folders"
+        return True, (f"{indexed} indexed photo{'' if indexed == 1 else 's'} ({photos} in all) "
+                      f"in {folders} folder{'' if folders == 1 else 's'}")
     except sqlite3.Error as exc:
         return False, f"damaged: {exc}"
     finally:

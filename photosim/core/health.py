@@ -97,7 +97,7 @@ def check_library(data_dir: str | os.PathLike[str] | None = None, *, model: str 
             counts = catalog.counts()
             folders = catalog.folders()
             report.add(OK, "catalog", f"intact: {counts['indexed']} indexed, {counts['pending']} pending, "
-                                      f"{counts['failed']} failed, in {len(folders)} folders")
+                                      f"{counts['failed']} failed, in {len(folders)} folder{'' if len(folders) == 1 else 's'}")
             _check_index(report, catalog, data, backbone.model_id, backbone.dim)
     except CatalogDamagedError as exc:
         report.catalog_damaged = True

@@ -57,7 +57,7 @@ def test_backups_are_daily_checked_and_only_the_last_three_kept(tmp_path: Path) 
     assert len(backups) == 3 and backups[0].created > backups[1].created > backups[2].created
     assert all(verify_backup(b.path)[0] for b in backups)
     ok, what = verify_backup(backups[0].path)
-    assert "1 folders" in what
+    assert "in 1 folder" in what
     damage_header(backups[1].path)
     assert not verify_backup(backups[1].path)[0]
     catalog.close()
