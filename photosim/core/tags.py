@@ -347,11 +347,10 @@ class LabelIndex:
         found.sort(key=lambda wn: (-wn[1], not wn[0].startswith(p), wn[0]))
         return found[:limit]
 
-
     def suggest(self, word: str, limit: int = 3) -> list[str]:
-        """Known words a person probably meant by one photosim does not know: what it begins ('bir':
-        bird), else close spellings ('brid': bird, 'labrador' stays itself). Only words some photo of
-        the library carries, so that following a suggestion finds something."""
+        """Known words a person probably meant by one photosim does not know: those it begins ('bir':
+        bird), else close spellings ('brid', 'cta': bird, cat). Only words some photo of the library
+        carries, so that following a suggestion finds something."""
         found = [w for w, _n in self.complete(word, limit)]
         if len(found) < limit:
             counts = self.word_counts()

@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.open_path: Callable[[str], None] = open_with_system
         self.reveal_path: Callable[[str], None] = reveal_in_file_manager
         self._closed = False
+        self._last_query_dir = ""  # where "Find similar to a file…" last found its file
         self.setWindowTitle("photosim")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
@@ -445,9 +446,8 @@ class MainWindow(QMainWindow):
     def _query_dir(self) -> str:
         """Where "Find similar to a file…" opens: the folder of the last file chosen, else the user's
         Pictures folder (it opened in the folder photosim was started from, found trying the app)."""
-        last = getattr(self, "_last_query_dir", "")
-        if last and os.path.isdir(last):
-            return last
+        if self._last_query_dir and os.path.isdir(self._last_query_dir):
+            return self._last_query_dir
         pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
         return pictures if pictures and os.path.isdir(pictures) else os.path.expanduser("~")
 
