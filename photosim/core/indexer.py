@@ -331,6 +331,14 @@ class Indexer:
         meter.update(0)  # the clock starts now, so the first batch already yields a rate
         rate, eta = 0.0, None
         done = 0
+        # What the progress shows never goes back: while the model loads it counts the photos decoded
+        # ahead, then the commits catch up with it (it went 51/120, then 8/120 once the model was there).
+        shown = 0
+
+        def shown_at(n: int) -> int:
+            nonlocal shown
+            shown = max(shown, n)
+            return shown
         last_save = time.monotonic()
         batch: list[_Result] = []
         inflight: deque[Future[_Result]] = deque()
@@ -375,7 +383,7 @@ class Indexer:
                         done += self._commit(head, moved_ids, report, model_future)
                         rate = meter.update(done)
                         eta = (total - done) / rate if rate > 0 else None
-                        emit(Progress("indexing", done, total, rate, eta, head[-1].work.path, report.failed),
+                        emit(Progress("indexing", shown_at(done), total, rate, eta, head[-1].work.path, report.failed),
                              force=done == total)  # the last step is always shown, however fast
                         if time.monotonic() - last_save > self.save_interval and self.library.index_dirty:
                             self.library.save_index()
@@ -383,7 +391,8 @@ class Indexer:
                         if inflight and sum(1 for r in batch if r.kind in _MODEL_KINDS) < batch_size:
                             break  # the rest joins the next batch
                 else:  # decoded, waiting for the model: show it moving
-                    emit(Progress("indexing", done + len(batch), total, rate, eta, result.work.path, report.failed))
+                    emit(Progress("indexing", shown_at(done + len(batch)), total, rate, eta, result.work.path,
+                                  report.failed))
             while batch:
                 head, batch = _next_batch(batch, batch_size)
                 done += self._commit(head, moved_ids, report, model_future)

@@ -215,3 +215,46 @@ def test_readonly_library_cannot_index(data_dir: Path, embedder) -> None:  # noq
     with Library(data_dir, writable=False, embedder=embedder) as ro:
         with pytest.raises(ValueError):
             Indexer(ro)
+
+
+def test_progress_never_goes_back_while_the_model_loads(data_dir: Path, embedder, photo_dir: Path,  # noqa: ANN001
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found with `photosim index`: the photos decoded while the model loaded were counted (51/120),
+    then the count fell back to the committed ones (8/120) once the model was there."""
+    import threading
+
+    from photosim.core import indexer as indexer_module
+    from photosim.core import library as library_module
+    from photosim.core.devices import ComputePlan, LoadedModel
+
+    release = threading.Event()
+
+    def held_load(backbone, choice="auto", runtime=None):  # noqa: ANN001, ANN202
+        release.wait(20)  # until the run has shown photos decoded ahead
+        return LoadedModel(embedder, ComputePlan("cpu", "torch", "cpu"))
+
+    monkeypatch.setattr(library_module, "load_embedder", held_load)
+    unthrottled = type("Unthrottled", (indexer_module._Throttled,), {})  # every step reaches the test
+    monkeypatch.setattr(indexer_module, "_Throttled", lambda callback: unthrottled(callback, interval=0.0))
+    for i in range(3):  # 8 photos and copies re-saved under other names: 32 to embed, 4 batches of 8
+        for photo in list(photo_dir.glob("*.jpg"))[:8]:
+            Image.open(photo).convert("RGB").rotate(90 * (i + 1), expand=True).save(photo_dir / f"{photo.stem}-{i}.jpg")
+    total = len(list(photo_dir.glob("*.jpg")))
+    shown: list[int] = []
+
+    def on_progress(p: Progress) -> None:
+        if p.phase == "indexing":
+            shown.append(p.done)
+            if p.done >= 16:
+                release.set()
+
+    lib = Library(data_dir)
+    try:
+        lib.catalog.add_folder(str(photo_dir))
+        report = Indexer(lib, batch_size=8).run(on_progress=on_progress)
+    finally:
+        release.set()
+        lib.close()
+    assert report.indexed == total and shown[-1] == total
+    assert max(shown[:-1]) >= 16  # photos were shown decoded ahead of the model
+    assert shown == sorted(shown), shown
