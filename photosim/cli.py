@@ -515,10 +515,9 @@ class ProgressBar:
         else:
             width = 28
             filled = int(width * p.fraction)
-            text = (
-                f"[{'#' * filled}{'-' * (width - filled)}] {p.done}/{p.total} "
-                f"{p.rate:5.1f} img/s  {format_duration(p.eta)} left"
-            )
+            # no rate before the first batch is in (while the model loads the first photos decode ahead)
+            pace = f"{p.rate:5.1f} img/s  {format_duration(p.eta)} left" if p.rate > 0 else "starting..."
+            text = f"[{'#' * filled}{'-' * (width - filled)}] {p.done}/{p.total} {pace}"
             if p.failed:
                 text += f"  {p.failed} failed"
         if self.tty:

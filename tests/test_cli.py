@@ -310,3 +310,22 @@ def test_missing_qt_system_libraries_give_the_apt_line_not_an_abort() -> None:
     assert uses_xcb({"QT_QPA_PLATFORM": "xcb"}) == sys.platform.startswith("linux")
     assert not uses_xcb({"QT_QPA_PLATFORM": "offscreen"})
     assert not uses_xcb({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"})
+
+
+def test_the_progress_line_says_starting_until_a_rate_is_known() -> None:
+    """Found with `photosim index`: '0.0 img/s  --:-- left' while the first photos decoded ahead of the model."""
+    import io
+
+    from photosim.cli import ProgressBar
+    from photosim.core.progress import Progress
+
+    out = io.StringIO()
+    bar = ProgressBar(out)
+    bar.update(Progress("indexing", 7, 120))
+    bar.update(Progress("indexing", 40, 120, rate=16.2, eta=5.0))
+    lines = out.getvalue().splitlines()  # not a terminal: plain lines (the second within 5 s is skipped)
+    assert lines == ["[#---------------------------] 7/120 starting..."]
+    bar.tty, out = True, io.StringIO()
+    bar.stream = out
+    bar.update(Progress("indexing", 40, 120, rate=16.2, eta=5.0))
+    assert out.getvalue().endswith("40/120  16.2 img/s  00:05 left")

@@ -113,8 +113,9 @@ class StatusPresenter(QObject):
             if self.service.paused:
                 text = f"Paused · {progress.done:,} / {progress.total:,}"
             else:
-                text = (f"{progress.done:,} / {progress.total:,} · {progress.rate:.1f} img/s · "
-                        f"{format_duration(progress.eta)} left")
+                pace = (f"{progress.rate:.1f} img/s · {format_duration(progress.eta)} left" if progress.rate > 0
+                        else "starting…")  # no rate before the first batch is in
+                text = f"{progress.done:,} / {progress.total:,} · {pace}"
             self.progress_text.setText(text)
         elif progress.phase == "saving":
             self.progress_text.setText("Saving…")

@@ -176,7 +176,8 @@ def _window_indexing_many_photos(qtbot, make_window, tmp_path, originals_dir):  
     window = make_window([folder], wait=False)
     qtbot.waitUntil(lambda: window.status.last_progress is not None
                     and window.status.last_progress.phase == "indexing"
-                    and window.status.last_progress.done > 0, timeout=120_000)
+                    and window.status.last_progress.done > 0
+                    and window.status.last_progress.rate > 0, timeout=120_000)  # a batch is in: rate and time left
     return window, len(list(folder.glob("*.jpg")))
 
 
@@ -202,7 +203,7 @@ def test_pause_and_resume_from_the_status_bar(qtbot, make_window, tmp_path, libr
     window, total = _window_indexing_many_photos(qtbot, make_window, tmp_path, originals_dir)
     assert window.pause_button.isVisible()
     text = window.progress_text.text()
-    assert f"/ {total}" in text and "img/s" in text and "left" in text
+    assert f"/ {total}" in text and "img/s" in text and "left" in text and "starting" not in text
     qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
     assert window.pause_button.text() == "Resume"
     qtbot.wait(1500)  # the batch in flight is finished and committed
