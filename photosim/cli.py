@@ -703,6 +703,7 @@ def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
 
 # -- info, words ---------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
+    from .core.catalog import FAILED
     from .core.paths import normalize_path
     from .core.tags import photo_info
 
@@ -714,12 +715,19 @@ def cmd_info(args: argparse.Namespace) -> int:
     assert info is not None
     if args.json:
         data = {k: v for k, v in info.__dict__.items() if k != "tags"}
+        data["state"], data["error"] = row.state, row.error
         data["tags"] = [{"name": t.name, "probability": round(t.probability, 4), "broader": list(t.broader[:6])}
                         for t in info.tags]
         print(json.dumps(data, indent=2))
         return 0
     print(f"path:     {info.path}")
-    print(f"size:     {info.width} x {info.height} px, {info.file_size / 1e6:.1f} MB")
+    if row.state == FAILED:  # found trying the command line: it printed "None x None px" and "not yet"
+        print(f"state:    could not be indexed: {row.error or 'unknown reason'}")
+        print(f"file:     {info.file_size / 1e6:.1f} MB, modified "
+              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(info.modified_at))}")
+        return 0
+    size = f"{info.width} x {info.height} px, " if info.width and info.height else ""
+    print(f"size:     {size}{info.file_size / 1e6:.1f} MB")
     taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.taken_at)) if info.taken_at else "unknown"
     print(f"taken:    {taken} (file modified {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.modified_at))})")
     print(f"camera:   {info.camera or 'unknown'}")

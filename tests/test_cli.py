@@ -329,3 +329,16 @@ def test_the_progress_line_says_starting_until_a_rate_is_known() -> None:
     bar.stream = out
     bar.update(Progress("indexing", 40, 120, rate=16.2, eta=5.0))
     assert out.getvalue().endswith("40/120  16.2 img/s  00:05 left")
+
+
+def test_info_on_a_file_that_could_not_be_indexed_says_why(capsys, photo_dir: Path, data_dir: Path) -> None:  # noqa: ANN001
+    """Found trying the command line: `info` on a failed file printed "None x None px" and "labels: not yet"."""
+    (photo_dir / "empty.jpg").write_bytes(b"")
+    code, _, err = run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))
+    assert code == 0 and "failed 1" in err
+    code, out, _ = run(capsys, "info", str(photo_dir / "empty.jpg"), "--data-dir", str(data_dir))
+    assert code == 0 and "could not be indexed: empty file (0 bytes)" in out and "None" not in out
+    code, out, _ = run(capsys, "info", str(photo_dir / "empty.jpg"), "--json", "--data-dir", str(data_dir))
+    assert json.loads(out)["state"] == "failed" and "empty file" in json.loads(out)["error"]
+    code, out, _ = run(capsys, "info", str(photo_dir / "chelsea.jpg"), "--data-dir", str(data_dir))
+    assert code == 0 and "px" in out and "None" not in out
