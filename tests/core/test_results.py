@@ -450,3 +450,18 @@ def test_a_letterboxed_white_room_is_placed_finely_enough_to_be_the_same_photo(t
     verifier = GeometricVerifier()
     found = [verifier.verify(original, letterboxed), verifier.verify(letterboxed, original)]
     assert any(v.same and v.dense for v in found), [v.reason for v in found]
+
+
+def test_a_widely_spread_library_still_shows_close_look_alikes() -> None:
+    """Found trying the app on a 55-photo folder: flowers with three other flowers at look-alike cosine
+    0.88 showed none, because 2.5 standard deviations above that library's wide background (0.58 +-
+    0.19) asked for 1.05. The floor never asks more than ALIKE_SURE; a tight background keeps its z floor."""
+    from photosim.core.matching import Background
+    from photosim.core.results import ALIKE_MIN_Z, ALIKE_SURE, look_alike_threshold
+
+    wide = Background(level=0.82, center=0.575, spread=0.19)
+    assert wide.center + ALIKE_MIN_Z * wide.spread > 1.0
+    threshold = look_alike_threshold(0.886, wide)
+    assert threshold == ALIKE_SURE and 0.884 > threshold > 0.833  # the flowers, not the fish on their table
+    tight = Background(level=0.6, center=0.40, spread=0.05)  # a cat among rooms: nothing alike
+    assert look_alike_threshold(0.50, tight) == tight.center + ALIKE_MIN_Z * tight.spread > 0.50
