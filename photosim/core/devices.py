@@ -46,7 +46,12 @@ class ComputePlan:
 
     @property
     def label(self) -> str:
-        return "the CPU" if self.device == "cpu" else f"the GPU ({self.device.upper()})"
+        return device_label(self.device)
+
+
+def device_label(device: str) -> str:
+    """An engine's device name in words: "the CPU", "the GPU (CUDA)"."""
+    return "the CPU" if device == "cpu" else f"the GPU ({device.upper()})"
 
 
 def gpu_device(runtime: str) -> str | None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.devices import DEVICE_LABELS
+from ..core.devices import DEVICE_LABELS, device_label
 from ..core.paths import normalize_path
 from ..core.settings import RESULTS_MAX, RESULTS_MIN, THUMB_MAX, THUMB_MIN, THUMB_STEP, Settings
 
@@ -42,9 +42,8 @@ class SettingsDialog(QDialog):
             self.device.addItem(label, key)
         self.device.setCurrentIndex(list(DEVICE_LABELS).index(settings.device))
         form.addRow("Compute device:", self.device)
-        where = "the CPU" if current_device == "cpu" else f"the GPU ({current_device.upper()})"
-        self.device_note = QLabel(f"Now running on {where}. A change takes effect at the next start."
-                                  if current_device else "A change takes effect at the next start.")
+        self.device_note = QLabel(f"Now running on {device_label(current_device)}. A change takes effect at the next "
+                                  "start." if current_device else "A change takes effect at the next start.")
         self.device_note.setObjectName("hint")
         form.addRow("", self.device_note)
         self.results = QSpinBox()

@@ -37,8 +37,12 @@ def test_signals_do_not_corrupt_reference_counts(qapp) -> None:
 
 
 def test_settings_are_applied_and_persisted(qtbot, window, library) -> None:
+    before_the_model = SettingsDialog(window.settings, None)  # the window passes None until the model is there
+    qtbot.addWidget(before_the_model)
+    assert before_the_model.device_note.text() == "A change takes effect at the next start."
     dialog = SettingsDialog(window.settings, "cpu")
     qtbot.addWidget(dialog)
+    assert dialog.device_note.text().startswith("Now running on the CPU.")
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     dialog.results.setValue(7)
     dialog.thumb.setValue(224 // 32)
