@@ -7,8 +7,8 @@ Safe by construction:
 * a file inside a reference folder (a setting) is never moved or trashed: the action refuses it,
   says why, and goes on with the others;
 * every action is written to the catalog's journal with what is needed to reverse it: where the file
-  went, and the photo's catalog row with its embedding, so an undo puts the file back *and* the
-  photo back in the library without running the model;
+  went, and the photo's catalog row with its embedding and labels, so an undo puts the file back
+  *and* the photo back in the library without running the model;
 * the catalog and the vector index follow the files at once. A :class:`Cleanup` writes through the
   library's own catalog connection, so it must run where the library's writes run: on the library
   service's writer thread (the service queues these actions there), or in a command that holds the
@@ -17,6 +17,7 @@ Safe by construction:
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -127,6 +128,10 @@ class Cleanup:
             photo = {"folder_id": row.folder_id, "size": row.size, "mtime_ns": row.mtime_ns, "model": row.model,
                      "width": row.width, "height": row.height, "taken_at": row.taken_at,
                      "state": row.state}
+            labels = catalog.labels_of(photo_id)
+            if labels is not None:  # put back with the file: else the model runs on it again after an undo
+                photo["labels"] = {"model": labels[0], "labels": base64.b64encode(labels[1]).decode("ascii"),
+                                   "camera": labels[2]}
             try:
                 if action == TRASH:
                     trashed = move_to_trash(row.path)
@@ -238,6 +243,10 @@ class Cleanup:
                 path, owner.id, size=st.st_size, mtime_ns=st.st_mtime_ns, fingerprint=fingerprint,
                 model=photo.get("model") or self.library.model_id, embedding=embedding, width=photo.get("width"),
                 height=photo.get("height"), taken_at=photo.get("taken_at"))
+            labels = photo.get("labels")
+            if isinstance(labels, dict) and labels.get("model") and labels.get("labels"):
+                catalog.set_labels(new_id, str(labels["model"]), base64.b64decode(labels["labels"]),
+                                   labels.get("camera"))
         if (photo.get("model") or self.library.model_id) == self.library.model_id:
             self.library.add_vectors([new_id], decode_vector(embedding)[None, :])
         return new_id

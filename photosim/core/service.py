@@ -635,7 +635,8 @@ class LibraryService:
                 return
             result = backfill.run(control, on_progress=self._progressed)
             if result.labelled:
-                self._emit(Noticed(f"labelled {result.labelled} photos indexed before labels existed"))
+                n = result.labelled
+                self._emit(Noticed(f"labelled {n} photo{'' if n == 1 else 's'} indexed before labels existed"))
         if not control.cancelled:
             index = SemanticIndex.of(self.library)
             index.sync()

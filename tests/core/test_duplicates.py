@@ -276,6 +276,8 @@ def test_trash_into_the_system_trash_then_undo_and_reference_folders_are_never_t
     group = _group(service, "exact", "chelsea copy.jpg")
     assert group is not None and service.duplicate_state.plan("exact").summary().startswith("1 file")
     victim = group.suggested_trash[0]
+    labels_before = library.catalog.labels_of(victim.photo_id)
+    assert labels_before is not None
     result = service.accept_suggestions([group]).result(timeout=60)
     assert result.done == (victim.path,) and not os.path.exists(victim.path)
     trashed = tmp_path / "xdg" / "Trash" / "files" / victim.name
@@ -291,6 +293,11 @@ def test_trash_into_the_system_trash_then_undo_and_reference_folders_are_never_t
     assert undone.done == (victim.path,) and os.path.exists(victim.path) and not trashed.exists()
     row = library.catalog.get_by_path(victim.path)
     assert row is not None and row.fingerprint == victim.fingerprint and row.id in library.index
+    # its labels came back with it: the model does not run on it again ("labelled 1 photos indexed
+    # before labels existed" after every undo, a model run per file put back)
+    assert library.catalog.labels_of(row.id) == labels_before
+    from photosim.core.tags import LabelBackfill
+    assert LabelBackfill(library).pending() == 0
     assert [p.name for p in service.duplicate_state.groups("exact")[0].photos] == ["chelsea.jpg", "chelsea copy.jpg"]
 
     # a reference folder: its file becomes the keeper and is never moved, even when asked to
