@@ -705,6 +705,7 @@ def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
 def cmd_info(args: argparse.Namespace) -> int:
     from .core.catalog import FAILED
     from .core.paths import normalize_path
+    from .core.progress import format_size
     from .core.tags import photo_info
 
     with _open(args, writable=False) as lib:
@@ -723,11 +724,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"path:     {info.path}")
     if row.state == FAILED:  # found trying the command line: it printed "None x None px" and "not yet"
         print(f"state:    could not be indexed: {row.error or 'unknown reason'}")
-        print(f"file:     {info.file_size / 1e6:.1f} MB, modified "
+        print(f"file:     {format_size(info.file_size)}, modified "
               f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(info.modified_at))}")
         return 0
     size = f"{info.width} x {info.height} px, " if info.width and info.height else ""
-    print(f"size:     {size}{info.file_size / 1e6:.1f} MB")
+    print(f"size:     {size}{format_size(info.file_size)}")
     taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.taken_at)) if info.taken_at else "unknown"
     print(f"taken:    {taken} (file modified {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.modified_at))})")
     print(f"camera:   {info.camera or 'unknown'}")
@@ -763,6 +764,7 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     """List duplicate groups (or move the suggested files to the trash) from the library as indexed."""
     from .core.library import CATALOG_FILE, Library, LibraryBusyError
     from .core.paths import normalize_path, resolve_data_dir
+    from .core.progress import format_size
     from .core.settings import load_settings
 
     if args.trash_suggested and args.tier not in ("exact", "same"):
@@ -805,7 +807,7 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         counts = {t: len(state.groups(t, folder)) for t in ("exact", "same", "similar") if args.tier in (None, t)}
         print(f"photosim: {len(groups)} group{'' if len(groups) == 1 else 's'} ("
               + ", ".join(f"{n} {t}" for t, n in counts.items()) + f"); the suggestions would free "
-              f"{plan.bytes / 1e6:.1f} MB ({len(plan.photos)} file{'' if len(plan.photos) == 1 else 's'})", file=sys.stderr)
+              f"{format_size(plan.bytes)} ({len(plan.photos)} file{'' if len(plan.photos) == 1 else 's'})", file=sys.stderr)
     return 0
 
 
@@ -905,6 +907,7 @@ def cmd_folders(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .core.library import Library
     from .core.paths import path_json_fields
+    from .core.progress import format_size
 
     with Library(args.data_dir, writable=False) as lib:
         cat = lib.catalog
@@ -937,7 +940,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"library:  {info['data_dir']}")
     print(f"photos:   {counts['indexed']} indexed, {counts['pending']} pending, {counts['failed']} failed")
     print(f"model:    {info['model']} on {info['device']}")
-    print(f"index:    {info['index']['vectors']} vectors, {index_size / 1e6:.1f} MB")
+    print(f"index:    {info['index']['vectors']} vectors, {format_size(index_size)}")
     labels = info["labels"]
     print(f"labels:   {labels['labelled']} photos labelled"
           + (f", {labels['pending']} to label (run 'photosim index')" if labels["pending"] else ""))

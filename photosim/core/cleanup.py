@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from .catalog import INDEXED, Catalog, decode_vector
 from .library import Library
 from .paths import is_within, normalize_path
+from .progress import format_size
 from .trash import Trashed, TrashError, move_to_trash, restore
 
 TRASH, MOVE, NOT_DUPLICATES, KEEP_ALL = "trash", "move", "not_duplicates", "keep_all"
@@ -56,7 +57,7 @@ class ActionResult:
         n = len(self.done)
         text = f"{n} photo{'' if n == 1 else 's'} {verb}"
         if self.bytes and self.action in (TRASH, MOVE):
-            text += f" ({self.bytes / 1e6:.1f} MB)"
+            text += f" ({format_size(self.bytes)})"
         if self.refused:
             text += f"; {len(self.refused)} refused: " + "; ".join(f"{os.path.basename(p)}: {why}"
                                                                     for p, why in self.refused[:3])

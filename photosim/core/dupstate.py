@@ -24,7 +24,7 @@ from .dupgraph import linked_groups
 from .keepbest import Candidate, choose_keeper
 from .paths import is_within
 from .photofacts import ContentFacts
-from .progress import Progress
+from .progress import Progress, format_size
 
 Tier = Literal["exact", "same", "similar"]
 EXACT: Tier = "exact"
@@ -67,7 +67,7 @@ class PhotoInfo:
 
     def describe(self) -> dict[str, str]:
         """The compare view's fact sheet, as label -> text (missing facts left out)."""
-        out = {"file": self.name, "folder": self.folder, "size": f"{self.size / 1e6:.1f} MB"}
+        out = {"file": self.name, "folder": self.folder, "size": format_size(self.size)}
         f = self.facts
         if f is not None:
             if f.width:
@@ -184,7 +184,7 @@ class Plan:
 
     def summary(self) -> str:
         n = len(self.photos)
-        return f"{n} file{'' if n == 1 else 's'}, {self.bytes / 1e6:.1f} MB to the trash, from {self.groups} group" \
+        return f"{n} file{'' if n == 1 else 's'}, {format_size(self.bytes)} to the trash, from {self.groups} group" \
                + ("" if self.groups == 1 else "s")
 
 

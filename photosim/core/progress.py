@@ -73,6 +73,20 @@ class RunControl:
             pass
 
 
+def format_size(n: float) -> str:
+    """A file size as a person reads it: "0 bytes", "812 bytes", "45 KB", "1.8 MB", "312 MB", "2.4 GB"
+    (decimal units, as file managers show them). Small photos, screenshots and thumbnails-as-files
+    were shown as "0.0 MB" before."""
+    n = max(0.0, float(n))
+    if n < 1e3:
+        return f"{int(n)} byte{'' if int(n) == 1 else 's'}"
+    for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
+        value = n / scale
+        if value < 999.5 or unit == "TB":
+            return f"{value:,.1f} {unit}" if value < 9.95 and unit != "KB" else f"{value:,.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
 def format_duration(seconds: float | None) -> str:
     if seconds is None or seconds != seconds or seconds == float("inf"):
         return "--:--"

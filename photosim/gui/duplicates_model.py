@@ -19,11 +19,12 @@ from PySide6.QtGui import QIcon
 
 from ..core.dupstate import TIER_LABELS, DuplicateGroup
 from ..core.paths import display_path
+from ..core.progress import format_size
 from .thumbs import ThumbnailLoader
 
 
 def mb(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB"
+    return format_size(size)
 
 
 def sentence(text: str) -> str:

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core.cleanup import ActionResult
 from ..core.dupstate import TIER_LABELS, DuplicateGroup, DuplicateState, PhotoInfo, Plan, Tier
-from ..core.progress import Progress
+from ..core.progress import Progress, format_size
 from ..core.service import LibraryService
 from .bridge import ServiceBridge
 
@@ -245,7 +245,7 @@ class DuplicatesPresenter(QObject):
         plan = Plan.of(groups)
         files = sum(len(g.members) for g in groups)
         return (f"{len(groups):,} group{'s' if len(groups) != 1 else ''} · {files:,} photos · "
-                f"{plan.bytes / 1e6:,.1f} MB to free ({len(plan.photos):,} file{'s' if len(plan.photos) != 1 else ''})")
+                f"{format_size(plan.bytes)} to free ({len(plan.photos):,} file{'s' if len(plan.photos) != 1 else ''})")
 
     @staticmethod
     def tier_label(tier: str) -> str:

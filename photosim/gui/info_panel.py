@@ -15,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QVBoxLayout, QWidget
 
 from ..core.paths import display_path
+from ..core.progress import format_size
 from ..core.service import LibraryService
 from .grid import PhotoGrid, PhotoModel
 
@@ -31,7 +32,7 @@ def read_info(photo_id: int) -> Any:
 
 
 def _size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
+    return format_size(n)
 
 
 class InfoPanel(QFrame):

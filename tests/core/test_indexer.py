@@ -258,3 +258,11 @@ def test_progress_never_goes_back_while_the_model_loads(data_dir: Path, embedder
     assert report.indexed == total and shown[-1] == total
     assert max(shown[:-1]) >= 16  # photos were shown decoded ahead of the model
     assert shown == sorted(shown), shown
+
+
+def test_sizes_read_as_a_file_manager_shows_them() -> None:
+    """Found in the Duplicates view: a group of two small photos said "0.0 MB to free"."""
+    from photosim.core.progress import format_size
+
+    assert [format_size(n) for n in (0, 1, 812, 45_300, 999_400, 1_840_000, 9_960_000, 312_000_000, 2_400_000_000)] == [
+        "0 bytes", "1 byte", "812 bytes", "45 KB", "999 KB", "1.8 MB", "10 MB", "312 MB", "2.4 GB"]
