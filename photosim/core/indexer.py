@@ -7,7 +7,8 @@
   (a touched file whose content fingerprint is unchanged is not); a moved or renamed file is
   recognised by its fingerprint and keeps its embedding; a copy of an indexed photo reuses its
   embedding; files that disappeared leave the catalog and the index.
-* Folders that are not there (an unplugged drive) are reported offline and their photos are kept.
+* Folders that are not there (an unplugged drive), or empty while they held photos (the mount point
+  of a drive that is not mounted), are reported offline and their photos are kept.
 * Commits as it goes: each batch is one SQLite transaction, so a crash loses at most the batch in
   flight, and the vector index (a cache) is repaired from the catalog on the next open.
 * A bad file is recorded as failed with its reason and the run goes on.
@@ -33,7 +34,7 @@ from . import faults
 from .catalog import FAILED, INDEXED, PENDING, Folder, PhotoRow, encode_vector
 from .images import FileRead, ImageLoadError, decode_photo, is_image_name, read_file
 from .library import Library
-from .paths import is_within, normalize_path
+from .paths import folder_offline, is_within, normalize_path
 from .progress import Progress, RateMeter, RunControl
 from .scanner import ScannedFile, scan_folder
 from .tags import camera_of, encode_labels, labels_model_for
@@ -211,13 +212,15 @@ class Indexer:
         new_rows: list[tuple[str, int, int, int]] = []
         rows_by_folder: dict[int, dict[str, PhotoRow]] = {}
         for folder, root in targets:
-            if not os.path.isdir(folder.path):
+            if folder.id not in rows_by_folder and os.path.isdir(folder.path):
+                rows_by_folder[folder.id] = self.catalog.photos_in_folder(folder.id)
+            # not there, or an empty mount point whose drive is not mounted: scanned as it is, every
+            # one of its photos would leave the library
+            if folder_offline(folder.path, holds_photos=bool(rows_by_folder.get(folder.id))):
                 if folder.path not in report.offline_folders:
                     report.offline_folders.append(folder.path)
                     log.warning("folder is offline or missing, its photos are kept: %s", folder.path)
                 continue
-            if folder.id not in rows_by_folder:
-                rows_by_folder[folder.id] = self.catalog.photos_in_folder(folder.id)
             rows = rows_by_folder[folder.id]
             known = rows if root == folder.path else {p: r for p, r in rows.items() if is_within(p, root)}
             seen: set[str] = set()

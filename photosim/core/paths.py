@@ -70,6 +70,22 @@ def is_within(path: str, folder: str) -> bool:
     return path.startswith(prefix)
 
 
+def folder_offline(path: str, holds_photos: bool = True) -> bool:
+    """Is a watched folder unavailable now (an unplugged drive, an unmounted network share)?
+
+    Not a folder, or unreadable, or, while the library holds photos from it, a folder with nothing
+    at all in it: that is what a mount point (an fstab entry, a NAS share, ``/mnt/photos``) looks like
+    while its drive is not mounted, and scanning it as it is would take every one of its photos out
+    of the library. A folder emptied by hand keeps its photos too, then, until it is removed from the
+    library; the cost of a wrong guess is stale entries there, not a re-index of a whole drive.
+    """
+    try:
+        with os.scandir(path) as entries:
+            return holds_photos and next(entries, None) is None
+    except OSError:  # not there, not a folder, not readable
+        return True
+
+
 def display_path(path: str) -> str:
     """A path fit to show a person (and to hand to Qt or JSON): undecodable bytes become U+FFFD.
 

@@ -169,6 +169,7 @@ class LibraryService:
         reconcile_interval: float | None = RECONCILE_INTERVAL,
         poll_folder: Any = None,
         poll_interval: float | None = None,
+        root_check: float | None = None,
         workers: int | None = None,
         background_priority: bool = True,
         backups: bool = True,
@@ -247,6 +248,8 @@ class LibraryService:
             kwargs: dict[str, Any] = {"poll_folder": poll_folder or is_network_folder}
             if poll_interval is not None:
                 kwargs["poll_interval"] = poll_interval
+            if root_check is not None:
+                kwargs["root_check"] = root_check
             self.watcher = FolderWatcher(
                 self.scan_paths, debounce=watch_debounce, excluded=self._excluded, on_state=self._watch_state, **kwargs
             )

@@ -6,19 +6,19 @@ with their counts and states, the totals. Views never query the catalog for thes
 latest snapshot. Being immutable, a snapshot can cross threads freely.
 
 :func:`folder_states` is the one place that decides a folder's state, "offline" included: a folder
-is offline when its path is not a folder now, whatever the last scan or the watcher saw.
+is offline when its path is not a folder now (or an empty one that held photos: an unmounted drive's
+mount point; see :func:`photosim.core.paths.folder_offline`), whatever the last scan or the watcher saw.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .catalog import Folder
-from .paths import is_within
+from .paths import folder_offline, is_within
 from .progress import Progress
 from .watcher import OFFLINE_NOTE
 
@@ -56,7 +56,7 @@ def folder_states(
         c = counts.get(folder.id, {})
         indexed, failed, pending = c.get("indexed", 0), c.get("failed", 0), c.get("pending", 0)
         note = notes.get(folder.path, "")
-        if not os.path.isdir(folder.path):
+        if folder_offline(folder.path, holds_photos=indexed + failed + pending > 0):
             state = OFFLINE
             note = OFFLINE_NOTE
         else:

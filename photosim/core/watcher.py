@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -42,6 +43,12 @@ POLL_INTERVAL = 60.0
 """Seconds between two polls of a folder that cannot be watched by events (a full directory walk)."""
 
 OFFLINE_NOTE = "folder is offline or missing; its photos are kept"
+
+ROOT_CHECK_INTERVAL = 5.0
+"""Seconds between two looks at the watched folders themselves. Unplugging a drive, unmounting a
+share or moving a watched folder away sends watchdog no event at all (measured: inotify's unmount and
+move-of-the-watch notices are dropped), and the watch is dead from then on; a drive plugged back in
+needs a new one. A stat() of each folder this often notices both within seconds."""
 
 #: File systems whose changes made by other machines never reach inotify.
 NETWORK_FILE_SYSTEMS = frozenset(
@@ -141,6 +148,7 @@ class FolderWatcher:
         poll_interval: float = POLL_INTERVAL,
         poll_folder: Callable[[str], bool] = is_network_folder,
         on_state: WatchStateCallback | None = None,
+        root_check: float = ROOT_CHECK_INTERVAL,
     ) -> None:
         self.on_changes = on_changes
         self.on_state = on_state
@@ -148,6 +156,7 @@ class FolderWatcher:
         self.max_delay = max_delay
         self.poll_interval = poll_interval
         self.poll_folder = poll_folder
+        self.root_check = root_check
         self.excluded = [normalize_path(p) for p in excluded]
         #: Folders not watched by live events: path -> a note for the user (offline, polled...).
         self.unwatched: dict[str, str] = {}
@@ -163,6 +172,9 @@ class FolderWatcher:
         self._last = 0.0
         self._cond = threading.Condition()
         self._wanted: list[str] | None = None  # a watch request for the watcher's thread
+        self._folders: list[str] = []  # the folders last asked for, and what each was then:
+        self._identity: dict[str, tuple[int, int] | None] = {}  # (device, inode), None when not there
+        self._next_root_check = 0.0
         self._stopped = False
         self._started = False
         self._flusher = threading.Thread(target=self._loop, name="photosim-watch", daemon=True)
@@ -206,8 +218,11 @@ class FolderWatcher:
         with self._schedule_lock:
             if self._stopped:
                 return dict(self.unwatched)
+            identity = {path: _identity(path) for path in wanted}
             for path in list(self._watches):
-                if path not in wanted or not os.path.isdir(path):
+                # a folder that is gone, or another one now (a drive mounted again, a folder put back):
+                # the old watch sees nothing of it any more
+                if path not in wanted or identity[path] is None or identity[path] != self._identity.get(path):
                     observer, handle = self._watches.pop(path)
                     self._polled.pop(path, None)
                     try:
@@ -227,6 +242,7 @@ class FolderWatcher:
                 if note:
                     unwatched[path] = note
             self.unwatched = unwatched
+            self._folders, self._identity = wanted, identity
         if self.on_state is not None:
             try:
                 self.on_state(dict(unwatched))
@@ -294,12 +310,53 @@ class FolderWatcher:
             self._last = now
             self._cond.notify_all()
 
+    def _roots_changed(self) -> list[str]:
+        """The watched folders that vanished, came back or became another folder since they were
+        scheduled (see :data:`ROOT_CHECK_INTERVAL`)."""
+        with self._schedule_lock:
+            folders, known = list(self._folders), dict(self._identity)
+        return [path for path in folders if _identity(path) != known.get(path)]
+
+    def _check_roots(self) -> None:
+        """Watch again what changed under the folders' own paths, and have them scanned: one that
+        vanished shows as offline (its photos are kept), one that came back is compared with the
+        library (photos added on another computer meanwhile)."""
+        changed = self._roots_changed()
+        if not changed:
+            return
+        log.info("watched folders changed on disk (unplugged, mounted, moved): %s", ", ".join(changed))
+        with self._schedule_lock:
+            folders = list(self._folders)
+        self.watch(folders)
+        try:
+            self.on_changes(changed)
+        except Exception:
+            log.exception("change callback failed")
+
     def _loop(self) -> None:
-        """The watcher's thread: (re)schedules watches on request and hands over debounced batches."""
+        """The watcher's thread: (re)schedules watches on request, hands over debounced batches, and
+        looks at the watched folders themselves every :attr:`root_check` seconds."""
         while True:
             with self._cond:
                 while not self._stopped and not self._pending and self._wanted is None:
-                    self._cond.wait()
+                    wait = self._next_root_check - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._cond.wait(wait)
+                if self._stopped:
+                    return
+                if not self._pending and self._wanted is None:  # the roots are due
+                    self._next_root_check = time.monotonic() + self.root_check
+                    roots_due = True
+                else:
+                    roots_due = False
+            if roots_due:
+                try:
+                    self._check_roots()
+                except Exception:
+                    log.exception("checking the watched folders failed")
+                continue
+            with self._cond:
                 if self._stopped:
                     return
                 wanted, self._wanted = self._wanted, None
@@ -322,3 +379,12 @@ class FolderWatcher:
                 self.on_changes(batch or [])
             except Exception:  # the callback's problem must not end the watching
                 log.exception("change callback failed")
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a folder, or None when it is not one now."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None

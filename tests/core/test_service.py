@@ -218,3 +218,56 @@ def test_a_run_with_nothing_to_embed_does_not_wait_for_the_model(data_dir, embed
         release.set()
         service.stop()
         lib.close()
+
+
+def test_an_unplugged_drive_goes_offline_and_comes_back_without_waiting_for_the_periodic_scan(
+        service_factory, photo_dir, originals_dir, tmp_path) -> None:  # noqa: ANN001
+    """Found trying the app: unplugging a drive (or moving a watched folder away) sends the watcher no
+    event at all, so the folder said "up to date" for up to ten minutes, and the dead watch missed
+    what was copied to the drive once it was back."""
+    drive = tmp_path / "drive"
+    shutil.copytree(photo_dir, drive)
+    service, rec = service_factory([drive], root_check=0.2, reconcile_interval=None)
+    service.start()
+    assert service.wait_idle(120)
+    assert service.snapshot.folders[0].state == UP_TO_DATE and service.snapshot.photos == 8
+    shutil.move(str(drive), str(tmp_path / "unplugged"))
+    assert rec.wait_for(lambda: service.snapshot.folders[0].state == OFFLINE, timeout=30)
+    assert service.wait_idle(60)
+    assert service.snapshot.photos == 8  # kept
+    # back, with a photo added on another computer meanwhile: seen without any scan being asked for
+    shutil.copy(originals_dir / "hubble_deep_field.jpg", tmp_path / "unplugged" / "space.jpg")
+    shutil.move(str(tmp_path / "unplugged"), str(drive))
+    assert rec.wait_for(lambda: service.snapshot.photos == 9 and service.snapshot.folders[0].state == UP_TO_DATE,
+                        timeout=60)
+    # and the new watch works: a photo copied in now arrives as an event
+    shutil.copy(originals_dir / "retina.jpg", drive / "eye.jpg")
+    assert rec.wait_for(lambda: service.snapshot.photos == 10, timeout=60)
+
+
+def test_the_empty_mount_point_of_an_unmounted_drive_keeps_its_photos(service_factory, photo_dir,  # noqa: ANN001
+                                                                      tmp_path) -> None:
+    """A drive mounted at a fixed place (an fstab entry, a NAS share at /mnt/photos) leaves an empty
+    folder behind when it is not mounted. Scanned as it is, every photo of the drive left the library
+    (a re-index of the whole drive when it came back)."""
+    mount_point = tmp_path / "mnt-photos"
+    shutil.copytree(photo_dir, mount_point)
+    service, rec = service_factory([mount_point], root_check=0.2, reconcile_interval=None)
+    service.start()
+    assert service.wait_idle(120)
+    ids = set(service.snapshot.ids.tolist())
+    away = tmp_path / "the drive itself"
+    away.mkdir()
+    for entry in list(mount_point.iterdir()):  # what unmounting looks like from the folder's path
+        shutil.move(str(entry), str(away / entry.name))
+    service.scan_all()
+    assert service.wait_idle(60)
+    assert rec.wait_for(lambda: service.snapshot.folders[0].state == OFFLINE)
+    assert set(service.snapshot.ids.tolist()) == ids
+    assert str(mount_point) in rec.of(ev.RunFinished)[-1].report.offline_folders
+    for entry in list(away.iterdir()):  # mounted again: the same photos, nothing re-indexed
+        shutil.move(str(entry), str(mount_point / entry.name))
+    service.scan_all()
+    assert service.wait_idle(60)
+    assert rec.wait_for(lambda: service.snapshot.folders[0].state == UP_TO_DATE)
+    assert set(service.snapshot.ids.tolist()) == ids and rec.of(ev.RunFinished)[-1].report.indexed == 0
