@@ -68,8 +68,10 @@ class SettingsDialog(QDialog):
         buttons_row = QHBoxLayout()
         add = QPushButton("Exclude a folder…")
         add.clicked.connect(self._add_excluded)
-        remove = QPushButton("Remove")
+        remove = self.remove_button = QPushButton("Remove")
         remove.clicked.connect(self._remove_excluded)
+        remove.setEnabled(False)  # until a folder of the list is selected
+        self.excluded.itemSelectionChanged.connect(lambda: remove.setEnabled(bool(self.excluded.selectedItems())))
         buttons_row.addWidget(add)
         buttons_row.addWidget(remove)
         buttons_row.addStretch(1)

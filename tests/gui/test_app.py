@@ -46,7 +46,13 @@ def test_settings_are_applied_and_persisted(qtbot, window, library) -> None:
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     dialog.results.setValue(7)
     dialog.thumb.setValue(224 // 32)
+    assert not dialog.remove_button.isEnabled()  # nothing to remove yet
     dialog.add_excluded(str(library.data_dir / "private"))
+    dialog.add_excluded(str(library.data_dir / "other"))
+    dialog.excluded.setCurrentRow(1)
+    assert dialog.remove_button.isEnabled()
+    dialog.remove_button.click()
+    assert not dialog.remove_button.isEnabled() or dialog.excluded.selectedItems()
     chosen = dialog.result_settings()
     assert chosen == Settings(device="cpu", results=7, thumb_size=224, excluded=[str(library.data_dir / "private")])
     window.apply_settings(chosen)
