@@ -465,3 +465,21 @@ def test_a_widely_spread_library_still_shows_close_look_alikes() -> None:
     assert threshold == ALIKE_SURE and 0.884 > threshold > 0.833  # the flowers, not the fish on their table
     tight = Background(level=0.6, center=0.40, spread=0.05)  # a cat among rooms: nothing alike
     assert look_alike_threshold(0.50, tight) == tight.center + ALIKE_MIN_Z * tight.spread > 0.50
+
+
+def test_checks_side_by_side_decide_as_one_after_the_other(shared: tuple[Library, Path], searcher: Searcher,
+                                                           tmp_path: Path) -> None:
+    """The query's variants are checked on a few threads (a seventh of a search's wall clock one
+    after the other): the verdicts, and their order, are those of checking them in turn."""
+    _, folder = shared
+    test = searcher.same_photo_test()
+    query = crop_center(Image.open(folder / "chelsea.jpg").convert("RGB"), 0.8)
+    vector = searcher.library.embedder.embed_images([query])[0]
+    background = test.background(vector)
+    names = ("chelsea", "astronaut", "china", "chelsea", "interior_4400637")
+    pairs = [(0.9, background, query, str(folder / f"{n}.jpg")) for n in names]
+    one_by_one = [test.decide(*pair) for pair in pairs]
+    side_by_side = test.decide_many(pairs)
+    assert [d.same for d in side_by_side] == [d.same for d in one_by_one] == [True, False, False, True, False]
+    assert [d.verification.tight_inliers if d.verification else None for d in side_by_side] == \
+        [d.verification.tight_inliers if d.verification else None for d in one_by_one]
