@@ -698,6 +698,8 @@ def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
     if found.message:
         print(f"photosim: {found.message}", file=sys.stderr)
         return 1
+    if found.note:
+        print(f"photosim: {found.note}", file=sys.stderr)
     return 0
 
 

@@ -184,12 +184,23 @@ class TextSearch:
         """What to tell the user when nothing was found (None when something was)."""
         if self.hits:
             return None
-        if self.unknown:
-            return (f"{NO_MATCH}: photosim knows no word {', '.join(repr(u) for u in self.unknown)}"
-                    f"{did_you_mean(self.suggestions)}")
         if not self.words:
-            return f"{NO_MATCH}: no words given"
-        return f"{NO_MATCH}: {' '.join(self.words)}"
+            return f"{NO_MATCH}: {self.unknown_text}" if self.unknown else f"{NO_MATCH}: no words given"
+        return f"{NO_MATCH}: {' '.join(self.words)}" + (f"; {self.unknown_text}" if self.unknown else "")
+
+    @property
+    def note(self) -> str | None:
+        """What to tell the user beside the photos found when some words were left out ("red flower":
+        the flowers, and that photosim knows no word 'red'); None otherwise."""
+        if not self.hits or not self.unknown:
+            return None
+        what = "a word" if len(self.unknown) == 1 else "words"
+        return (f"left out {', '.join(repr(u) for u in self.unknown)}, {what} photosim does not know"
+                f"{did_you_mean(self.suggestions)}")
+
+    @property
+    def unknown_text(self) -> str:
+        return f"photosim knows no word {', '.join(repr(u) for u in self.unknown)}{did_you_mean(self.suggestions)}"
 
 
 class LabelIndex:
@@ -253,19 +264,22 @@ class LabelIndex:
         """Photos labelled like the words, best first; every word must match (AND).
 
         Tokens are grouped into known words first ("golden retriever", "ice cream"); a photo's score
-        for several words is the geometric mean of its scores for each. A word the taxonomy does not
-        know makes the search find nothing (and :attr:`TextSearch.message` names it).
+        for several words is the geometric mean of its scores for each. Filler words the taxonomy does
+        not know ("a", "of", "photos") are left out; any other word it does not know is left out too
+        when some are known ("red flower" finds the flowers, :attr:`TextSearch.note` says 'red' was
+        left out), and with none known the search finds nothing (:attr:`TextSearch.message` says why).
         """
         words, unknown = self.taxonomy.split_words(tokens)
-        if unknown or not words:
-            return TextSearch([], words, unknown, self.suggest(unknown[0]) if unknown else [])
+        suggestions = self.suggest(unknown[0]) if unknown else []
+        if not words:
+            return TextSearch([], words, unknown, suggestions)
         self.refresh()
         with self._lock:
             ids = self.ids
             per_word = [self.scores(w) for w in words]
         ok = np.logical_and.reduce([s >= min_score for s in per_word])
         if not ok.any():
-            return TextSearch([], words)
+            return TextSearch([], words, unknown, suggestions)
         combined = np.exp(np.mean([np.log(np.maximum(s, 1e-12)) for s in per_word], axis=0))
         rows = np.flatnonzero(ok)
         rows = rows[np.argsort(-combined[rows], kind="stable")]
@@ -280,8 +294,8 @@ class LabelIndex:
                     continue
                 hits.append(WordHit(row.id, row.path, float(combined[r])))
                 if k is not None and len(hits) >= k:
-                    return TextSearch(hits, words)
-        return TextSearch(hits, words)
+                    return TextSearch(hits, words, unknown, suggestions)
+        return TextSearch(hits, words, unknown, suggestions)
 
     def photo_ids_with(self, word: str, *, min_score: float = MIN_WORD_SCORE) -> set[int]:
         """Ids of the photos that carry ``word``."""

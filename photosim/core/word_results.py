@@ -24,6 +24,8 @@ class WordResults:
     """Why nothing was found ("no photo is labelled like that: dog"); None when something was."""
     suggestions: list[str] = field(default_factory=list)
     """Known words an unknown one probably meant ('bir': bird), for the view to offer."""
+    note: str | None = None
+    """Beside the photos found: the words left out ("left out 'red', a word photosim does not know")."""
 
     same: int = 0
     variant: str = ""
@@ -48,7 +50,8 @@ class WordResults:
         if self.message:
             return self.message[0].upper() + self.message[1:]
         n = len(self.results)
-        return f"{n} photo{'' if n == 1 else 's'} labelled {' and '.join(self.words)}"
+        text = f"{n} photo{'' if n == 1 else 's'} labelled {' and '.join(self.words)}"
+        return f"{text}; {self.note}" if self.note else text
 
 
 def word_results(found: object) -> WordResults:
@@ -60,4 +63,5 @@ def word_results(found: object) -> WordResults:
         unknown=list(getattr(found, "unknown", [])),
         message=getattr(found, "message", None),
         suggestions=list(getattr(found, "suggestions", [])),
+        note=getattr(found, "note", None),
     )

@@ -25,6 +25,13 @@ from pathlib import Path
 import numpy as np
 
 #: A folder holding ``imagenet-wordnet.json``; searched before the copy beside the package.
+FILLER_WORDS = frozenset(
+    "a an the of in on at by with without and or but to from for into onto near under over some any my our "
+    "your their his her its this that these those photo photos picture pictures image images pic pics shot shots"
+    .split())
+"""Words people put around what they look for ("a fish in the water", "photos of my dogs"): left out
+when the taxonomy does not know them (it never drops a word it knows), instead of being "unknown"."""
+
 RESOURCE_ENV = "PHOTOSIM_RESOURCES_DIR"
 RESOURCE_FILE = "imagenet-wordnet.json"
 
@@ -169,7 +176,8 @@ class Taxonomy:
     def split_words(self, tokens: Iterable[str]) -> tuple[list[str], list[str]]:
         """Group typed tokens into known words, longest first ("golden retriever", "ice cream").
 
-        Returns (known words in their lemma form, tokens that are no known word).
+        Returns (known words in their lemma form, tokens that are no known word); the
+        :data:`FILLER_WORDS` it does not know are in neither.
         """
         parts = [p for t in tokens for p in normalize_word(t).split(" ") if p]
         known: list[str] = []
@@ -183,7 +191,8 @@ class Taxonomy:
                     i += n
                     break
             else:
-                unknown.append(parts[i])
+                if parts[i] not in FILLER_WORDS:
+                    unknown.append(parts[i])
                 i += 1
         return known, unknown
 

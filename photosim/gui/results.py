@@ -162,7 +162,9 @@ class ResultsPresenter(QObject):
             self.header.set_state(f"{header}. Esc goes back to the library.", getattr(answer, "suggestions", ()))
             self.message(header, 8000)
         else:
-            self.header.set_state(f"{header}{found_by}, best first. Esc goes back to the library.")
+            # words left out ("red flower") are named, with the words they may have meant as links
+            offered = getattr(answer, "suggestions", ()) if getattr(answer, "note", None) else ()
+            self.header.set_state(f"{header}{found_by}, best first. Esc goes back to the library.", offered)
         self.header.set_more(more)
         self.grid.scrollToTop()
         if shown:

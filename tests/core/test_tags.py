@@ -34,6 +34,7 @@ from photosim.core.tags import (
     photo_info,
     tags_of,
 )
+from photosim.core.word_results import word_results
 from photosim.core.wordnet import load_taxonomy
 from tests.conftest import SMALL_SET
 from tests.photos import mirror, save_jpeg
@@ -172,6 +173,26 @@ def test_word_search_says_when_no_photo_is_labelled_like_that(labelled: Library)
     assert unknown.hits == [] and unknown.unknown == ["blorp"] and "blorp" in (unknown.message or "")
     both = words.search(["cat", "beverage"])  # every word must match
     assert both.hits == [] and NO_MATCH in (both.message or "")
+    with_unknown = words.search(["dog", "blorp"])
+    assert with_unknown.hits == [] and (with_unknown.message or "").startswith(f"{NO_MATCH}: dog; photosim knows no word 'blorp'")
+
+
+def test_word_search_takes_words_as_people_type_them(labelled: Library) -> None:
+    """Found trying the command line: "a fish in the water" and "birds and flowers" found nothing
+    ("photosim knows no word 'a', 'in', 'the', 'water' (did you mean 'artefact'...?)"), and "red
+    flower" nothing either, for a colour photosim has no label for."""
+    words = LabelIndex(labelled)
+    cats = _names(words.search(["cat"]).hits)
+    plain = words.search(["the", "cats", "of", "the", "photos"])  # filler words are left out silently
+    assert _names(plain.hits) == cats and plain.unknown == [] and plain.note is None and plain.message is None
+    coloured = words.search(["red", "cat"])  # a word photosim does not know: the cats, and a note
+    assert _names(coloured.hits) == cats and coloured.message is None
+    assert coloured.unknown == ["red"] and coloured.note is not None
+    assert coloured.note.startswith("left out 'red', a word photosim does not know")
+    assert word_results(coloured).header().startswith(f"{len(cats)} photo")
+    assert "left out 'red'" in word_results(coloured).header()
+    only_unknown = words.search(["blorp", "the"])
+    assert only_unknown.hits == [] and (only_unknown.message or "").startswith(f"{NO_MATCH}: photosim knows no word 'blorp'")
 
 
 def test_completion_offers_known_words_by_how_many_photos_carry_them(labelled: Library) -> None:

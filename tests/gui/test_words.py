@@ -35,6 +35,11 @@ def test_a_word_no_photo_carries_says_so(qtbot, window) -> None:  # noqa: ANN001
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.find_by_words("blorp")
     assert "knows no word" in window.header.subtitle.text()
+    # a word it does not know beside one it does: the photos, and the word left out named
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        window.find_by_words("a red cat")
+    assert [Path(r.path).name for r in blocker.args[0]] == ["chelsea.jpg"]
+    assert "left out 'red', a word photosim does not know" in window.header.subtitle.text()
 
 
 def test_a_word_cut_short_or_misspelt_offers_the_word_meant(qtbot, window) -> None:  # noqa: ANN001
