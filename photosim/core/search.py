@@ -224,25 +224,30 @@ class Searcher:
 
     def _results_for_read(self, source: FileRead | bytes, k: int, *, folder: str | None, crop: Crop | None,
                           what: str) -> ResultSet:
-        embedder = self.library.embedder
         try:
             if crop is None:
                 # the same decode as the indexer's, so a re-saved copy gets its original's very vector
                 photo = decode_photo(source, self.library.backbone.decode_min_side)
-                analysis = embedder.analyse_images([photo.image])
+                model_input = photo.image
                 # the check's own decode, unless that one could not be reduced either (a PNG: decoded once)
                 picture = working_picture(photo.image if photo.source == "full" else decode(source, VERIFY_SIDE))
                 del photo
             else:
-                region = crop_picture(decode(source, 0), crop)
-                analysis = embedder.analyse_images([region])
-                picture = working_picture(region)
+                model_input = crop_picture(decode(source, 0), crop)
+                picture = working_picture(model_input)
         except ImageLoadError as exc:
             raise QueryError(f"cannot use {what} as a query: {exc}") from None
+        # What needs no model is done first: a command-line search loads the model on a thread of its
+        # own meanwhile (Library.load_embedder_in_background), and the decodes above, the look-alike
+        # index and the background sample of the same-photo test used to wait for it.
+        semantic = self.look_alike_index()
+        self.same_photo_test()
+        analysis = self.library.embedder.analyse_images([model_input])
+        del model_input
         alike = None
-        if analysis.probabilities is not None and self.look_alike_index() is not None:
+        if analysis.probabilities is not None and semantic is not None:
             # the same forward pass gave the class probabilities: the look-alike vector costs no model run
-            alike = semantic_vector_of_probabilities(analysis.probabilities[0], self.look_alike_index().taxonomy)  # type: ignore[union-attr]
+            alike = semantic_vector_of_probabilities(analysis.probabilities[0], semantic.taxonomy)
         return self._rank(analysis.vectors[0], k, folder, (), picture, alike)
 
     def look_alike_index(self) -> SemanticIndex | None:
