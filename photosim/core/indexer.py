@@ -219,7 +219,8 @@ class Indexer:
             if folder_offline(folder.path, holds_photos=bool(rows_by_folder.get(folder.id))):
                 if folder.path not in report.offline_folders:
                     report.offline_folders.append(folder.path)
-                    log.warning("folder is offline or missing, its photos are kept: %s", folder.path)
+                    # info: the report carries it to whoever shows it (the command line, the folders panel)
+                    log.info("folder is offline or missing, its photos are kept: %s", folder.path)
                 continue
             rows = rows_by_folder[folder.id]
             known = rows if root == folder.path else {p: r for p, r in rows.items() if is_within(p, root)}
