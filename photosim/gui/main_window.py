@@ -67,9 +67,10 @@ from .words import WordBox, WordsPresenter
 log = logging.getLogger(__name__)
 
 
-def open_with_system(path: str) -> None:
-    """Open a photo in the system's viewer (exact bytes of the name, through a file URL)."""
-    QDesktopServices.openUrl(drops.file_url(path))
+def open_with_system(path: str) -> bool:
+    """Open a photo in the system's viewer (exact bytes of the name, through a file URL); False when
+    the system has no application for it (Qt then only logs "Unable to detect a launcher")."""
+    return bool(QDesktopServices.openUrl(drops.file_url(path)))
 
 
 def reveal_in_file_manager(path: str) -> None:
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.service = service
         self.settings = (settings or Settings()).normalized()
-        self.open_path: Callable[[str], None] = open_with_system
+        self.open_path: Callable[[str], bool | None] = open_with_system
         self.reveal_path: Callable[[str], None] = reveal_in_file_manager
         self._closed = False
         self._last_query_dir = ""  # where "Find similar to a file…" last found its file
@@ -512,7 +513,7 @@ class MainWindow(QMainWindow):
         similar.triggered.connect(lambda: self.find_similar_to_photo(int(photo_id)))
         menu.addSeparator()
         open_action = menu.addAction("Open")
-        open_action.triggered.connect(lambda: self.open_path(path))
+        open_action.triggered.connect(lambda: self.open_photo(path))
         reveal = menu.addAction("Show in folder")
         reveal.triggered.connect(lambda: self.reveal_path(path))
         copy = menu.addAction("Copy path")
@@ -536,7 +537,19 @@ class MainWindow(QMainWindow):
     def _open_index(self, index: QModelIndex) -> None:
         row = self.model.photo(index.row()) if index.isValid() else None
         if row is not None:
-            self.open_path(row.path)
+            self.open_photo(row.path)
+
+    def open_photo(self, path: str | None) -> None:
+        """Open a photo in the system's viewer, or say why not: Enter on a photo whose file is gone, or
+        on a system with no viewer for it, used to do nothing at all."""
+        if path is None:
+            return
+        name = display_path(os.path.basename(path))
+        if not os.path.exists(path):
+            self.show_message(f"{name} is no longer there (moved or deleted since it was indexed)", 8000)
+        elif self.open_path(path) is False:
+            self.show_message(f"No application on this computer opens {name}: set one for this kind of file "
+                              "in your desktop's settings", 8000)
 
     @Slot(int)
     def _thumbnail_loaded(self, photo_id: int) -> None:

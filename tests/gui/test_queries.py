@@ -213,3 +213,22 @@ def test_find_similar_to_a_file_opens_in_pictures_then_where_the_last_file_was(q
         with qtbot.waitSignal(window.results_shown, timeout=60_000):
             window.choose_query_file()
     assert opened == [str(pictures), str(photo_dir)]
+
+
+def test_opening_a_photo_says_why_it_cannot(qtbot, window, photo_dir: Path) -> None:
+    """Found trying the app where no image viewer is installed: Enter on a photo did nothing at all
+    (Qt only logged "Unable to detect a launcher"). So did Enter on a photo deleted since."""
+    refused: list[str] = []
+
+    def no_viewer(path: str) -> bool:
+        refused.append(path)
+        return False
+
+    window.open_path = no_viewer
+    path = window.grid.model().index(0).data(PhotoModel.PathRole)
+    window.open_photo(path)
+    assert refused == [path]
+    assert window.statusBar().currentMessage().startswith(f"No application on this computer opens {Path(path).name}")
+    window.open_photo(str(photo_dir / "deleted-meanwhile.jpg"))
+    assert refused == [path]  # not even tried
+    assert "deleted-meanwhile.jpg is no longer there" in window.statusBar().currentMessage()
