@@ -315,7 +315,17 @@ class FolderWatcher:
         scheduled (see :data:`ROOT_CHECK_INTERVAL`)."""
         with self._schedule_lock:
             folders, known = list(self._folders), dict(self._identity)
-        return [path for path in folders if _identity(path) != known.get(path)]
+            polled, watched = set(self._polled), set(self._watches)
+        changed = []
+        for path in folders:
+            # Not the polled ones (network shares, trees inotify refused): their poller and the periodic
+            # scan look after them, and a stat() of a share whose server went away can block for
+            # minutes, which would hold up every other folder's changes on this thread.
+            if path in polled or (path not in watched and self.poll_folder(path)):
+                continue
+            if _identity(path) != known.get(path):
+                changed.append(path)
+        return changed
 
     def _check_roots(self) -> None:
         """Watch again what changed under the folders' own paths, and have them scanned: one that

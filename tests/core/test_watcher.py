@@ -132,3 +132,27 @@ def test_a_failing_callback_does_not_stop_the_watcher(tmp_path: Path, originals_
         assert any(str(tmp_path / "two.jpg") in c for c in calls)
     finally:
         watcher.stop()
+
+
+def test_polled_folders_are_left_out_of_the_folder_check(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The watched folders are looked at every few seconds (an unplugged drive sends no event), but
+    not the polled ones: a stat() of a network share whose server went away can block for minutes,
+    and would hold up every other folder's changes."""
+    import photosim.core.watcher as watcher_module
+
+    looked: list[str] = []
+    real = watcher_module._identity
+    monkeypatch.setattr(watcher_module, "_identity", lambda path: looked.append(path) or real(path))
+    local, share = tmp_path / "local", tmp_path / "share"
+    local.mkdir()
+    share.mkdir()
+    watcher = FolderWatcher(Collector(), debounce=0.2, root_check=0.05, poll_folder=lambda path: path == str(share))
+    watcher.start()
+    try:
+        watcher.watch([str(local), str(share)])
+        assert watcher.polled == [str(share)]
+        looked.clear()
+        time.sleep(0.6)
+        assert looked.count(str(local)) >= 3 and str(share) not in looked
+    finally:
+        watcher.stop()
