@@ -13,7 +13,8 @@ network file systems (NFS, SMB/CIFS, SSHFS...), where inotify sees only this mac
 and folders where the system refuses a watch (the inotify watch limit on a big tree) are watched by
 polling instead: a directory snapshot every :data:`POLL_INTERVAL` seconds, with a note saying so.
 A folder that is not there (offline, unplugged) is reported and retried on the next
-:meth:`FolderWatcher.watch` call. Scheduling a big tree takes inotify a while, so the service asks for
+:meth:`FolderWatcher.watch` call; a watched folder that goes away or comes back (a drive unplugged or
+mounted again, which sends no event) is noticed within :data:`ROOT_CHECK_INTERVAL` seconds. Scheduling a big tree takes inotify a while, so the service asks for
 it with :meth:`FolderWatcher.request_watch`, which does the work on the watcher's own thread.
 """
 
