@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="*", metavar="IMAGE",
                    help="image files or http(s) links; '-' reads image bytes from stdin")
     p.add_argument("--text", nargs="+", metavar="WORD",
-                   help="photos whose labels match all these words (a word covers its kinds: 'dog' finds every breed)")
+                   help="photos whose labels match all these words (a word covers its kinds: 'dog' finds every breed; 'a', 'of', 'photos'... and words photosim does not know are left out, and named)")
     p.add_argument("--like", action="store_true",
                    help="the same list, all -k results, each marked 'same' or 'alike' (kept for scripts written for it)")
     p.add_argument("--only", metavar="WORD", default=None, help="keep only results labelled like WORD (e.g. dog)")
