@@ -11,7 +11,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
-from PySide6.QtCore import QObject, QStringListModel, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
 from ..core.service import IndexReport, LibraryService
@@ -31,6 +31,38 @@ def known_words(lane: Any) -> list[tuple[str, int]]:
     return [(words[i], int(counts[i])) for i in order[:MAX_WORDS]]
 
 
+class LastWordCompleter(QCompleter):
+    """Completes the last word typed ("a red ca": cat, giving "a red cat"), or the whole text while a
+    known phrase starts with it ("golden retr": golden retriever). A plain completer on a line edit
+    completes the whole text only, so nothing was offered once a sentence was typed.
+
+    Qt asks :meth:`splitPath` what to match (a list model matches its first part) and
+    :meth:`pathFromIndex` what the line becomes when a word is picked.
+    """
+
+    def __init__(self, words: QStringListModel, parent: QObject | None = None) -> None:
+        super().__init__(words, parent)
+        self._words = words
+
+    def _phrase(self, text: str) -> bool:
+        """Does some known word start with the whole ``text``?"""
+        wanted = text.strip().lower()
+        return " " in wanted and any(w.lower().startswith(wanted) for w in self._words.stringList())
+
+    def splitPath(self, path: str) -> list[str]:  # noqa: N802 (Qt's name)
+        if self._phrase(path):
+            return [path.strip()]
+        last = path.rsplit(" ", 1)[-1]
+        return [last] if last else ["\0"]  # after a space: nothing to offer yet (not every word)
+
+    def pathFromIndex(self, index: QModelIndex) -> str:  # noqa: N802 (Qt's name)
+        word = super().pathFromIndex(index)
+        typed = self.completionPrefix()
+        if " " not in typed.strip() or self._phrase(typed):
+            return word
+        return f"{typed.rsplit(' ', 1)[0]} {word}"
+
+
 class WordBox(QLineEdit):
     """A line edit with completion of known words (the last word typed is completed)."""
 
@@ -39,7 +71,7 @@ class WordBox(QLineEdit):
         self.setPlaceholderText(placeholder)
         self.setClearButtonEnabled(True)
         self.words = QStringListModel(self)
-        self.completer_ = QCompleter(self.words, self)
+        self.completer_ = LastWordCompleter(self.words, self)
         self.completer_.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.completer_.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.completer_.setFilterMode(Qt.MatchFlag.MatchStartsWith)

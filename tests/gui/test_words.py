@@ -90,3 +90,50 @@ def test_the_info_panel_follows_the_selected_photo(qtbot, window, photo_dir: Pat
     with qtbot.waitSignal(window.info.shown, timeout=30_000) as blocker:
         window.grid.setCurrentIndex(model.index(other))
     assert blocker.args[0].photo_id == model.index(other).data(PhotoModel.PhotoIdRole)
+
+
+def test_completion_offers_the_last_word_of_a_sentence(qtbot, window) -> None:  # noqa: ANN001
+    """The box said it completes the last word typed, but a plain completer completes the whole line:
+    once "a red ca" was typed nothing was offered (and words are now typed as sentences)."""
+    qtbot.waitUntil(lambda: len(window.words.words) > 0, timeout=60_000)
+    box, completer = window.search_box, window.search_box.completer_
+    box.setFocus()
+
+    def offered() -> list[str]:
+        model = completer.completionModel()
+        return [model.index(r, 0).data() for r in range(model.rowCount())]
+
+    qtbot.keyClicks(box, "a red ca")
+    qtbot.waitUntil(lambda: completer.popup().isVisible(), timeout=5000)
+    assert "cat" in offered() and all(w.lower().startswith("ca") for w in offered())
+    row = offered().index("cat")
+    completer.popup().setCurrentIndex(completer.completionModel().index(row, 0))
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Return)
+    assert box.text() == "a red cat"
+    box.clear()
+    qtbot.keyClicks(box, "a red ")  # after a space: no list of every word
+    assert not completer.popup().isVisible() or offered() == []
+    box.clear()
+    qtbot.keyClicks(box, "an")  # a single word as before
+    qtbot.waitUntil(lambda: completer.popup().isVisible(), timeout=5000)
+    assert "animal" in offered()
+    completer.popup().hide()
+
+
+def test_a_known_phrase_is_completed_whole(qapp) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QStringListModel
+
+    from photosim.gui.words import LastWordCompleter
+
+    completer = LastWordCompleter(QStringListModel(["golden retriever", "gold", "cat", "catamaran"]))
+    assert completer.splitPath("golden retr") == ["golden retr"]  # a known phrase starts with the whole text
+    assert completer.splitPath("a red ca") == ["ca"]
+
+    def picked() -> list[str]:  # what the line becomes for each word offered (Qt passes source indexes)
+        model = completer.completionModel()
+        return [completer.pathFromIndex(model.mapToSource(model.index(r, 0))) for r in range(model.rowCount())]
+
+    completer.setCompletionPrefix("golden retr")
+    assert picked() == ["golden retriever"]
+    completer.setCompletionPrefix("a red ca")
+    assert picked() == ["a red cat", "a red catamaran"]
