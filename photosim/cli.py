@@ -875,7 +875,7 @@ def _trash_suggested(lib, settings, state, args, folder) -> int:  # noqa: ANN001
 
 # -- folders ------------------------------------------------------------------------------------
 def cmd_folders(args: argparse.Namespace) -> int:
-    from .core.paths import normalize_path
+    from .core.paths import folder_offline, normalize_path
 
     if args.action == "add":
         if not os.path.isdir(args.path):
@@ -900,7 +900,8 @@ def cmd_folders(args: argparse.Namespace) -> int:
             print("no folders are watched (add one with 'photosim folders add PATH')")
         for f in folders:
             c = counts.get(f.id, {})
-            state = "" if os.path.isdir(f.path) else "  [offline]"
+            held = sum(c.values()) > 0
+            state = "  [offline]" if folder_offline(f.path, holds_photos=held) else ""
             print(f"{f.path}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed){state}")
     return 0
 
@@ -908,7 +909,7 @@ def cmd_folders(args: argparse.Namespace) -> int:
 # -- status -------------------------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
     from .core.library import Library
-    from .core.paths import path_json_fields
+    from .core.paths import folder_offline, path_json_fields
     from .core.progress import format_size
 
     with Library(args.data_dir, writable=False) as lib:
@@ -924,7 +925,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "folders": [
                 {
                     **path_json_fields(f.path),
-                    "online": os.path.isdir(f.path),
+                    "online": not folder_offline(f.path, holds_photos=sum(fcounts.get(f.id, {}).values()) > 0),
                     "counts": fcounts.get(f.id, {"pending": 0, "indexed": 0, "failed": 0}),
                 }
                 for f in folders

@@ -12,6 +12,7 @@ mount point; see :func:`photosim.core.paths.folder_offline`), whatever the last 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +24,9 @@ from .progress import Progress
 from .watcher import OFFLINE_NOTE
 
 INDEXING, UP_TO_DATE, OFFLINE, ERRORS, WAITING = "indexing", "up to date", "offline", "errors", "waiting"
+EMPTY_NOTE = "folder is empty (a drive that is not mounted?); its photos are kept until it is removed"
+"""An empty folder that held photos counts as offline (see :func:`photosim.core.paths.folder_offline`);
+this says so, since the folder itself is there."""
 FOLDER_STATES = (INDEXING, UP_TO_DATE, OFFLINE, ERRORS, WAITING)
 
 
@@ -58,9 +62,9 @@ def folder_states(
         note = notes.get(folder.path, "")
         if folder_offline(folder.path, holds_photos=indexed + failed + pending > 0):
             state = OFFLINE
-            note = OFFLINE_NOTE
+            note = OFFLINE_NOTE if not os.path.isdir(folder.path) else EMPTY_NOTE
         else:
-            if note == OFFLINE_NOTE:  # the watcher's view is older than this check: it is back
+            if note in (OFFLINE_NOTE, EMPTY_NOTE):  # the watcher's view is older than this check: it is back
                 note = ""
             if busy and (pending or (current is not None and is_within(current, folder.path))):
                 state = INDEXING

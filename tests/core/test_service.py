@@ -264,6 +264,7 @@ def test_the_empty_mount_point_of_an_unmounted_drive_keeps_its_photos(service_fa
     assert service.wait_idle(60)
     assert rec.wait_for(lambda: service.snapshot.folders[0].state == OFFLINE)
     assert set(service.snapshot.ids.tolist()) == ids
+    assert service.snapshot.folders[0].note.startswith("folder is empty (a drive that is not mounted?)")
     assert str(mount_point) in rec.of(ev.RunFinished)[-1].report.offline_folders
     for entry in list(away.iterdir()):  # mounted again: the same photos, nothing re-indexed
         shutil.move(str(entry), str(mount_point / entry.name))
