@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,16 @@ from .header import QueryHeader, RegionDialog
 REGION_PICTURE = 720
 """Longest side of the query picture in the region picker."""
 
+
+
+_ABOUT = re.compile(r"^\s*(?:(?:a|an|the|my|our|some|all)\s+)?(?:photos?|pictures?|images?|pics?|shots?)\s+(?:of|with)\s+",
+                    re.IGNORECASE)
+
+
+def _subject(typed: str) -> str:
+    """What a word search is about, for its title: "photos of a cat" -> "a cat" (the title says
+    "Photos of" already; it read "Photos of photos of a cat")."""
+    return _ABOUT.sub("", typed).strip() or typed
 
 class _FetchRelay(QObject):
     """Carries a link download's progress and outcome to the GUI thread.
@@ -139,7 +150,7 @@ class ResultsPresenter(QObject):
         self._preview = preview
         self._label = query.label if query.crop is None else f"a region of {query.label}"
         words = query.kind == "text"
-        title = f"Photos of {query.label}" if words else None
+        title = f"Photos of {_subject(query.label)}" if words else None
         if query.only:
             title = (title or f"Similar to {self._label}") + f", only {query.only}"
         self.header.show_query(preview, self._label, "Searching…", can_pick_region=not words, title=title)

@@ -40,6 +40,9 @@ def test_a_word_no_photo_carries_says_so(qtbot, window) -> None:  # noqa: ANN001
         window.find_by_words("a red cat")
     assert [Path(r.path).name for r in blocker.args[0]] == ["chelsea.jpg"]
     assert "left out 'red', a word photosim does not know" in window.header.subtitle.text()
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.find_by_words("photos of my cat")
+    assert window.header.title.text() == "Photos of my cat"  # not "Photos of photos of my cat"
 
 
 def test_a_word_cut_short_or_misspelt_offers_the_word_meant(qtbot, window) -> None:  # noqa: ANN001
