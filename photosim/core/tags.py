@@ -306,12 +306,15 @@ class LabelIndex:
     def narrow(self, results: Sequence[Any], word: str, *, min_score: float = MIN_WORD_SCORE) -> list[Any]:
         """Keep the results (anything with a ``photo_id``) whose photo carries ``word``, in order.
 
-        "Similar to this photo, only dogs". An unknown word raises ValueError (say so rather than
-        return nothing).
+        "Similar to this photo, only dogs". Typed as people type it ("a dog", "dogs and cats": photos
+        carrying every known word; filler words left out). A word photosim does not know raises
+        ValueError (say so rather than return nothing).
         """
-        if not self.taxonomy.is_known(word):
-            raise ValueError(f"{NO_MATCH}: photosim knows no word {word!r}{did_you_mean(self.suggest(word))}")
-        wanted = self.photo_ids_with(word, min_score=min_score)
+        words, unknown = self.taxonomy.split_words([word])
+        if unknown or not words:
+            bad = unknown[0] if unknown else word.strip()
+            raise ValueError(f"{NO_MATCH}: photosim knows no word {bad!r}{did_you_mean(self.suggest(bad))}")
+        wanted = set.intersection(*(self.photo_ids_with(w, min_score=min_score) for w in words))
         return [r for r in results if int(r.photo_id) in wanted]
 
     # -- completion ------------------------------------------------------------------------------

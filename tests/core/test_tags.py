@@ -215,6 +215,11 @@ def test_results_are_narrowed_by_a_word(labelled: Library, tmp_path: Path) -> No
     assert [r.photo_id for r in only_cats] == [r.photo_id for r in results if r in only_cats]  # order kept
     with pytest.raises(ValueError, match=NO_MATCH):
         words.narrow(results, "blorp")
+    assert words.narrow(results, "a cat") == only_cats  # typed as people type it
+    assert words.narrow(results, "cats and animals") == only_cats  # every known word must be carried
+    assert words.narrow(results, "cat beverage") == []
+    with pytest.raises(ValueError, match="knows no word 'red'"):
+        words.narrow(results, "red cat")
     found = Searcher(labelled).results_for_photo(_id(labelled, "coffee.jpg"), k=9)
     assert found.look_alikes  # a labelled library: the similar photos are look-alikes
     assert set(_names(words.narrow(found.results, "cat"))) == {"chelsea.jpg", "chelsea-mirrored.jpg"}
