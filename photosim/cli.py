@@ -340,7 +340,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print("photosim: interrupted; the work done so far is saved, 'photosim index' continues it",
               file=sys.stderr)
     for folder in report.offline_folders:
-        print(f"photosim: warning: folder is offline or missing, its photos are kept: {folder}", file=sys.stderr)
+        why = "is empty (a drive that is not mounted?)" if os.path.isdir(folder) else "is offline or missing"
+        print(f"photosim: warning: folder {why}, its photos are kept: {folder}", file=sys.stderr)
     for path, why in report.scan_errors:
         print(f"photosim: warning: {path}: {why}", file=sys.stderr)
     for path, why in report.failures:

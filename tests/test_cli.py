@@ -346,3 +346,22 @@ def test_info_on_a_file_that_could_not_be_indexed_says_why(capsys, photo_dir: Pa
     assert json.loads(out)["state"] == "failed" and "empty file" in json.loads(out)["error"]
     code, out, _ = run(capsys, "info", str(photo_dir / "chelsea.jpg"), "--data-dir", str(data_dir))
     assert code == 0 and "px" in out and "None" not in out
+
+
+def test_an_unplugged_drive_and_an_empty_mount_point_keep_their_photos(capsys, photo_dir: Path, data_dir: Path,  # noqa: ANN001
+                                                                       tmp_path: Path) -> None:
+    drive = tmp_path / "drive"
+    shutil.copytree(photo_dir, drive)
+    run(capsys, "index", str(drive), "--data-dir", str(data_dir))
+    away = tmp_path / "the drive itself"
+    away.mkdir()
+    for entry in list(drive.iterdir()):  # what an unmounted drive's mount point looks like
+        shutil.move(str(entry), str(away / entry.name))
+    code, out, err = run(capsys, "index", "--data-dir", str(data_dir))
+    assert code == 0 and "removed 0" in out + err, (out, err)
+    assert f"folder is empty (a drive that is not mounted?), its photos are kept: {drive}" in err
+    code, out, _ = run(capsys, "folders", "--data-dir", str(data_dir))
+    assert "(8 indexed, 0 failed)  [offline]" in out
+    shutil.rmtree(drive)  # unplugged
+    code, out, err = run(capsys, "index", "--data-dir", str(data_dir))
+    assert code == 0 and "removed 0" in out + err and f"folder is offline or missing, its photos are kept: {drive}" in err
