@@ -659,11 +659,13 @@ def _label_index(lib, word: str | None):  # noqa: ANN001, ANN202
     """The library's labels for --only WORD (None without it); an unknown word is a user error."""
     if word is None:
         return None
-    from .core.tags import NO_MATCH, LabelIndex
+    from .core.tags import LabelIndex
 
     labels = LabelIndex(lib)
-    if not labels.taxonomy.is_known(word):
-        raise UserError(f"{NO_MATCH}: photosim knows no word '{word}' (see 'photosim words {word[:3]}')")
+    try:
+        labels.only_words(word)
+    except ValueError as exc:
+        raise UserError(f"{exc} (see 'photosim words {word.strip()[:3]}')") from None
     return labels
 
 

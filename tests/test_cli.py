@@ -249,6 +249,8 @@ def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: P
     assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()] == ["chelsea.jpg"]
     code, _, err = run(capsys, "search", str(photo_dir / "coffee.jpg"), "--only", "blorp", "--data-dir", str(data_dir))
     assert "knows no word" in _one_line_error(code, err)
+    code, out, _ = run(capsys, "search", str(photo_dir / "coffee.jpg"), "-k", "3", "--only", "a cat", "--data-dir", str(data_dir))
+    assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()] == ["chelsea.jpg"]
 
     code, out, _ = run(capsys, "info", str(photo_dir / "chelsea.jpg"), "--json", "--data-dir", str(data_dir))
     info = json.loads(out)

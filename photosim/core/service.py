@@ -943,11 +943,11 @@ class LibraryService:
                 return
             self.ensure_model()
             k = job.k * 5 if query.only else job.k  # room for what the word leaves out
-            if query.only and not lane.labels.taxonomy.is_known(query.only):
-                from .tags import NO_MATCH, did_you_mean
-
-                raise QueryError(f"{NO_MATCH}: photosim knows no word '{query.only}'"
-                                 f"{did_you_mean(lane.labels.suggest(query.only))}")
+            if query.only:
+                try:  # before the search, not after it
+                    lane.labels.only_words(query.only)
+                except ValueError as exc:
+                    raise QueryError(str(exc)) from None
             if query.kind == "file":
                 results = searcher.results_for_file(query.value, k, crop=query.crop)
             elif query.kind == "bytes":

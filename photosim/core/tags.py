@@ -310,12 +310,18 @@ class LabelIndex:
         carrying every known word; filler words left out). A word photosim does not know raises
         ValueError (say so rather than return nothing).
         """
-        words, unknown = self.taxonomy.split_words([word])
-        if unknown or not words:
-            bad = unknown[0] if unknown else word.strip()
-            raise ValueError(f"{NO_MATCH}: photosim knows no word {bad!r}{did_you_mean(self.suggest(bad))}")
-        wanted = set.intersection(*(self.photo_ids_with(w, min_score=min_score) for w in words))
+        wanted = set.intersection(*(self.photo_ids_with(w, min_score=min_score) for w in self.only_words(word)))
         return [r for r in results if int(r.photo_id) in wanted]
+
+    def only_words(self, text: str) -> list[str]:
+        """The known words of a narrowing filter ("a dog": dog), checked before a search is run for it
+        (the window's query lane, ``--only``) and by :meth:`narrow`; ValueError naming a word
+        photosim does not know, with the words it may have meant."""
+        words, unknown = self.taxonomy.split_words([text])
+        if unknown or not words:
+            bad = unknown[0] if unknown else text.strip()
+            raise ValueError(f"{NO_MATCH}: photosim knows no word {bad!r}{did_you_mean(self.suggest(bad))}")
+        return words
 
     # -- completion ------------------------------------------------------------------------------
     def word_counts(self, *, min_score: float = MIN_WORD_SCORE) -> np.ndarray:

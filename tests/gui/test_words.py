@@ -71,6 +71,11 @@ def test_similar_results_narrowed_by_a_word(qtbot, window, photo_dir: Path) -> N
         qtbot.keyClick(window.only_box, Qt.Key.Key_Return)
     assert [Path(r.path).name for r in blocker.args[0]] == ["chelsea.jpg"]  # "similar to this, only cats"
     assert window.header.title.text() == "Similar to coffee.jpg, only cat"
+    window.only_box.clear()
+    with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
+        qtbot.keyClicks(window.only_box, "a cat")  # as people type it: the window's check let it through
+        qtbot.keyClick(window.only_box, Qt.Key.Key_Return)
+    assert [Path(r.path).name for r in blocker.args[0]] == ["chelsea.jpg"]
     window.back_to_library()
     assert not window.only_box.isVisible() and window.only_box.text() == ""
 
