@@ -23,10 +23,6 @@ from ..core.progress import format_size
 from .thumbs import ThumbnailLoader
 
 
-def mb(size: int) -> str:
-    return format_size(size)
-
-
 def sentence(text: str) -> str:
     """The first letter up, the rest as it is (``str.capitalize`` would lower "IMG_0042.HEIC")."""
     return text[:1].upper() + text[1:]
@@ -36,7 +32,7 @@ def group_text(g: DuplicateGroup) -> str:
     """Two lines: tier, count and space to free; the keeper and where it is."""
     head = f"{sentence(TIER_LABELS.get(g.tier, g.tier))} · {len(g.members)} photos"
     if g.reclaimable:
-        head += f" · {mb(g.reclaimable)} to free"
+        head += f" · {format_size(g.reclaimable)} to free"
     folders = {p.folder for p in g.photos}
     where = os.path.basename(g.keeper.folder) or display_path(g.keeper.folder)
     if len(folders) > 1:

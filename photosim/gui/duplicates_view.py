@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 
 from ..core.dupstate import SIMILAR, SIMILAR_FLOOR, TIERS, DuplicateGroup, PhotoInfo, Plan
 from ..core.paths import display_path
-from ..core.progress import Progress, format_duration
+from ..core.progress import Progress, format_duration, format_size
 from .compare_view import CompareView
-from .duplicates_model import GroupListModel, mb, sentence
+from .duplicates_model import GroupListModel, sentence
 from .duplicates_presenter import DuplicatesPresenter
 from .histogram import ScoreHistogram
 from .labels import ElidedLabel
@@ -333,14 +333,14 @@ class DuplicatesView(QWidget):
             self.current_photo = 0
         self.current_photo = min(self.current_photo, len(group.members) - 1)
         self.group_title.setText(f"{self.presenter.tier_label(group.tier).capitalize()}: {len(group.members)} photos"
-                                 + (f", {mb(group.reclaimable)} to free" if group.reclaimable else ""))
+                                 + (f", {format_size(group.reclaimable)} to free" if group.reclaimable else ""))
         self.reason.setText(sentence(group.reason))
         for m in group.members:
             mark = "✓ keep" if m.keep else ("🔒 reference" if m.protected else "→ trash")
             dims = m.photo.dimensions
             size = f"{dims[0]}×{dims[1]} · " if dims else ""
             score = "" if m.keep else f"\nalike {m.score:.2f}"
-            item = QListWidgetItem(f"{mark}\n{m.photo.name}\n{size}{mb(m.photo.size)}{score}")
+            item = QListWidgetItem(f"{mark}\n{m.photo.name}\n{size}{format_size(m.photo.size)}{score}")
             item.setToolTip(display_path(m.photo.path))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             if m.keep:

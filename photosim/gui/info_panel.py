@@ -31,10 +31,6 @@ def read_info(photo_id: int) -> Any:
     return call
 
 
-def _size(n: int) -> str:
-    return format_size(n)
-
-
 class InfoPanel(QFrame):
     """Shows one photo's facts. No signals of its own."""
 
@@ -90,7 +86,7 @@ class InfoPanel(QFrame):
                                      if info.taken_at else "unknown (file modified "
                                      + time.strftime("%Y-%m-%d", time.localtime(info.modified_at)) + ")")
         self.fields["camera"].setText(info.camera or "unknown")
-        self.fields["file"].setText(_size(info.file_size))
+        self.fields["file"].setText(format_size(info.file_size))
         self.fields["folder"].setText(display_path(info.folder))
 
 

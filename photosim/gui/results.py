@@ -34,8 +34,6 @@ from .header import QueryHeader, RegionDialog
 REGION_PICTURE = 720
 """Longest side of the query picture in the region picker."""
 
-
-
 _ABOUT = re.compile(r"^\s*(?:(?:a|an|the|my|our|some|all)\s+)?(?:photos?|pictures?|images?|pics?|shots?)\s+(?:of|with)\s+",
                     re.IGNORECASE)
 
@@ -44,6 +42,7 @@ def _subject(typed: str) -> str:
     """What a word search is about, for its title: "photos of a cat" -> "a cat" (the title says
     "Photos of" already; it read "Photos of photos of a cat")."""
     return _ABOUT.sub("", typed).strip() or typed
+
 
 class _FetchRelay(QObject):
     """Carries a link download's progress and outcome to the GUI thread.
