@@ -904,7 +904,7 @@ def cmd_folders(args: argparse.Namespace) -> int:
         for f in folders:
             c = counts.get(f.id, {})
             held = sum(c.values()) > 0
-            state = "  [offline]" if folder_offline(f.path, holds_photos=held) else ""
+            state = "  [offline]" if folder_offline(f.path, holds_photos=held, device=f.device) else ""
             print(f"{f.path}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed){state}")
     return 0
 
@@ -928,7 +928,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "folders": [
                 {
                     **path_json_fields(f.path),
-                    "online": not folder_offline(f.path, holds_photos=sum(fcounts.get(f.id, {}).values()) > 0),
+                    "online": not folder_offline(f.path, holds_photos=sum(fcounts.get(f.id, {}).values()) > 0,
+                                                 device=f.device),
                     "counts": fcounts.get(f.id, {"pending": 0, "indexed": 0, "failed": 0}),
                 }
                 for f in folders

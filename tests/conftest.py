@@ -88,3 +88,18 @@ def odd_dir(tmp_path: Path, photo_dir: Path) -> Path:
     os.mkdir(sub)
     os.rename(os.fsencode(folder / "coffee.jpg"), os.path.join(sub, LATIN1_NAME))
     return folder
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real file system mounted on an empty folder, as a drive is (needs the right to mount: root,
+    as in CI). The test may unmount and mount it again (``mount -t tmpfs tmpfs PATH``)."""
+    import subprocess
+
+    point = tmp_path / "mnt"
+    point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(point)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs is not allowed here")
+    yield point
+    subprocess.run(["umount", "-l", str(point)], capture_output=True)

@@ -351,19 +351,31 @@ def test_info_on_a_file_that_could_not_be_indexed_says_why(capsys, photo_dir: Pa
 
 
 def test_an_unplugged_drive_and_an_empty_mount_point_keep_their_photos(capsys, photo_dir: Path, data_dir: Path,  # noqa: ANN001
-                                                                       tmp_path: Path) -> None:
-    drive = tmp_path / "drive"
-    shutil.copytree(photo_dir, drive)
+                                                                       tmpfs: Path) -> None:
+    drive = tmpfs
+    for f in photo_dir.iterdir():
+        shutil.copy2(f, drive / f.name)
     run(capsys, "index", str(drive), "--data-dir", str(data_dir))
-    away = tmp_path / "the drive itself"
-    away.mkdir()
-    for entry in list(drive.iterdir()):  # what an unmounted drive's mount point looks like
-        shutil.move(str(entry), str(away / entry.name))
+    assert subprocess.run(["umount", str(drive)]).returncode == 0  # an empty mount point is left
     code, out, err = run(capsys, "index", "--data-dir", str(data_dir))
     assert code == 0 and "removed 0" in out + err, (out, err)
     assert f"folder is empty (a drive that is not mounted?), its photos are kept: {drive}" in err
     code, out, _ = run(capsys, "folders", "--data-dir", str(data_dir))
     assert "(8 indexed, 0 failed)  [offline]" in out
-    shutil.rmtree(drive)  # unplugged
+    drive.rmdir()  # not even the mount point is there
     code, out, err = run(capsys, "index", "--data-dir", str(data_dir))
     assert code == 0 and "removed 0" in out + err and f"folder is offline or missing, its photos are kept: {drive}" in err
+
+
+def test_photos_moved_out_of_a_watched_folder_leave_the_library_at_the_next_index(
+        capsys, photo_dir: Path, data_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    phone = tmp_path / "phone"
+    shutil.copytree(photo_dir, phone)
+    run(capsys, "index", str(phone), "--data-dir", str(data_dir))
+    (tmp_path / "archive").mkdir()
+    for entry in list(phone.iterdir()):  # offloaded to the archive by hand
+        shutil.move(str(entry), str(tmp_path / "archive" / entry.name))
+    code, out, err = run(capsys, "index", "--data-dir", str(data_dir))
+    assert code == 0 and "removed 8" in out + err and "kept" not in err, (out, err)
+    code, out, _ = run(capsys, "folders", "--data-dir", str(data_dir))
+    assert "(0 indexed, 0 failed)" in out and "offline" not in out

@@ -214,15 +214,23 @@ def _locked(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+_FOLDER_DEVICE = "folder_device."
+"""Meta key prefix (plus the folder's id): its :attr:`Folder.device`, kept out of the schema so that
+an older photosim still opens the file."""
+
+
 @dataclass(frozen=True)
 class Folder:
     id: int
     path: str
     added_at: float
+    device: int | None = None
+    """The file system its photos were last found on (see :func:`photosim.core.paths.folder_offline`)."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> "Folder":
-        return cls(int(row[0]), decode_path(row[1]), float(row[2]))
+        device = int(row[3]) if len(row) > 3 and row[3] is not None else None
+        return cls(int(row[0]), decode_path(row[1]), float(row[2]), device)
 
 
 @dataclass(frozen=True)
@@ -415,8 +423,15 @@ class Catalog:
     # -- folders -----------------------------------------------------------------------------
     @_locked
     def folders(self) -> list[Folder]:
-        rows = self.db.execute("SELECT id, path, added_at FROM folders ORDER BY path").fetchall()
+        rows = self.db.execute(
+            f"SELECT f.id, f.path, f.added_at, m.value FROM folders f"
+            f" LEFT JOIN meta m ON m.key = '{_FOLDER_DEVICE}' || f.id ORDER BY f.path"
+        ).fetchall()
         return [Folder.from_row(row) for row in rows]
+
+    def set_folder_device(self, folder_id: int, device: int) -> None:
+        """Remember the file system a folder's photos were found on (a mount point's drive)."""
+        self.set_meta(f"{_FOLDER_DEVICE}{folder_id}", str(device))
 
     def folder_for(self, path: str) -> Folder | None:
         """The watched folder that contains ``path`` (or is it), if any."""
@@ -441,6 +456,7 @@ class Catalog:
                 if folder.id != new_id and is_within(folder.path, path):
                     db.execute("UPDATE photos SET folder_id = ? WHERE folder_id = ?", (new_id, folder.id))
                     db.execute("DELETE FROM folders WHERE id = ?", (folder.id,))
+                    db.execute("DELETE FROM meta WHERE key = ?", (f"{_FOLDER_DEVICE}{folder.id}",))
             row = db.execute("SELECT id, path, added_at FROM folders WHERE id = ?", (new_id,)).fetchone()
         return Folder.from_row(row), True
 
@@ -454,6 +470,7 @@ class Catalog:
             ids = [r[0] for r in db.execute("SELECT id FROM photos WHERE folder_id = ?", (row[0],))]
             db.execute("DELETE FROM photos WHERE folder_id = ?", (row[0],))
             db.execute("DELETE FROM folders WHERE id = ?", (row[0],))
+            db.execute("DELETE FROM meta WHERE key = ?", (f"{_FOLDER_DEVICE}{row[0]}",))
         return ids
 
     # -- photos: reading ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ from . import faults
 from .catalog import FAILED, INDEXED, PENDING, Folder, PhotoRow, encode_vector
 from .images import FileRead, ImageLoadError, decode_photo, is_image_name, read_file
 from .library import Library
-from .paths import folder_offline, is_within, normalize_path
+from .paths import folder_device, folder_offline, is_within, normalize_path
 from .progress import Progress, RateMeter, RunControl
 from .scanner import ScannedFile, scan_folder
 from .tags import camera_of, encode_labels, labels_model_for
@@ -211,12 +211,13 @@ class Indexer:
         missing: list[PhotoRow] = []
         new_rows: list[tuple[str, int, int, int]] = []
         rows_by_folder: dict[int, dict[str, PhotoRow]] = {}
+        devices_checked: set[int] = set()  # each folder's file system, noted while it has files
         for folder, root in targets:
             if folder.id not in rows_by_folder and os.path.isdir(folder.path):
                 rows_by_folder[folder.id] = self.catalog.photos_in_folder(folder.id)
             # not there, or an empty mount point whose drive is not mounted: scanned as it is, every
             # one of its photos would leave the library
-            if folder_offline(folder.path, holds_photos=bool(rows_by_folder.get(folder.id))):
+            if folder_offline(folder.path, holds_photos=bool(rows_by_folder.get(folder.id)), device=folder.device):
                 if folder.path not in report.offline_folders:
                     report.offline_folders.append(folder.path)
                     # info: the report carries it to whoever shows it (the command line, the folders panel)
@@ -241,6 +242,11 @@ class Indexer:
                 else:
                     work.append(_Work(row.id, row.path, folder.id, row))
             missing.extend(r for p, r in known.items() if p not in seen)
+            if seen and folder.id not in devices_checked:
+                devices_checked.add(folder.id)
+                device = folder_device(folder.path)
+                if device is not None and device != folder.device:
+                    self.catalog.set_folder_device(folder.id, device)
         if new_rows:
             self.catalog.insert_pending(new_rows)
             # The new rows' ids, one query per folder (a query per photo cost 0.2-0.5 s for 600 photos).

@@ -70,20 +70,34 @@ def is_within(path: str, folder: str) -> bool:
     return path.startswith(prefix)
 
 
-def folder_offline(path: str, holds_photos: bool = True) -> bool:
+def folder_offline(path: str, holds_photos: bool = True, device: int | None = None) -> bool:
     """Is a watched folder unavailable now (an unplugged drive, an unmounted network share)?
 
-    Not a folder, or unreadable, or, while the library holds photos from it, a folder with nothing
-    at all in it: that is what a mount point (an fstab entry, a NAS share, ``/mnt/photos``) looks like
-    while its drive is not mounted, and scanning it as it is would take every one of its photos out
-    of the library. A folder emptied by hand keeps its photos too, then, until it is removed from the
-    library; the cost of a wrong guess is stale entries there, not a re-index of a whole drive.
+    Not a folder, or unreadable: offline. An empty folder while the library holds photos from it is
+    what a mount point (an fstab entry, a NAS share, ``/mnt/photos``) looks like while its drive is
+    not mounted, and scanning it as it is would take every one of its photos out of the library; it
+    also is what a folder emptied by hand looks like (a phone folder whose photos were moved to the
+    archive). ``device``: the file system the folder was on when its photos were last found there
+    (:func:`folder_device`, kept in the catalog). An empty folder still on that file system was
+    emptied there: not offline, its photos go. On another one (the disk beneath the mount point),
+    or with no device known (a library from before it was kept): offline, the photos are kept; the
+    cost of that guess is stale entries until the folder is removed, not a re-index of a whole drive.
     """
     try:
         with os.scandir(path) as entries:
-            return holds_photos and next(entries, None) is None
+            if not holds_photos or next(entries, None) is not None:
+                return False
+        return device is None or os.stat(path).st_dev != device
     except OSError:  # not there, not a folder, not readable
         return True
+
+
+def folder_device(path: str) -> int | None:
+    """The id of the file system ``path`` is on (``st_dev``), or None where it cannot be read."""
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None
 
 
 def display_path(path: str) -> str:

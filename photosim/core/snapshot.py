@@ -60,7 +60,7 @@ def folder_states(
         c = counts.get(folder.id, {})
         indexed, failed, pending = c.get("indexed", 0), c.get("failed", 0), c.get("pending", 0)
         note = notes.get(folder.path, "")
-        if folder_offline(folder.path, holds_photos=indexed + failed + pending > 0):
+        if folder_offline(folder.path, holds_photos=indexed + failed + pending > 0, device=folder.device):
             state = OFFLINE
             note = OFFLINE_NOTE if not os.path.isdir(folder.path) else EMPTY_NOTE
         else:

@@ -123,6 +123,79 @@ def test_offline_folder_keeps_its_photos_and_removed_folder_drops_them(
     _consistent(library)
 
 
+def _empty(folder: Path, into: Path) -> None:
+    into.mkdir()
+    for entry in list(folder.iterdir()):
+        shutil.move(str(entry), str(into / entry.name))
+
+
+def test_a_folder_emptied_by_hand_loses_its_photos_an_unmounted_drives_mount_point_keeps_them(
+    library: Library, photo_dir: Path, tmp_path: Path
+) -> None:
+    """Found trying the app: moving every photo out of a watched folder (a phone folder offloaded to
+    the archive) left them all in the library as "offline", found twice over and pointing at nothing.
+    An empty folder on the file system its photos were found on was emptied there; an empty mount
+    point is on the disk beneath its drive."""
+    phone, mount_point = tmp_path / "phone", tmp_path / "mnt-photos"
+    shutil.copytree(photo_dir, phone)
+    shutil.copytree(photo_dir, mount_point)
+    library.catalog.add_folder(str(phone))
+    library.catalog.add_folder(str(mount_point))
+    n = _index(library).indexed
+    assert n == 2 * len(list(photo_dir.iterdir()))
+    devices = {f.path: f.device for f in library.catalog.folders()}
+    assert devices == {str(phone): os.stat(phone).st_dev, str(mount_point): os.stat(mount_point).st_dev}
+    # what the library would have noted had the photos been on a drive mounted there
+    library.catalog.set_folder_device(library.catalog.folder_for(str(mount_point)).id, devices[str(mount_point)] + 1)
+    _empty(phone, tmp_path / "archive")
+    _empty(mount_point, tmp_path / "the drive itself")
+    report = _index(library)
+    assert report.removed == n // 2 and report.offline_folders == [str(mount_point)]
+    assert library.catalog.counts()["indexed"] == n // 2 and len(library.index) == n // 2
+    assert all(r.path.startswith(str(mount_point)) for r in library.catalog.library_page(0, 1000))
+    _consistent(library)
+
+
+def test_an_empty_folder_whose_file_system_was_never_noted_keeps_its_photos(
+    library: Library, photo_dir: Path, tmp_path: Path
+) -> None:
+    """A library from before the file system was noted cannot tell a hand-emptied folder from an
+    unmounted drive's mount point, so it keeps the photos (stale entries, not a re-index of a drive)."""
+    folder = tmp_path / "old library's folder"
+    shutil.copytree(photo_dir, folder)
+    library.catalog.add_folder(str(folder))
+    n = _index(library).indexed
+    library.catalog.delete_meta(f"folder_device.{library.catalog.folders()[0].id}")
+    assert library.catalog.folders()[0].device is None
+    _empty(folder, tmp_path / "elsewhere")
+    report = _index(library)
+    assert report.removed == 0 and report.offline_folders == [str(folder)]
+    assert library.catalog.counts()["indexed"] == n
+
+
+def test_a_real_unmounted_drive_keeps_its_photos_and_is_back_unchanged_when_mounted(
+    library: Library, photo_dir: Path, tmp_path: Path, tmpfs: Path
+) -> None:
+    import subprocess
+
+    for f in photo_dir.iterdir():
+        shutil.copy2(f, tmpfs / f.name)
+    library.catalog.add_folder(str(tmpfs))
+    n = _index(library).indexed
+    ids = {r.id for r in library.catalog.library_page(0, 1000)}
+    assert subprocess.run(["umount", str(tmpfs)]).returncode == 0
+    assert not any(tmpfs.iterdir())
+    report = _index(library)
+    assert report.removed == 0 and report.offline_folders == [str(tmpfs)]
+    assert subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(tmpfs)]).returncode == 0
+    for f in photo_dir.iterdir():
+        shutil.copy2(f, tmpfs / f.name)
+    report = _index(library)
+    assert report.embedded == 0 and report.removed == 0 and {r.id for r in library.catalog.library_page(0, 1000)} == ids
+    assert library.catalog.counts()["indexed"] == n
+    _consistent(library)
+
+
 def test_hidden_and_system_folders_are_skipped_and_symlink_loops_survived(library: Library, photo_dir: Path) -> None:
     n = len(list(photo_dir.glob("*.jpg")))
     for hidden in (".thumbnails", "@eaDir", ".git"):

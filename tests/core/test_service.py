@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -246,29 +247,49 @@ def test_an_unplugged_drive_goes_offline_and_comes_back_without_waiting_for_the_
 
 
 def test_the_empty_mount_point_of_an_unmounted_drive_keeps_its_photos(service_factory, photo_dir,  # noqa: ANN001
-                                                                      tmp_path) -> None:
+                                                                      tmpfs) -> None:
     """A drive mounted at a fixed place (an fstab entry, a NAS share at /mnt/photos) leaves an empty
     folder behind when it is not mounted. Scanned as it is, every photo of the drive left the library
-    (a re-index of the whole drive when it came back)."""
-    mount_point = tmp_path / "mnt-photos"
-    shutil.copytree(photo_dir, mount_point)
-    service, rec = service_factory([mount_point], root_check=0.2, reconcile_interval=None)
+    (a re-index of the whole drive when it came back). A real file system, unmounted and mounted
+    again; the watcher notices both by itself (no event comes for either)."""
+    for f in photo_dir.iterdir():
+        shutil.copy2(f, tmpfs / f.name)
+    service, rec = service_factory([tmpfs], root_check=0.2, reconcile_interval=None)
     service.start()
     assert service.wait_idle(120)
     ids = set(service.snapshot.ids.tolist())
-    away = tmp_path / "the drive itself"
-    away.mkdir()
-    for entry in list(mount_point.iterdir()):  # what unmounting looks like from the folder's path
-        shutil.move(str(entry), str(away / entry.name))
-    service.scan_all()
-    assert service.wait_idle(60)
+    assert len(ids) == 8
+    assert subprocess.run(["umount", str(tmpfs)]).returncode == 0
     assert rec.wait_for(lambda: service.snapshot.folders[0].state == OFFLINE)
+    assert service.wait_idle(60)
     assert set(service.snapshot.ids.tolist()) == ids
     assert service.snapshot.folders[0].note.startswith("folder is empty (a drive that is not mounted?)")
-    assert str(mount_point) in rec.of(ev.RunFinished)[-1].report.offline_folders
-    for entry in list(away.iterdir()):  # mounted again: the same photos, nothing re-indexed
-        shutil.move(str(entry), str(mount_point / entry.name))
-    service.scan_all()
-    assert service.wait_idle(60)
+    assert str(tmpfs) in rec.of(ev.RunFinished)[-1].report.offline_folders
+    assert subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(tmpfs)]).returncode == 0
+    for f in photo_dir.iterdir():  # mounted again: the same photos, nothing re-indexed
+        shutil.copy2(f, tmpfs / f.name)
     assert rec.wait_for(lambda: service.snapshot.folders[0].state == UP_TO_DATE)
+    assert service.wait_idle(60)
     assert set(service.snapshot.ids.tolist()) == ids and rec.of(ev.RunFinished)[-1].report.indexed == 0
+
+
+def test_photos_moved_out_of_a_watched_folder_leave_the_library(service_factory, photo_dir,  # noqa: ANN001
+                                                                tmp_path) -> None:
+    """Found trying the app: moving every photo out of a watched folder (a phone folder offloaded to
+    an archive) kept them all as "offline" photos that no longer exist. The folder is still on the
+    file system they were found on, so it was emptied by hand."""
+    phone = tmp_path / "phone"
+    shutil.copytree(photo_dir, phone)
+    service, rec = service_factory([phone], reconcile_interval=None)
+    service.start()
+    assert service.wait_idle(120) and service.snapshot.photos == 8
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for entry in list(phone.iterdir()):
+        shutil.move(str(entry), str(archive / entry.name))
+    assert rec.wait_for(lambda: service.snapshot.photos == 0, timeout=60)
+    assert service.wait_idle(60)
+    assert service.snapshot.folders[0].state == UP_TO_DATE and not service.snapshot.folders[0].note
+    service.scan_all()  # and a full scan agrees
+    assert service.wait_idle(60)
+    assert service.snapshot.photos == 0 and service.snapshot.folders[0].state == UP_TO_DATE
