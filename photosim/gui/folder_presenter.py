@@ -57,7 +57,9 @@ class FoldersPresenter(QObject):
 
     @Slot()
     def choose_folders(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.dialog_parent, "Add a folder to the library")
+        # from the home folder, not the folder photosim was started from (`make run`: the source tree)
+        path = QFileDialog.getExistingDirectory(self.dialog_parent, "Add a folder to the library",
+                                                os.path.expanduser("~"))
         if path:
             self.add_folders([path])
 

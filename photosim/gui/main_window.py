@@ -580,7 +580,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self.status.device or None, self)
+        dialog = SettingsDialog(self.settings, self.status.device or None, self,
+                                watched=[f.path for f in self.service.snapshot.folders])
         if dialog.exec():
             self.apply_settings(dialog.result_settings())
 

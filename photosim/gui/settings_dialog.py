@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 from PySide6.QtCore import Qt
@@ -29,8 +31,10 @@ from ..core.settings import RESULTS_MAX, RESULTS_MIN, THUMB_MAX, THUMB_MIN, THUM
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; :meth:`result_settings` gives the edited copy. No signals of its own."""
 
-    def __init__(self, settings: Settings, current_device: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, current_device: str | None = None, parent: QWidget | None = None,
+                 watched: Sequence[str] = ()) -> None:
         super().__init__(parent)
+        self._watched = tuple(watched)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(480)
         self._initial_device = settings.device
@@ -88,7 +92,9 @@ class SettingsDialog(QDialog):
             self.excluded.addItem(path)
 
     def _add_excluded(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Exclude a folder")
+        # a folder to leave out is inside a watched one: open there, not where photosim was started
+        start = next((p for p in self._watched if os.path.isdir(p)), os.path.expanduser("~"))
+        path = QFileDialog.getExistingDirectory(self, "Exclude a folder", start)
         if path:
             self.add_excluded(path)
 

@@ -232,3 +232,25 @@ def test_an_edited_photo_is_reindexed(qtbot, window, photo_dir, library, tmp_pat
     assert new is not None and new.id != old.id and new.fingerprint != old.fingerprint
     results = Searcher(library).search_file(str(photo_dir / "rocket.jpg"), 3)
     assert results[0].path == str(target)  # it now looks like the rocket, mirrored
+
+
+def test_folder_dialogs_open_at_home_and_in_the_watched_folder(qtbot, make_window, photo_dir, monkeypatch) -> None:  # noqa: ANN001
+    """Found trying the app: "Add folder…" opened in the folder photosim was started from (with
+    `make run`, the source tree), and so did "Exclude a folder" in Settings."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from photosim.gui.settings_dialog import SettingsDialog
+
+    window = make_window([photo_dir])
+    opened: list[str] = []
+
+    def fake_dialog(parent, caption, folder):  # noqa: ANN001, ANN202
+        opened.append(folder)
+        return ""  # cancelled
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", fake_dialog)
+    window.folders.choose_folders()
+    dialog = SettingsDialog(window.settings, "cpu", window, watched=[str(photo_dir)])
+    dialog._add_excluded()
+    assert opened == [os.path.expanduser("~"), str(photo_dir)]
+    assert dialog.excluded.count() == 0
