@@ -26,6 +26,7 @@ import difflib
 import io
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -160,6 +161,8 @@ def tags_of(blob: bytes, taxonomy: Taxonomy | None = None, *, limit: int = TAGS_
 
 
 # -- word search -------------------------------------------------------------------------------
+_BETWEEN_WORDS = re.compile(r"[,;:!?()\[\]{}\"+&|/]+")
+"""Characters that only ever stand between the words of a search (no class name holds one)."""
 @dataclass(frozen=True)
 class WordHit:
     """A photo found by words; ``score`` is the probability mass of the words' classes (0..1)."""
@@ -178,6 +181,16 @@ class TextSearch:
     unknown: list[str] = field(default_factory=list)
     #: Known words the first unknown one probably meant ('bir' -> bird, 'brid' -> bird), most carried first.
     suggestions: list[str] = field(default_factory=list)
+    #: The alternatives asked for ("fish or bird": [[fish], [bird]]), each a list of words all required;
+    #: empty means one alternative, :attr:`words`.
+    groups: list[list[str]] = field(default_factory=list)
+    #: No photo carried all the words at once, so these are the photos carrying any of them ("cat dog").
+    either: bool = False
+
+    @property
+    def described(self) -> str:
+        """The words as asked for: 'fish or bird', 'dog and beach'."""
+        return " or ".join(" and ".join(g) for g in (self.groups or [self.words]))
 
     @property
     def message(self) -> str | None:
@@ -186,17 +199,23 @@ class TextSearch:
             return None
         if not self.words:
             return f"{NO_MATCH}: {self.unknown_text}" if self.unknown else f"{NO_MATCH}: no words given"
-        return f"{NO_MATCH}: {' '.join(self.words)}" + (f"; {self.unknown_text}" if self.unknown else "")
+        return f"{NO_MATCH}: {self.described}" + (f"; {self.unknown_text}" if self.unknown else "")
 
     @property
     def note(self) -> str | None:
         """What to tell the user beside the photos found when some words were left out ("red flower":
         the flowers, and that photosim knows no word 'red'); None otherwise."""
-        if not self.hits or not self.unknown:
+        if not self.hits:
             return None
-        what = "a word" if len(self.unknown) == 1 else "words"
-        return (f"left out {', '.join(repr(u) for u in self.unknown)}, {what} photosim does not know"
-                f"{did_you_mean(self.suggestions)}")
+        notes = []
+        if self.either:
+            notes.append(f"no photo is labelled {' and '.join(repr(w) for w in self.words)} together; "
+                         "these are labelled with one of them")
+        if self.unknown:
+            what = "a word" if len(self.unknown) == 1 else "words"
+            notes.append(f"left out {', '.join(repr(u) for u in self.unknown)}, {what} photosim does not know"
+                         f"{did_you_mean(self.suggestions)}")
+        return "; ".join(notes) or None
 
     @property
     def unknown_text(self) -> str:
@@ -261,29 +280,51 @@ class LabelIndex:
         return (self.probs * table[self.classes]).sum(axis=1)
 
     def search(self, tokens: Iterable[str], k: int | None = 50, *, min_score: float = MIN_WORD_SCORE) -> TextSearch:
-        """Photos labelled like the words, best first; every word must match (AND).
+        """Photos labelled like the words, best first.
 
-        Tokens are grouped into known words first ("golden retriever", "ice cream"); a photo's score
-        for several words is the geometric mean of its scores for each. Filler words the taxonomy does
-        not know ("a", "of", "photos") are left out; any other word it does not know is left out too
-        when some are known ("red flower" finds the flowers, :attr:`TextSearch.note` says 'red' was
-        left out), and with none known the search finds nothing (:attr:`TextSearch.message` says why).
+        Tokens are grouped into known words first ("golden retriever", "ice cream"). Words together
+        must all match (AND: "dog beach"), and a photo's score for them is the geometric mean of its
+        scores for each; "or" between words asks for alternatives ("fish or bird": a photo's best
+        alternative counts). When no photo carries every word of a single alternative but some carry
+        one of them ("cat dog": few photos are both), those are found instead and
+        :attr:`TextSearch.note` says so. Filler words the taxonomy does not know ("a", "of",
+        "photos") are left out; any other word it does not know is left out too when some are known
+        ("red flower" finds the flowers, the note says 'red' was left out), and with none known the
+        search finds nothing (:attr:`TextSearch.message` says why).
         """
-        words, unknown = self.taxonomy.split_words(tokens)
+        alternatives: list[list[str]] = [[]]
+        for token in tokens:
+            # punctuation between words ("fish, bird") separates them as a space does
+            for part in normalize_word(_BETWEEN_WORDS.sub(" ", token)).split(" "):
+                if part == "or":
+                    alternatives.append([])
+                elif part:
+                    alternatives[-1].append(part)
+        groups: list[list[str]] = []
+        unknown: list[str] = []
+        for alternative in alternatives:
+            known, not_known = self.taxonomy.split_words(alternative)
+            if known and known not in groups:
+                groups.append(known)
+            unknown += [u for u in not_known if u not in unknown]
+        words = list(dict.fromkeys(w for g in groups for w in g))
         suggestions = self.suggest(unknown[0]) if unknown else []
         if not words:
-            return TextSearch([], words, unknown, suggestions)
+            return TextSearch([], words, unknown, suggestions, groups)
         self.refresh()
         with self._lock:
             ids = self.ids
-            per_word = [self.scores(w) for w in words]
-        ok = np.logical_and.reduce([s >= min_score for s in per_word])
+            per_word = {w: self.scores(w) for w in words}
+        ok, combined = self._combine(groups, per_word, min_score)
+        either = False
+        if not ok.any() and len(groups) == 1 and len(words) > 1:
+            ok, combined = self._combine([[w] for w in words], per_word, min_score)
+            either = bool(ok.any())
+        found = TextSearch([], words, unknown, suggestions, groups if len(groups) > 1 else [], either)
         if not ok.any():
-            return TextSearch([], words, unknown, suggestions)
-        combined = np.exp(np.mean([np.log(np.maximum(s, 1e-12)) for s in per_word], axis=0))
+            return found
         rows = np.flatnonzero(ok)
         rows = rows[np.argsort(-combined[rows], kind="stable")]
-        hits: list[WordHit] = []
         catalog = self.catalog
         for start in range(0, len(rows), 256):  # skip photos whose file vanished since indexing
             part = rows[start : start + 256]
@@ -292,10 +333,26 @@ class LabelIndex:
                 row = photo_rows.get(int(ids[r]))
                 if row is None or row.state != INDEXED or not os.path.exists(row.path):
                     continue
-                hits.append(WordHit(row.id, row.path, float(combined[r])))
-                if k is not None and len(hits) >= k:
-                    return TextSearch(hits, words, unknown, suggestions)
-        return TextSearch(hits, words, unknown, suggestions)
+                found.hits.append(WordHit(row.id, row.path, float(combined[r])))
+                if k is not None and len(found.hits) >= k:
+                    return found
+        return found
+
+    @staticmethod
+    def _combine(groups: Sequence[Sequence[str]], per_word: dict[str, np.ndarray],
+                 min_score: float) -> tuple[np.ndarray, np.ndarray]:
+        """(photos matching some group, their best group's score): every word of a group must reach
+        ``min_score``; a group's score is the geometric mean of its words' scores."""
+        n = len(next(iter(per_word.values())))
+        ok = np.zeros(n, dtype=bool)
+        best = np.zeros(n, dtype=np.float64)
+        for group in groups:
+            scores = [per_word[w] for w in group]
+            group_ok = np.logical_and.reduce([s >= min_score for s in scores])
+            score = np.exp(np.mean([np.log(np.maximum(s, 1e-12)) for s in scores], axis=0))
+            best = np.where(group_ok & (score > best), score, best)
+            ok |= group_ok
+        return ok, best
 
     def photo_ids_with(self, word: str, *, min_score: float = MIN_WORD_SCORE) -> set[int]:
         """Ids of the photos that carry ``word``."""

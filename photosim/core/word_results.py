@@ -26,6 +26,8 @@ class WordResults:
     """Known words an unknown one probably meant ('bir': bird), for the view to offer."""
     note: str | None = None
     """Beside the photos found: the words left out ("left out 'red', a word photosim does not know")."""
+    described: str = ""
+    """The words as asked for ("fish or bird"); default: the words, all of them."""
 
     same: int = 0
     variant: str = ""
@@ -50,7 +52,7 @@ class WordResults:
         if self.message:
             return self.message[0].upper() + self.message[1:]
         n = len(self.results)
-        text = f"{n} photo{'' if n == 1 else 's'} labelled {' and '.join(self.words)}"
+        text = f"{n} photo{'' if n == 1 else 's'} labelled {self.described or ' and '.join(self.words)}"
         return f"{text}; {self.note}" if self.note else text
 
 
@@ -64,4 +66,5 @@ def word_results(found: object) -> WordResults:
         message=getattr(found, "message", None),
         suggestions=list(getattr(found, "suggestions", [])),
         note=getattr(found, "note", None),
+        described=str(getattr(found, "described", "")),
     )
