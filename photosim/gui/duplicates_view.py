@@ -45,6 +45,20 @@ GROUP_ICON = 72
 MEMBER_ICON = 150
 KEYS_HINT = ("↑↓ group · ←→ photo · K keep this · T trash this · A accept suggestion · N not duplicates · "
              "Z undo · Enter next group · Space compare · Esc back")
+KEYS: tuple[tuple[str, str], ...] = (
+    ("↑ ↓, Page Up/Down, Home/End", "Previous or next group"),
+    ("← →", "Previous or next photo of the group"),
+    ("Enter", "Next group"),
+    ("K", "Keep this photo, suggest the others of the group"),
+    ("T, Delete", "Move this photo to the trash"),
+    ("A", "Accept the group's suggestion"),
+    ("N", "Not duplicates: the group is not shown again"),
+    ("Z, Ctrl+Z", "Undo the last clean-up"),
+    ("Space, C", "Compare the photos side by side"),
+    ("+ −, 0 or F", "While comparing: zoom in, out, fit"),
+    ("Esc", "Back to the library"),
+)
+"""The page's keys, for Help > Keyboard shortcuts; :meth:`DuplicatesView.keyPressEvent` answers them."""
 
 
 class DuplicatesView(QWidget):

@@ -49,6 +49,7 @@ from ..core.thumbnails import ThumbnailCache
 from . import drops
 from .bridge import ServiceBridge
 from .duplicates_presenter import DuplicatesPresenter
+from .duplicates_view import KEYS as DUPLICATE_KEYS
 from .duplicates_view import DuplicatesView
 from .folder_presenter import FoldersPresenter
 from .folders import FoldersPanel
@@ -62,6 +63,7 @@ from .status import StatusPresenter
 from .thumbs import ThumbnailLoader
 from .welcome import WelcomeView
 from .window_state import restore_window_state, save_window_state
+from .shortcuts import GRID_KEYS, ShortcutsDialog, menu_shortcuts
 from .words import WordBox, WordsPresenter
 
 log = logging.getLogger(__name__)
@@ -282,6 +284,7 @@ class MainWindow(QMainWindow):
         self._action(view, "Problems…", self.show_problems)
         self._action(view, "Check folders now", self.reconcile, "F5")
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self._action(help_menu, "Open log folder",
                      lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(resolve_log_dir()))))
         self._action(help_menu, "About photosim", self._about)
@@ -595,6 +598,14 @@ class MainWindow(QMainWindow):
             self.service.set_excluded(self.settings.excluded)
         if self.settings.device != old.device:
             self.show_message("The compute device changes at the next start of photosim.", 8000)
+
+    @Slot()
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help > Keyboard shortcuts (F1): the menus' keys, then the grid's and the Duplicates page's."""
+        dialog = ShortcutsDialog([("Menus", menu_shortcuts(self.actions())), ("Photo grid", GRID_KEYS),
+                                  ("Duplicates (Ctrl+D)", DUPLICATE_KEYS)], self)
+        dialog.show()
+        return dialog
 
     def _about(self) -> None:
         QMessageBox.about(

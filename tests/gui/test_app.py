@@ -210,3 +210,23 @@ def test_the_window_comes_back_at_its_size_and_panel_widths(qtbot, window, tmp_p
     assert not restore_window_state(tmp_path / "nowhere", window, window.splitter)
     window.close()  # closing writes the layout into the library's data folder
     assert state_path(window.service.data_dir).exists()
+
+
+def test_keyboard_shortcuts_lists_the_menus_keys_from_the_actions_themselves(qtbot, window) -> None:  # noqa: ANN001
+    """Help > Keyboard shortcuts (F1): every key the window answers to, taken from its actions, so a
+    shortcut added to a menu is listed without a second list to keep in step."""
+    from PySide6.QtGui import QKeySequence
+
+    dialog = window.show_shortcuts()
+    qtbot.addWidget(dialog)
+    rows = dict(dialog.rows())
+    native = lambda key: QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)  # noqa: E731
+    assert rows[f"{native('Ctrl+K')}, {native('Ctrl+L')}"] == "Search by word"  # the hidden Ctrl+L joins Ctrl+K
+    assert rows[native("Ctrl+D")] == "Duplicates" and rows[native("F5")] == "Check folders now"
+    assert rows[native("Ctrl+F")] == "Find similar to selected photo"
+    assert any(does == "Keyboard shortcuts" for does in rows.values())
+    assert ("Photo grid", "") in dialog.rows() and ("Enter, double-click", "Open the photo in its viewer") in dialog.rows()
+    assert ("Duplicates (Ctrl+D)", "") in dialog.rows() and ("T, Delete", "Move this photo to the trash") in dialog.rows()
+    shortcut_actions = [a for a in window.actions() if not a.shortcut().isEmpty()]
+    listed = " ".join(rows)
+    assert all(a.shortcut().toString(QKeySequence.SequenceFormat.NativeText) in listed for a in shortcut_actions)
