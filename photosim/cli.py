@@ -663,7 +663,7 @@ def _label_index(lib, word: str | None):  # noqa: ANN001, ANN202
 
     labels = LabelIndex(lib)
     try:
-        labels.only_words(word)
+        labels.only_groups(word)
     except ValueError as exc:
         raise UserError(f"{exc} (see 'photosim words {word.strip()[:3]}')") from None
     return labels
@@ -689,9 +689,8 @@ def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
     """``search --text WORDS``."""
     from .core.tags import LabelIndex
 
-    labels = LabelIndex(lib)
-    words = list(args.text) + ([args.only] if args.only else [])
-    found = labels.search(words, args.k)
+    labels = _label_index(lib, args.only) or LabelIndex(lib)
+    found = labels.search(list(args.text), args.k, only=args.only)
     if args.json:
         print(json.dumps({"query": {"text": found.words, "unknown": found.unknown},
                           "results": [{"path": h.path, "score": round(h.score, 6)} for h in found.hits]}))

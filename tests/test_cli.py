@@ -251,6 +251,15 @@ def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: P
     assert "knows no word" in _one_line_error(code, err)
     code, out, _ = run(capsys, "search", str(photo_dir / "coffee.jpg"), "-k", "3", "--only", "a cat", "--data-dir", str(data_dir))
     assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()] == ["chelsea.jpg"]
+    # words, narrowed: 'or' in either, and no photo that is both a cat and a drink
+    _, cats, _ = run(capsys, "search", "--text", "cat", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "search", "--text", "cat", "or", "beverage", "--only", "mammal or animal",
+                       "--data-dir", str(data_dir))
+    assert code == 0 and out == cats and "chelsea.jpg" in out
+    code, out, err = run(capsys, "search", "--text", "cat", "--only", "beverage", "--data-dir", str(data_dir))
+    assert code == 1 and out == "" and err.strip() == "photosim: no photo is labelled like that: cat, only beverage"
+    code, _, err = run(capsys, "search", "--text", "cat", "--only", "blorp", "--data-dir", str(data_dir))
+    assert "knows no word 'blorp'" in _one_line_error(code, err)
 
     code, out, _ = run(capsys, "info", str(photo_dir / "chelsea.jpg"), "--json", "--data-dir", str(data_dir))
     info = json.loads(out)

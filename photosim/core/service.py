@@ -936,8 +936,10 @@ class LibraryService:
             if query.kind == "text":
                 from .word_results import word_results
 
-                words = list(query.value) + ([query.only] if query.only else [])
-                results: Any = word_results(lane.labels.search(words, job.k))
+                try:
+                    results: Any = word_results(lane.labels.search(list(query.value), job.k, only=query.only))
+                except ValueError as exc:  # an --only word photosim does not know
+                    raise QueryError(str(exc)) from None
                 job.future.set_result(results)
                 self._emit(QueryAnswered(job.token, results))
                 return
@@ -945,7 +947,7 @@ class LibraryService:
             k = job.k * 5 if query.only else job.k  # room for what the word leaves out
             if query.only:
                 try:  # before the search, not after it
-                    lane.labels.only_words(query.only)
+                    lane.labels.only_groups(query.only)
                 except ValueError as exc:
                     raise QueryError(str(exc)) from None
             if query.kind == "file":

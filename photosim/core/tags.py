@@ -186,6 +186,8 @@ class TextSearch:
     groups: list[list[str]] = field(default_factory=list)
     #: No photo carried all the words at once, so these are the photos carrying any of them ("cat dog").
     either: bool = False
+    #: The narrowing filter the hits also carry ("only dogs"), as typed.
+    only: str | None = None
 
     @property
     def described(self) -> str:
@@ -199,7 +201,8 @@ class TextSearch:
             return None
         if not self.words:
             return f"{NO_MATCH}: {self.unknown_text}" if self.unknown else f"{NO_MATCH}: no words given"
-        return f"{NO_MATCH}: {self.described}" + (f"; {self.unknown_text}" if self.unknown else "")
+        only = f", only {self.only}" if self.only else ""
+        return f"{NO_MATCH}: {self.described}{only}" + (f"; {self.unknown_text}" if self.unknown else "")
 
     @property
     def note(self) -> str | None:
@@ -279,22 +282,13 @@ class LabelIndex:
         table[self.taxonomy.classes_for(word)] = True
         return (self.probs * table[self.classes]).sum(axis=1)
 
-    def search(self, tokens: Iterable[str], k: int | None = 50, *, min_score: float = MIN_WORD_SCORE) -> TextSearch:
-        """Photos labelled like the words, best first.
+    def _groups(self, tokens: Iterable[str]) -> tuple[list[list[str]], list[str]]:
+        """Typed tokens -> (alternatives, each a list of known words all required; unknown words).
 
-        Tokens are grouped into known words first ("golden retriever", "ice cream"). Words together
-        must all match (AND: "dog beach"), and a photo's score for them is the geometric mean of its
-        scores for each; "or" between words asks for alternatives ("fish or bird": a photo's best
-        alternative counts). When no photo carries every word of a single alternative but some carry
-        one of them ("cat dog": few photos are both), those are found instead and
-        :attr:`TextSearch.note` says so. Filler words the taxonomy does not know ("a", "of",
-        "photos") are left out; any other word it does not know is left out too when some are known
-        ("red flower" finds the flowers, the note says 'red' was left out), and with none known the
-        search finds nothing (:attr:`TextSearch.message` says why).
-        """
+        "or" separates alternatives; punctuation between words ("fish, bird") separates them as a
+        space does; filler words are left out (:meth:`Taxonomy.split_words`)."""
         alternatives: list[list[str]] = [[]]
         for token in tokens:
-            # punctuation between words ("fish, bird") separates them as a space does
             for part in normalize_word(_BETWEEN_WORDS.sub(" ", token)).split(" "):
                 if part == "or":
                     alternatives.append([])
@@ -307,10 +301,37 @@ class LabelIndex:
             if known and known not in groups:
                 groups.append(known)
             unknown += [u for u in not_known if u not in unknown]
+        return groups, unknown
+
+    def _carrying(self, groups: Sequence[Sequence[str]], min_score: float) -> set[int]:
+        """Ids of the photos that carry every word of some group."""
+        found: set[int] = set()
+        for group in groups:
+            found |= set.intersection(*(self.photo_ids_with(w, min_score=min_score) for w in group))
+        return found
+
+    def search(self, tokens: Iterable[str], k: int | None = 50, *, only: str | None = None,
+               min_score: float = MIN_WORD_SCORE) -> TextSearch:
+        """Photos labelled like the words, best first.
+
+        Tokens are grouped into known words first ("golden retriever", "ice cream"). Words together
+        must all match (AND: "dog beach"), and a photo's score for them is the geometric mean of its
+        scores for each; "or" between words asks for alternatives ("fish or bird": a photo's best
+        alternative counts). When no photo carries every word of a single alternative but some carry
+        one of them ("cat dog": few photos are both), those are found instead and
+        :attr:`TextSearch.note` says so. Filler words the taxonomy does not know ("a", "of",
+        "photos") are left out; any other word it does not know is left out too when some are known
+        ("red flower" finds the flowers, the note says 'red' was left out), and with none known the
+        search finds nothing (:attr:`TextSearch.message` says why). ``only``: keep the photos labelled
+        like this too (as :meth:`narrow` does; an unknown word raises ValueError), after the
+        alternatives are chosen, so "cat", only "beverage" finds nothing rather than either.
+        """
+        groups, unknown = self._groups(tokens)
         words = list(dict.fromkeys(w for g in groups for w in g))
         suggestions = self.suggest(unknown[0]) if unknown else []
         if not words:
             return TextSearch([], words, unknown, suggestions, groups)
+        wanted = self._carrying(self.only_groups(only), min_score) if only else None
         self.refresh()
         with self._lock:
             ids = self.ids
@@ -320,7 +341,10 @@ class LabelIndex:
         if not ok.any() and len(groups) == 1 and len(words) > 1:
             ok, combined = self._combine([[w] for w in words], per_word, min_score)
             either = bool(ok.any())
-        found = TextSearch([], words, unknown, suggestions, groups if len(groups) > 1 else [], either)
+        found = TextSearch([], words, unknown, suggestions, groups if len(groups) > 1 else [], either,
+                           only.strip() if only else None)
+        if wanted is not None:
+            ok &= np.isin(ids, np.fromiter(wanted, dtype=np.int64, count=len(wanted)))
         if not ok.any():
             return found
         rows = np.flatnonzero(ok)
@@ -364,21 +388,22 @@ class LabelIndex:
         """Keep the results (anything with a ``photo_id``) whose photo carries ``word``, in order.
 
         "Similar to this photo, only dogs". Typed as people type it ("a dog", "dogs and cats": photos
-        carrying every known word; filler words left out). A word photosim does not know raises
-        ValueError (say so rather than return nothing).
+        carrying every known word; "dogs or cats": either; filler words left out). A word photosim
+        does not know raises ValueError (say so rather than return nothing).
         """
-        wanted = set.intersection(*(self.photo_ids_with(w, min_score=min_score) for w in self.only_words(word)))
+        wanted = self._carrying(self.only_groups(word), min_score)
         return [r for r in results if int(r.photo_id) in wanted]
 
-    def only_words(self, text: str) -> list[str]:
-        """The known words of a narrowing filter ("a dog": dog), checked before a search is run for it
-        (the window's query lane, ``--only``) and by :meth:`narrow`; ValueError naming a word
-        photosim does not know, with the words it may have meant."""
-        words, unknown = self.taxonomy.split_words([text])
-        if unknown or not words:
+    def only_groups(self, text: str) -> list[list[str]]:
+        """The alternatives of a narrowing filter ("a dog": [[dog]]; "dogs or cats": [[dog], [cat]]),
+        checked before a search is run for it (the window's query lane, ``--only``) and by
+        :meth:`narrow`; ValueError naming a word photosim does not know, with the words it may have
+        meant."""
+        groups, unknown = self._groups([text])
+        if unknown or not groups:
             bad = unknown[0] if unknown else text.strip()
             raise ValueError(f"{NO_MATCH}: photosim knows no word {bad!r}{did_you_mean(self.suggest(bad))}")
-        return words
+        return groups
 
     # -- completion ------------------------------------------------------------------------------
     def word_counts(self, *, min_score: float = MIN_WORD_SCORE) -> np.ndarray:

@@ -214,6 +214,12 @@ def test_word_search_takes_or_and_finds_either_word_when_no_photo_has_both(label
     assert set(_names(together.hits)) == cats and not together.either and together.note is None
     nothing = words.search(["dog or horse"])
     assert nothing.hits == [] and nothing.message == f"{NO_MATCH}: dog or horse"
+    # narrowed ("only ..."): the alternatives are chosen first, so no photo is both rather than either
+    assert set(_names(words.search(["cat or beverage"], only="animal").hits)) == cats
+    narrowed = words.search(["cat"], only="beverage")
+    assert narrowed.hits == [] and narrowed.message == f"{NO_MATCH}: cat, only beverage"
+    with pytest.raises(ValueError, match="knows no word 'blorp'"):
+        words.search(["cat"], only="blorp")
 
 
 def test_completion_offers_known_words_by_how_many_photos_carry_them(labelled: Library) -> None:
@@ -239,6 +245,8 @@ def test_results_are_narrowed_by_a_word(labelled: Library, tmp_path: Path) -> No
     assert words.narrow(results, "a cat") == only_cats  # typed as people type it
     assert words.narrow(results, "cats and animals") == only_cats  # every known word must be carried
     assert words.narrow(results, "cat beverage") == []
+    drinks = words.narrow(results, "beverage")
+    assert drinks and set(_names(words.narrow(results, "cats or a beverage"))) == set(_names(only_cats + drinks))
     with pytest.raises(ValueError, match="knows no word 'red'"):
         words.narrow(results, "red cat")
     found = Searcher(labelled).results_for_photo(_id(labelled, "coffee.jpg"), k=9)
