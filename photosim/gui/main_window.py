@@ -59,11 +59,11 @@ from .info_panel import InfoPanel, InfoPresenter
 from .problems import ProblemsDialog
 from .results import ResultsPresenter
 from .settings_dialog import SettingsDialog
+from .shortcuts import GRID_KEYS, ShortcutsDialog, menu_shortcuts
 from .status import StatusPresenter
 from .thumbs import ThumbnailLoader
 from .welcome import WelcomeView
 from .window_state import restore_window_state, save_window_state
-from .shortcuts import GRID_KEYS, ShortcutsDialog, menu_shortcuts
 from .words import WordBox, WordsPresenter
 
 log = logging.getLogger(__name__)
