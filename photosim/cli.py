@@ -70,10 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="*", metavar="IMAGE",
                    help="image files or http(s) links; '-' reads image bytes from stdin")
     p.add_argument("--text", nargs="+", metavar="WORD",
-                   help="photos whose labels match all these words (a word covers its kinds: 'dog' finds every breed; 'a', 'of', 'photos'... and words photosim does not know are left out, and named)")
+                   help="photos whose labels match all these words, or either side of 'or' ('fish or bird'); a word covers its kinds: 'dog' finds every breed; 'a', 'of', 'photos'... and words photosim does not know are left out, and named; when no photo has every word, those with one of them are listed, and stderr says so")
     p.add_argument("--like", action="store_true",
                    help="the same list, all -k results, each marked 'same' or 'alike' (kept for scripts written for it)")
-    p.add_argument("--only", metavar="WORD", default=None, help="keep only results labelled like WORD (e.g. dog)")
+    p.add_argument("--only", metavar="WORD", default=None, help="keep only results labelled like WORD (e.g. dog, 'dogs or cats')")
     p.add_argument("-k", type=int, default=10, metavar="N", help="at most this many results per query (default 10)")
     p.add_argument("--all", action="store_true", help="ignore the cutoff: print all -k results")
     p.add_argument("--min-score", type=float, default=None, metavar="S",
