@@ -163,6 +163,8 @@ def tags_of(blob: bytes, taxonomy: Taxonomy | None = None, *, limit: int = TAGS_
 # -- word search -------------------------------------------------------------------------------
 _BETWEEN_WORDS = re.compile(r"[,;:!?()\[\]{}\"+&|/]+")
 """Characters that only ever stand between the words of a search (no class name holds one)."""
+
+
 @dataclass(frozen=True)
 class WordHit:
     """A photo found by words; ``score`` is the probability mass of the words' classes (0..1)."""
