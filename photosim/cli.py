@@ -692,7 +692,9 @@ def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
     labels = _label_index(lib, args.only) or LabelIndex(lib)
     found = labels.search(list(args.text), args.k, only=args.only)
     if args.json:
-        print(json.dumps({"query": {"text": found.words, "unknown": found.unknown},
+        print(json.dumps({"query": {"text": found.words, "groups": found.groups or [found.words],
+                                    "only": found.only, "unknown": found.unknown},
+                          "either": found.either,
                           "results": [{"path": h.path, "score": round(h.score, 6)} for h in found.hits]}))
     else:
         for h in found.hits:

@@ -258,6 +258,9 @@ def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: P
     assert code == 0 and out == cats and "chelsea.jpg" in out
     code, out, err = run(capsys, "search", "--text", "cat", "--only", "beverage", "--data-dir", str(data_dir))
     assert code == 1 and out == "" and err.strip() == "photosim: no photo is labelled like that: cat, only beverage"
+    code, out, _ = run(capsys, "search", "--text", "cat", "beverage", "--json", "--data-dir", str(data_dir))
+    found = json.loads(out)
+    assert code == 0 and found["either"] and found["query"]["groups"] == [["cat", "beverage"]] and found["results"]
     code, _, err = run(capsys, "search", "--text", "cat", "--only", "blorp", "--data-dir", str(data_dir))
     assert "knows no word 'blorp'" in _one_line_error(code, err)
 
