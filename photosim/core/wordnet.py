@@ -32,6 +32,50 @@ FILLER_WORDS = frozenset(
 """Words people put around what they look for ("a fish in the water", "photos of my dogs"): left out
 when the taxonomy does not know them (it never drops a word it knows), instead of being "unknown"."""
 
+EVERYDAY_WORDS: dict[str, tuple[str, ...]] = {
+    # places and scenes, by the classes that show them
+    "beach": ("seashore", "sandbar"),
+    "sea": ("seashore", "sandbar", "coral reef", "promontory"),
+    "ocean": ("seashore", "sandbar", "coral reef", "promontory"),
+    "lake": ("lakeside",),
+    "snow": ("alp", "ski", "snowmobile", "snowplow", "dogsled"),
+    "garden": ("greenhouse", "lawn mower", "picket fence", "patio", "pot"),
+    "park": ("park bench",),
+    "street": ("street sign", "traffic light", "parking meter", "cab", "trolleybus", "streetcar"),
+    "kitchen": ("kitchen appliance", "kitchen utensil", "refrigerator", "stove", "dishwasher", "mixing bowl",
+                "wooden spoon", "ladle", "strainer"),
+    "bathroom": ("bathtub", "tub", "shower curtain", "washbasin", "toilet seat"),
+    "bedroom": ("four-poster", "quilt"),
+    # animals by their everyday names
+    "cow": ("ox",),
+    "chicken": ("hen", "cock"),
+    "puppy": ("dog",),
+    "kitten": ("domestic cat",),
+    # things and occasions
+    "book": ("book jacket", "bookcase", "bookshop", "comic book", "library"),
+    "beer": ("beer bottle", "beer glass"),
+    "baby": ("crib", "cradle", "bassinet", "diaper"),
+    "football": ("soccer ball", "football helmet", "rugby ball"),
+    "soccer": ("soccer ball",),
+    "tennis": ("tennis ball", "racket"),
+    "golf": ("golf ball", "golfcart"),
+    "sport": ("soccer ball", "rugby ball", "football helmet", "tennis ball", "racket", "golf ball", "basketball",
+              "volleyball", "baseball", "ping-pong ball", "ski", "puck"),
+    "swimming": ("swimming trunks", "bikini", "maillot", "snorkel", "scuba diver"),
+    "christmas": ("Christmas stocking",),
+    "halloween": ("jack-o'-lantern",),
+    "wedding": ("groom",),
+    "people": ("person",),
+    "tv": ("television",),
+    "smartphone": ("cellular telephone",),
+    "music": ("musical instrument",),
+}
+"""Words people search their photos with that name no synset of the ImageNet tree ("beach", "cow",
+"kitchen", "wedding"), each with the classes (or known words) whose photos show it: the search box's
+own example "beach" was "a word photosim does not know" while "seashore" found the beaches. Each
+word is searched, completed and counted as the union of its targets; the look-alike vectors do not
+use words, so they do not change."""
+
 RESOURCE_ENV = "PHOTOSIM_RESOURCES_DIR"
 RESOURCE_FILE = "imagenet-wordnet.json"
 
@@ -103,6 +147,19 @@ class Taxonomy:
         for wnid, synset in self.synsets.items():
             for lemma in synset.lemmas:
                 self._word_synsets.setdefault(normalize_word(lemma), []).append(wnid)
+        # Everyday words: each carries the synsets of its targets (a class's own, or a known word's).
+        by_class_name = {name: wnid for name, wnid in zip(self.class_names, self.class_wnids, strict=True)}
+        self.everyday: dict[str, list[str]] = {}
+        for word, targets in EVERYDAY_WORDS.items():
+            if word in self._word_synsets:
+                continue  # a WordNet word already (a newer resource): its own meaning stands
+            wnids: list[str] = []
+            for target in targets:
+                wnids += [by_class_name[target]] if target in by_class_name else self._word_synsets.get(
+                    normalize_word(target), [])
+            if wnids:
+                self.everyday[word] = list(dict.fromkeys(wnids))
+                self._word_synsets[word] = self.everyday[word]
         below: dict[str, set[int]] = {}
         for index, nodes in enumerate(self.class_nodes):
             for node in nodes:
@@ -197,8 +254,12 @@ class Taxonomy:
         return known, unknown
 
     def words_of_class(self, index: int) -> list[str]:
-        """Every word that finds photos of class ``index``: its own lemmas and all its ancestors'."""
-        return sorted({normalize_word(lemma) for n in self.class_nodes[index] for lemma in self.synsets[self.node_ids[n]].lemmas})
+        """Every word that finds photos of class ``index``: its own lemmas and all its ancestors', and
+        the :data:`EVERYDAY_WORDS` whose targets are among them."""
+        nodes = {self.node_ids[n] for n in self.class_nodes[index]}
+        words = {normalize_word(lemma) for wnid in nodes for lemma in self.synsets[wnid].lemmas}
+        words.update(word for word, wnids in self.everyday.items() if nodes.intersection(wnids))
+        return sorted(words)
 
     def class_word_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """Indices into :attr:`words` of every class's words, flat: ``flat[offsets[c]:offsets[c + 1]]``.

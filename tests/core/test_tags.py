@@ -222,6 +222,25 @@ def test_word_search_takes_or_and_finds_either_word_when_no_photo_has_both(label
         words.search(["cat"], only="blorp")
 
 
+def test_everyday_words_find_the_classes_that_show_them(labelled: Library) -> None:
+    """Found trying the app: "beach", the search box's own example, was "a word photosim does not
+    know" (ImageNet's class is "seashore"), as were "cow", "kitten", "kitchen" and "book"."""
+    from photosim.core.wordnet import EVERYDAY_WORDS
+
+    taxonomy = load_taxonomy()
+    assert set(taxonomy.everyday) == set(EVERYDAY_WORDS)  # every word's targets were found
+    for word, targets in EVERYDAY_WORDS.items():
+        for target in targets:
+            assert target in taxonomy.class_names or taxonomy.is_known(target), (word, target)
+    assert [taxonomy.class_names[c] for c in taxonomy.classes_for("beaches")] == ["sandbar", "seashore"]
+    assert "beach" in taxonomy.words_of_class(taxonomy.class_names.index("seashore"))
+    words = LabelIndex(labelled)
+    cats = _names(words.search(["domestic cat"]).hits)
+    assert cats and _names(words.search(["kittens"]).hits) == cats
+    assert ("kitten", len(cats)) in words.complete("kit")  # completed and counted like any word
+    assert words.search(["beach"]).message == f"{NO_MATCH}: beach"  # known: no photo here shows one
+
+
 def test_completion_offers_known_words_by_how_many_photos_carry_them(labelled: Library) -> None:
     words = LabelIndex(labelled)
     found = dict(words.complete("ca", 50))

@@ -145,3 +145,15 @@ def test_a_known_phrase_is_completed_whole(qapp) -> None:  # noqa: ANN001
     assert picked() == ["golden retriever"]
     completer.setCompletionPrefix("a red ca")
     assert picked() == ["a red cat", "a red catamaran"]
+
+
+def test_the_search_boxs_examples_are_words_photosim_knows(window) -> None:  # noqa: ANN001
+    """The placeholder said "dog, beach, castle…" while 'beach' was no word photosim knew."""
+    import re
+
+    from photosim.core.wordnet import load_taxonomy
+
+    examples = re.match(r"Search by word: (.*)…", window.search_box.placeholderText())
+    assert examples is not None
+    words = [w.strip() for w in examples.group(1).split(",")]
+    assert len(words) >= 3 and all(load_taxonomy().is_known(w) for w in words), words
