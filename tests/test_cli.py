@@ -237,7 +237,7 @@ def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: P
     # as people type: filler words left out, a word photosim does not know named beside the photos
     code, out, err = run(capsys, "search", "--text", "a", "red", "cat", "in", "the", "photo", "--data-dir", str(data_dir))
     assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()][0] == "chelsea.jpg"
-    assert err.startswith("photosim: left out 'red', a word photosim does not know"), err
+    assert err.startswith("photosim: left out 'red': photosim finds what photos show, not colours"), err
     code, _, err = run(capsys, "search", "--data-dir", str(data_dir))
     assert "--text" in _one_line_error(code, err)
 

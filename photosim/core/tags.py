@@ -40,7 +40,7 @@ from PIL import Image
 from .catalog import INDEXED, Catalog
 from .images import FileRead, ImageLoadError, decode_photo, read_file
 from .progress import Progress, RateMeter, RunControl
-from .wordnet import Taxonomy, load_taxonomy, normalize_word
+from .wordnet import LOOKS_WORDS, Taxonomy, load_taxonomy, normalize_word
 
 if TYPE_CHECKING:
     from .library import Library
@@ -216,15 +216,12 @@ class TextSearch:
         if self.either:
             notes.append(f"no photo is labelled {' and '.join(repr(w) for w in self.words)} together; "
                          "these are labelled with one of them")
-        if self.unknown:
-            what = "a word" if len(self.unknown) == 1 else "words"
-            notes.append(f"left out {', '.join(repr(u) for u in self.unknown)}, {what} photosim does not know"
-                         f"{did_you_mean(self.suggestions)}")
+        notes += unknown_words_text(self.unknown, self.suggestions, left_out=True)
         return "; ".join(notes) or None
 
     @property
     def unknown_text(self) -> str:
-        return f"photosim knows no word {', '.join(repr(u) for u in self.unknown)}{did_you_mean(self.suggestions)}"
+        return "; ".join(unknown_words_text(self.unknown, self.suggestions))
 
 
 class LabelIndex:
@@ -330,7 +327,8 @@ class LabelIndex:
         """
         groups, unknown = self._groups(tokens)
         words = list(dict.fromkeys(w for g in groups for w in g))
-        suggestions = self.suggest(unknown[0]) if unknown else []
+        strange = [u for u in unknown if u not in LOOKS_WORDS]
+        suggestions = self.suggest(strange[0]) if strange else []
         if not words:
             return TextSearch([], words, unknown, suggestions, groups)
         wanted = self._carrying(self.only_groups(only), min_score) if only else None
@@ -403,8 +401,9 @@ class LabelIndex:
         meant."""
         groups, unknown = self._groups([text])
         if unknown or not groups:
-            bad = unknown[0] if unknown else text.strip()
-            raise ValueError(f"{NO_MATCH}: photosim knows no word {bad!r}{did_you_mean(self.suggest(bad))}")
+            bad = unknown[:1] or [text.strip()]
+            suggestions = self.suggest(bad[0]) if bad[0] not in LOOKS_WORDS else []
+            raise ValueError(f"{NO_MATCH}: {'; '.join(unknown_words_text(bad, suggestions))}")
         return groups
 
     # -- completion ------------------------------------------------------------------------------
@@ -466,6 +465,24 @@ class LabelIndex:
                 if close not in found:
                     found.append(close)
         return found[:limit]
+
+
+def unknown_words_text(unknown: Sequence[str], suggestions: Sequence[str], *, left_out: bool = False) -> list[str]:
+    """What to say about words photosim does not know: colours and looks ('red', 'cute') are not
+    what labels say; other words are unknown, with the words they may have meant."""
+    looks = [u for u in unknown if u in LOOKS_WORDS]
+    strange = [u for u in unknown if u not in LOOKS_WORDS]
+    out = []
+    if looks:
+        named = ", ".join(repr(u) for u in looks)
+        out.append(f"left out {named}: photosim finds what photos show, not colours or looks" if left_out
+                   else f"photosim finds what photos show, not colours or looks ({named})")
+    if strange:
+        named = ", ".join(repr(u) for u in strange)
+        what = "a word" if len(strange) == 1 else "words"
+        out.append(f"left out {named}, {what} photosim does not know{did_you_mean(suggestions)}" if left_out
+                   else f"photosim knows no word {named}{did_you_mean(suggestions)}")
+    return out
 
 
 def did_you_mean(suggestions: Sequence[str]) -> str:

@@ -76,6 +76,13 @@ own example "beach" was "a word photosim does not know" while "seashore" found t
 word is searched, completed and counted as the union of its targets; the look-alike vectors do not
 use words, so they do not change."""
 
+LOOKS_WORDS = frozenset(
+    "red green blue yellow black white pink purple violet brown grey gray beige turquoise golden silver "
+    "colorful colourful colour color dark bright sunny cloudy blurry blurred sharp old new big small little "
+    "large tiny cute beautiful pretty happy funny nice lovely".split())
+"""Colours and looks: words people add to a search ("red flower", "cute puppy") that no label
+carries. Left out with a word saying why, rather than the spellings they resemble ('red': bed)."""
+
 RESOURCE_ENV = "PHOTOSIM_RESOURCES_DIR"
 RESOURCE_FILE = "imagenet-wordnet.json"
 

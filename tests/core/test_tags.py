@@ -186,7 +186,12 @@ def test_word_search_takes_words_as_people_type_them(labelled: Library) -> None:
     coloured = words.search(["red", "cat"])  # a word photosim does not know: the cats, and a note
     assert _names(coloured.hits) == cats and coloured.message is None
     assert coloured.unknown == ["red"] and coloured.note is not None
-    assert coloured.note.startswith("left out 'red', a word photosim does not know")
+    assert coloured.note == "left out 'red': photosim finds what photos show, not colours or looks"
+    assert coloured.suggestions == []  # not 'bed' or 'torpedo', the spellings 'red' resembles
+    both = words.search(["a", "cute", "blorp", "cat"])
+    assert _names(both.hits) == cats and both.note == ("left out 'cute': photosim finds what photos show, not "
+                                                       "colours or looks; left out 'blorp', a word photosim does not know "
+                                                       "(did you mean 'flora'?)")
     assert word_results(coloured).header().startswith(f"{len(cats)} photo")
     assert "left out 'red'" in word_results(coloured).header()
     only_unknown = words.search(["blorp", "the"])
@@ -266,8 +271,10 @@ def test_results_are_narrowed_by_a_word(labelled: Library, tmp_path: Path) -> No
     assert words.narrow(results, "cat beverage") == []
     drinks = words.narrow(results, "beverage")
     assert drinks and set(_names(words.narrow(results, "cats or a beverage"))) == set(_names(only_cats + drinks))
-    with pytest.raises(ValueError, match="knows no word 'red'"):
+    with pytest.raises(ValueError, match=r"not colours or looks \('red'\)"):
         words.narrow(results, "red cat")
+    with pytest.raises(ValueError, match="knows no word 'blorp'"):
+        words.narrow(results, "blorp cat")
     found = Searcher(labelled).results_for_photo(_id(labelled, "coffee.jpg"), k=9)
     assert found.look_alikes  # a labelled library: the similar photos are look-alikes
     assert set(_names(words.narrow(found.results, "cat"))) == {"chelsea.jpg", "chelsea-mirrored.jpg"}

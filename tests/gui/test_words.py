@@ -39,7 +39,7 @@ def test_a_word_no_photo_carries_says_so(qtbot, window) -> None:  # noqa: ANN001
     with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
         window.find_by_words("a red cat")
     assert [Path(r.path).name for r in blocker.args[0]] == ["chelsea.jpg"]
-    assert "left out 'red', a word photosim does not know" in window.header.subtitle.text()
+    assert "left out 'red': photosim finds what photos show, not colours" in window.header.subtitle.text()
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.find_by_words("photos of my cat")
     assert window.header.title.text() == "Photos of my cat"  # not "Photos of photos of my cat"
