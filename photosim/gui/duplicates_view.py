@@ -37,6 +37,7 @@ from ..core.progress import Progress, format_duration, format_size
 from .compare_view import CompareView
 from .duplicates_model import GroupListModel, sentence
 from .duplicates_presenter import DuplicatesPresenter
+from .flow_layout import FlowLayout
 from .histogram import ScoreHistogram
 from .labels import ElidedLabel
 from .thumbs import ThumbnailLoader
@@ -114,13 +115,16 @@ class DuplicatesView(QWidget):
         self.accept_all_button = QPushButton("Accept all suggestions…")
         self.accept_all_button.setToolTip("Move the suggested files of every group shown to the trash, "
                                           "after a summary")
-        top = QHBoxLayout()
+        # the page's rows wrap where the window is narrow (it could not be narrower than 975 px)
+        top = FlowLayout()
         top.setContentsMargins(8, 6, 8, 0)
         for w in (self.back_button, self.title):
-            top.addWidget(w)
-        top.addWidget(self.totals, 1)
+            top.add(w)
+        top.add(self.totals, stretch=True, least=160)
         for w in (self.tier_box, self.folder_box, self.again_button, self.accept_all_button):
-            top.addWidget(w)
+            top.add(w)
+        self.top_bar = QWidget()
+        self.top_bar.setLayout(top)
 
         # -- the similarity slider and its histogram ----------------------------------------------
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -134,13 +138,12 @@ class DuplicatesView(QWidget):
         self.histogram = ScoreHistogram()
         self.histogram.setFixedWidth(240)
         self.histogram.set_threshold(presenter.threshold)
-        similar_row = QHBoxLayout()
+        similar_row = FlowLayout()
         similar_row.setContentsMargins(8, 0, 8, 0)
-        similar_row.addWidget(QLabel("Similar shots alike at least"))
-        similar_row.addWidget(self.slider)
-        similar_row.addWidget(self.slider_value)
-        similar_row.addWidget(self.histogram)
-        similar_row.addStretch(1)
+        similar_row.add(QLabel("Similar shots alike at least"))
+        similar_row.add(self.slider)
+        similar_row.add(self.slider_value)
+        similar_row.add(self.histogram)
         self.similar_controls = QWidget()
         self.similar_controls.setLayout(similar_row)
 
@@ -177,10 +180,11 @@ class DuplicatesView(QWidget):
         self.compare_button = QPushButton("Compare side by side (Space)")
         self.accept_button = QPushButton("Accept suggestion (A)")
         self.not_dup_button = QPushButton("Not duplicates (N)")
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()
         for w in (self.compare_button, self.accept_button, self.not_dup_button):
-            buttons.addWidget(w)
-        buttons.addStretch(1)
+            buttons.add(w)
+        button_bar = QWidget()
+        button_bar.setLayout(buttons)
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(8, 0, 0, 0)
@@ -188,7 +192,7 @@ class DuplicatesView(QWidget):
         detail_layout.addWidget(self.reason)
         detail_layout.addWidget(self.members, 1)
         detail_layout.addWidget(self.photo_facts)
-        detail_layout.addLayout(buttons)
+        detail_layout.addWidget(button_bar)
         self.compare = CompareView()
         self.detail_stack = QStackedWidget()
         self.detail_stack.addWidget(detail)
@@ -220,7 +224,7 @@ class DuplicatesView(QWidget):
         self.hint.setStyleSheet("color: palette(mid);")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 4)
-        layout.addLayout(top)
+        layout.addWidget(self.top_bar)
         layout.addWidget(self.similar_controls)
         layout.addWidget(self.body, 1)
         hint_row = QHBoxLayout()

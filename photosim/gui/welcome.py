@@ -38,12 +38,14 @@ class WelcomeView(QWidget):
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
         text = QLabel(
-            "photosim looks at the photos in the folders you choose, on this computer only, and then finds\n"
+            "photosim looks at the photos in the folders you choose, on this computer only, and then finds "
             "the ones that look alike: drop a photo on the window, paste one, or right-click any thumbnail."
         )
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setWordWrap(True)  # wraps where the window is narrow instead of setting its least width
+        text.setMaximumWidth(640)
         text.setObjectName("hint")
-        layout.addWidget(text)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(18)
         self.pictures = pictures_folder()
         self.pictures_button = QPushButton(

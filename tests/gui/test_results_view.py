@@ -191,3 +191,24 @@ def test_the_header_says_in_words_which_form_of_the_query_found_its_copies() -> 
         "found turned 90°", "found turned 180°", "found turned 270°", "found by its middle region",
         "found by its central band", "found by its top left quarter", "found by its top right quarter",
         "found by its bottom left quarter", "found by its bottom right quarter"]
+
+
+def test_the_window_fits_half_a_screen_and_the_duplicates_controls_wrap(qtbot, window) -> None:  # noqa: ANN001
+    """Found trying the app: the window could not be narrower than 975 px (the Duplicates page's
+    controls in one row, the welcome text on one line), not even half of a 1920 px screen."""
+    from PySide6.QtWidgets import QWidget
+
+    assert window.minimumSizeHint().width() <= 720
+    window.show_duplicates()
+    window.resize(720, 800)
+    qtbot.waitUntil(lambda: window.width() == 720)
+    view = window.duplicates_view
+    qtbot.waitUntil(lambda: view.top_bar.height() > 40)  # wrapped onto a second row
+    for bar in (view.top_bar, view.similar_controls):
+        controls = [w for w in bar.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+                    if w.isVisible()]
+        boxes = [w.geometry() for w in controls]
+        assert controls and all(bar.rect().contains(b) for b in boxes), [b.getRect() for b in boxes]
+        assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    window.resize(1400, 800)
+    qtbot.waitUntil(lambda: view.top_bar.height() < 40)  # one row again where there is room
