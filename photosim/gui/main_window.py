@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
-import urllib.parse
 from collections.abc import Callable
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QProcess, QStandardPaths, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QStandardPaths, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -58,6 +55,7 @@ from .header import QueryHeader
 from .info_panel import InfoPanel, InfoPresenter
 from .problems import ProblemsDialog
 from .results import ResultsPresenter
+from .reveal import Revealer
 from .settings_dialog import SettingsDialog
 from .shortcuts import GRID_KEYS, ShortcutsDialog, menu_shortcuts
 from .status import StatusPresenter
@@ -73,25 +71,6 @@ def open_with_system(path: str) -> bool:
     """Open a photo in the system's viewer (exact bytes of the name, through a file URL); False when
     the system has no application for it (Qt then only logs "Unable to detect a launcher")."""
     return bool(QDesktopServices.openUrl(drops.file_url(path)))
-
-
-def reveal_in_file_manager(path: str) -> None:
-    """Select the file in the system file manager (or at least open its folder)."""
-    if sys.platform == "darwin":
-        QProcess.startDetached("open", ["-R", path])
-    elif os.name == "nt":
-        QProcess.startDetached("explorer", [f"/select,{os.path.normpath(path)}"])
-    else:
-        uri = "file://" + urllib.parse.quote_from_bytes(os.fsencode(path))
-        try:  # a subprocess, not QProcess: the URI is plain ASCII, the call never blocks the window
-            subprocess.Popen(
-                ["dbus-send", "--session", "--dest=org.freedesktop.FileManager1", "--type=method_call",
-                 "/org/freedesktop/FileManager1", "org.freedesktop.FileManager1.ShowItems",
-                 f"array:string:{uri}", "string:"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )
-        except OSError:
-            QDesktopServices.openUrl(drops.file_url(os.path.dirname(path)))
 
 
 def standard_or(key: QKeySequence.StandardKey, fallback: str) -> QKeySequence | QKeySequence.StandardKey:
@@ -123,7 +102,9 @@ class MainWindow(QMainWindow):
         self.service = service
         self.settings = (settings or Settings()).normalized()
         self.open_path: Callable[[str], bool | None] = open_with_system
-        self.reveal_path: Callable[[str], None] = reveal_in_file_manager
+        self.revealer = Revealer(self)
+        self.revealer.failed.connect(lambda message: self.show_message(message, 10000))
+        self.reveal_path: Callable[[str], None] = self.revealer.reveal
         self._closed = False
         self._last_query_dir = ""  # where "Find similar to a file…" last found its file
         self.setWindowTitle("photosim")

@@ -232,3 +232,34 @@ def test_opening_a_photo_says_why_it_cannot(qtbot, window, photo_dir: Path) -> N
     window.open_photo(str(photo_dir / "deleted-meanwhile.jpg"))
     assert refused == [path]  # not even tried
     assert "deleted-meanwhile.jpg is no longer there" in window.statusBar().currentMessage()
+
+
+def test_show_in_folder_says_where_the_photo_is_when_no_file_manager_can_show_it(  # noqa: ANN001
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Found trying the app under Xvfb: "Show in folder" did nothing at all where no file manager
+    answers the desktop's D-Bus call (and nothing opens folders)."""
+    from PySide6.QtGui import QDesktopServices
+
+    from photosim.gui.reveal import Revealer
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    fake = bin_dir / "dbus-send"  # answers as dbus-send does when no file manager is registered
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexit "${{FAKE_EXIT:-1}}"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or False)
+    photo = tmp_path / "Holiday" / "coffee.jpg"
+    revealer = Revealer()
+    with qtbot.waitSignal(revealer.failed, timeout=10_000) as blocker:
+        revealer.reveal(str(photo))
+    assert "org.freedesktop.FileManager1.ShowItems" in calls.read_text() and f"file://{photo}" in calls.read_text()
+    assert opened == [str(photo.parent)]  # then the folder, with whatever opens folders
+    assert blocker.args[0] == f"No file manager could show coffee.jpg: it is in {photo.parent}"
+    monkeypatch.setenv("FAKE_EXIT", "0")  # a file manager showed it: nothing more is done or said
+    with qtbot.assertNotEmitted(revealer.failed, wait=1000):
+        revealer.reveal(str(photo))
+        qtbot.waitUntil(lambda: calls.read_text().count("ShowItems") == 2, timeout=10_000)
+    assert opened == [str(photo.parent)]
