@@ -36,16 +36,18 @@ class WelcomeView(QWidget):
         title = QLabel("Find similar photos in your own library")
         title.setObjectName("welcomeTitle")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title.setWordWrap(True)
         layout.addWidget(title)
+        self.title = title
         text = QLabel(
             "photosim looks at the photos in the folders you choose, on this computer only, and then finds "
             "the ones that look alike: drop a photo on the window, paste one, or right-click any thumbnail."
         )
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setWordWrap(True)  # wraps where the window is narrow instead of setting its least width
-        text.setMaximumWidth(640)
+        self.text = text
         text.setObjectName("hint")
-        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(text)
         layout.addSpacing(18)
         self.pictures = pictures_folder()
         self.pictures_button = QPushButton(
@@ -61,7 +63,7 @@ class WelcomeView(QWidget):
             self.pictures_button.hide()
             self.choose_button.setObjectName("primary")
         for button in (self.pictures_button, self.choose_button):
-            button.setMinimumWidth(360)
+            button.setMinimumWidth(max(360, button.sizeHint().width()))  # never narrower than its text
             button.setMinimumHeight(36)
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
         hint = QLabel("You can also drop folders onto this window.")

@@ -212,3 +212,9 @@ def test_the_window_fits_half_a_screen_and_the_duplicates_controls_wrap(qtbot, w
         assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     window.resize(1400, 800)
     qtbot.waitUntil(lambda: view.top_bar.height() < 40)  # one row again where there is room
+    # the welcome page's title and text wrap, in full (its text was squeezed and cut at first)
+    window.stack.setCurrentWidget(window.welcome)
+    window.resize(720, 800)
+    qtbot.waitUntil(lambda: window.width() == 720)
+    for label in (window.welcome.title, window.welcome.text):
+        assert label.width() <= window.welcome.width() and label.height() >= label.heightForWidth(label.width())
