@@ -340,8 +340,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print("photosim: interrupted; the work done so far is saved, 'photosim index' continues it",
               file=sys.stderr)
     for folder in report.offline_folders:
-        why = "is empty (a drive that is not mounted?)" if os.path.isdir(folder) else "is offline or missing"
-        print(f"photosim: warning: folder {why}, its photos are kept: {folder}", file=sys.stderr)
+        why = report.offline_reasons.get(folder, "folder is offline or missing")
+        print(f"photosim: warning: {why}, its photos are kept: {folder}", file=sys.stderr)
     for path, why in report.scan_errors:
         print(f"photosim: warning: {path}: {why}", file=sys.stderr)
     for path, why in report.failures:
@@ -367,6 +367,7 @@ def _merge_reports(reports):  # noqa: ANN001, ANN202
         total.work_seconds += r.work_seconds
         total.cancelled = r.cancelled
         total.offline_folders += [f for f in r.offline_folders if f not in total.offline_folders]
+        total.offline_reasons.update(r.offline_reasons)
         total.scan_errors += r.scan_errors
         total.failures += r.failures
     return total
@@ -407,7 +408,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             for path, why in r.failures:
                 log.warning("failed: %s: %s", path, why)
             for folder in r.offline_folders:
-                log.warning("folder is offline or missing, its photos are kept: %s", folder)
+                log.warning("%s, its photos are kept: %s", r.offline_reasons.get(folder, "folder is offline"), folder)
         elif isinstance(event, FoldersChanged):
             log.info("watching %d folder(s): %s", len(event.folders), ", ".join(event.folders))
         elif isinstance(event, Noticed):

@@ -371,7 +371,7 @@ def test_an_unplugged_drive_and_an_empty_mount_point_keep_their_photos(capsys, p
     assert subprocess.run(["umount", str(drive)]).returncode == 0  # an empty mount point is left
     code, out, err = run(capsys, "index", "--data-dir", str(data_dir))
     assert code == 0 and "removed 0" in out + err, (out, err)
-    assert f"folder is empty (a drive that is not mounted?), its photos are kept: {drive}" in err
+    assert f"folder is empty: the drive it was on is not mounted, its photos are kept: {drive}" in err
     code, out, _ = run(capsys, "folders", "--data-dir", str(data_dir))
     assert "(8 indexed, 0 failed)  [offline]" in out
     drive.rmdir()  # not even the mount point is there

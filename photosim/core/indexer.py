@@ -34,7 +34,7 @@ from . import faults
 from .catalog import FAILED, INDEXED, PENDING, Folder, PhotoRow, encode_vector
 from .images import FileRead, ImageLoadError, decode_photo, is_image_name, read_file
 from .library import Library
-from .paths import folder_device, folder_offline, is_within, normalize_path
+from .paths import folder_device, folder_offline, is_within, normalize_path, offline_reason
 from .progress import Progress, RateMeter, RunControl
 from .scanner import ScannedFile, scan_folder
 from .tags import camera_of, encode_labels, labels_model_for
@@ -63,6 +63,7 @@ class IndexReport:
     work_seconds: float = 0.0
     cancelled: bool = False
     offline_folders: list[str] = field(default_factory=list)
+    offline_reasons: dict[str, str] = field(default_factory=dict)  # folder -> why (paths.offline_reason)
     scan_errors: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     changed_paths: list[str] = field(default_factory=list)
@@ -220,8 +221,9 @@ class Indexer:
             if folder_offline(folder.path, holds_photos=bool(rows_by_folder.get(folder.id)), device=folder.device):
                 if folder.path not in report.offline_folders:
                     report.offline_folders.append(folder.path)
+                    why = report.offline_reasons[folder.path] = offline_reason(folder.path, folder.device)
                     # info: the report carries it to whoever shows it (the command line, the folders panel)
-                    log.info("folder is offline or missing, its photos are kept: %s", folder.path)
+                    log.info("%s, its photos are kept: %s", why, folder.path)
                 continue
             rows = rows_by_folder[folder.id]
             known = rows if root == folder.path else {p: r for p, r in rows.items() if is_within(p, root)}

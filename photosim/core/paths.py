@@ -92,6 +92,15 @@ def folder_offline(path: str, holds_photos: bool = True, device: int | None = No
         return True
 
 
+def offline_reason(path: str, device: int | None = None) -> str:
+    """Why :func:`folder_offline` said a folder is offline, in the words every view uses."""
+    if not os.path.isdir(path):
+        return "folder is offline or missing"
+    if device is not None:  # empty, and on another file system than its photos were found on
+        return "folder is empty: the drive it was on is not mounted"
+    return "folder is empty (a drive that is not mounted?)"
+
+
 def folder_device(path: str) -> int | None:
     """The id of the file system ``path`` is on (``st_dev``), or None where it cannot be read."""
     try:

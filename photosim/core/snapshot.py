@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .catalog import Folder
-from .paths import folder_offline, is_within
+from .paths import folder_offline, is_within, offline_reason
 from .progress import Progress
 from .watcher import OFFLINE_NOTE
 
 INDEXING, UP_TO_DATE, OFFLINE, ERRORS, WAITING = "indexing", "up to date", "offline", "errors", "waiting"
-EMPTY_NOTE = "folder is empty (a drive that is not mounted?); its photos are kept until it is removed"
-"""An empty folder that held photos counts as offline (see :func:`photosim.core.paths.folder_offline`);
-this says so, since the folder itself is there."""
+KEPT = "its photos are kept until it is removed"
+"""The end of an empty folder's note: an empty folder that held photos and is no longer on the file
+system they were found on counts as offline (see :func:`photosim.core.paths.folder_offline`); its
+note says why (:func:`photosim.core.paths.offline_reason`), since the folder itself is there."""
 FOLDER_STATES = (INDEXING, UP_TO_DATE, OFFLINE, ERRORS, WAITING)
 
 
@@ -62,9 +63,10 @@ def folder_states(
         note = notes.get(folder.path, "")
         if folder_offline(folder.path, holds_photos=indexed + failed + pending > 0, device=folder.device):
             state = OFFLINE
-            note = OFFLINE_NOTE if not os.path.isdir(folder.path) else EMPTY_NOTE
+            note = (OFFLINE_NOTE if not os.path.isdir(folder.path)
+                    else f"{offline_reason(folder.path, folder.device)}; {KEPT}")
         else:
-            if note in (OFFLINE_NOTE, EMPTY_NOTE):  # the watcher's view is older than this check: it is back
+            if note == OFFLINE_NOTE or note.endswith(KEPT):  # the watcher's view is older than this check
                 note = ""
             if busy and (pending or (current is not None and is_within(current, folder.path))):
                 state = INDEXING

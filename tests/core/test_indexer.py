@@ -151,6 +151,7 @@ def test_a_folder_emptied_by_hand_loses_its_photos_an_unmounted_drives_mount_poi
     _empty(mount_point, tmp_path / "the drive itself")
     report = _index(library)
     assert report.removed == n // 2 and report.offline_folders == [str(mount_point)]
+    assert report.offline_reasons == {str(mount_point): "folder is empty: the drive it was on is not mounted"}
     assert library.catalog.counts()["indexed"] == n // 2 and len(library.index) == n // 2
     assert all(r.path.startswith(str(mount_point)) for r in library.catalog.library_page(0, 1000))
     _consistent(library)
@@ -170,6 +171,7 @@ def test_an_empty_folder_whose_file_system_was_never_noted_keeps_its_photos(
     _empty(folder, tmp_path / "elsewhere")
     report = _index(library)
     assert report.removed == 0 and report.offline_folders == [str(folder)]
+    assert report.offline_reasons == {str(folder): "folder is empty (a drive that is not mounted?)"}
     assert library.catalog.counts()["indexed"] == n
 
 

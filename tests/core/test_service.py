@@ -263,7 +263,8 @@ def test_the_empty_mount_point_of_an_unmounted_drive_keeps_its_photos(service_fa
     assert rec.wait_for(lambda: service.snapshot.folders[0].state == OFFLINE)
     assert service.wait_idle(60)
     assert set(service.snapshot.ids.tolist()) == ids
-    assert service.snapshot.folders[0].note.startswith("folder is empty (a drive that is not mounted?)")
+    assert service.snapshot.folders[0].note == ("folder is empty: the drive it was on is not mounted; "
+                                                "its photos are kept until it is removed")
     assert str(tmpfs) in rec.of(ev.RunFinished)[-1].report.offline_folders
     assert subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(tmpfs)]).returncode == 0
     for f in photo_dir.iterdir():  # mounted again: the same photos, nothing re-indexed
