@@ -615,8 +615,28 @@ class LibraryService:
                 log.exception("updating the duplicate groups failed")
                 self._emit(Failed(f"updating the duplicate groups failed: {type(exc).__name__}: {exc}",
                                   traceback.format_exc()))
+        if full and not report.cancelled:
+            self._prune_thumbnails()
         self.last_report = report
         self.request_snapshot(heavy=True, then=RunFinished(report))
+
+    def _prune_thumbnails(self) -> None:
+        """Once a day, after a full scan: the thumbnails of photos edited, moved or deleted since go
+        (:meth:`ThumbnailCache.prune`; the cache grew for as long as the app ran beside a phone sync)."""
+        from .paths import resolve_cache_dir
+        from .progress import format_size
+        from .thumbnails import ThumbnailCache
+
+        try:
+            cache = ThumbnailCache(resolve_cache_dir(self.library.data_dir))
+            if not cache.prune_due():
+                return
+            files, freed = cache.prune(self.library.catalog.file_stamps())
+            if files:
+                log.info("thumbnail cache: removed %d thumbnails of photos changed or gone (%s)", files,
+                         format_size(freed))
+        except Exception as exc:  # the cache only costs disk space; a failure here must not fail the run
+            log.warning("pruning the thumbnail cache failed: %s", exc)
 
     def _label_and_index_look_alikes(self, control: RunControl) -> None:
         """Label photos indexed before labels existed, then bring the look-alike index up to date.

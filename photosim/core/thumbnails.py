@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image
@@ -28,6 +30,10 @@ THUMB_PIXELS = 320
 """Long side of a stored thumbnail; the grid's largest zoom level."""
 
 CACHE_VERSION = 1
+
+PRUNE_EVERY = 24 * 3600.0
+"""Seconds between two prunings of the cache (:meth:`ThumbnailCache.prune`), kept across restarts by
+the mtime of a stamp file in the cache folder."""
 
 
 class ThumbnailCache:
@@ -89,3 +95,60 @@ class ThumbnailCache:
                 except OSError:
                     pass
         return total
+
+    # -- pruning ----------------------------------------------------------------------------------
+    @property
+    def _stamp(self) -> Path:
+        return self.root / "last-pruned"
+
+    def prune_due(self, every: float = PRUNE_EVERY) -> bool:
+        """Whether the cache was last pruned more than ``every`` seconds ago (or never)."""
+        try:
+            return time.time() - self._stamp.stat().st_mtime >= every
+        except OSError:
+            return True
+
+    def prune(self, live: Iterable[tuple[str, int, int]], *, older_than: float = 3600.0) -> tuple[int, int]:
+        """Delete the thumbnails no library photo has any more; returns (files, bytes) removed.
+
+        A thumbnail's key is its photo's path, size and modification time, so every edited, moved or
+        deleted photo left its old thumbnail behind for good, and the cache grew beside a phone sync
+        for as long as the app ran. ``live``: the (path, size, mtime_ns) of every photo of the library.
+        Files younger than ``older_than`` seconds stay (a photo indexed since ``live`` was read), and
+        so do the stamp and anything outside the cache's own sub-folders; temporary files a killed
+        writer left behind go.
+        """
+        keep = {self.key(path, size, mtime_ns) for path, size, mtime_ns in live}
+        cutoff = time.time() - older_than
+        removed = freed = 0
+        try:
+            subfolders = [e for e in os.scandir(self.root) if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            subfolders = []
+        for sub in subfolders:
+            try:
+                entries = list(os.scandir(sub.path))
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                if name.endswith(".jpg") and name[:-4] in keep:
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                    if st.st_mtime > cutoff:
+                        continue
+                    os.unlink(entry.path)
+                except OSError:
+                    continue
+                removed += 1
+                freed += st.st_size
+        self._mark_pruned()
+        return removed, freed
+
+    def _mark_pruned(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._stamp.touch()
+        except OSError as exc:
+            log.warning("cannot write %s: %s", self._stamp, exc)

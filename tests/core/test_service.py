@@ -294,3 +294,29 @@ def test_photos_moved_out_of_a_watched_folder_leave_the_library(service_factory,
     service.scan_all()  # and a full scan agrees
     assert service.wait_idle(60)
     assert service.snapshot.photos == 0 and service.snapshot.folders[0].state == UP_TO_DATE
+
+
+def test_a_full_scan_prunes_the_thumbnail_cache_once_a_day(service_factory, photo_dir, library) -> None:  # noqa: ANN001
+    """Long use: the thumbnails of photos edited, moved or deleted since stayed in the cache for good."""
+    import os
+
+    from photosim.core.paths import resolve_cache_dir
+    from photosim.core.thumbnails import ThumbnailCache
+
+    cache = ThumbnailCache(resolve_cache_dir(library.data_dir))
+    shown = photo_dir / "chelsea.jpg"
+    kept = cache.file_for(str(shown), shown.stat().st_size, shown.stat().st_mtime_ns)
+    stale = cache.file_for(str(photo_dir / "deleted long ago.jpg"), 1, 1)
+    for f in (kept, stale):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"a thumbnail")
+        os.utime(f, (1, 1))  # made long ago
+    service, rec = service_factory([photo_dir], reconcile_interval=None)
+    service.start()
+    assert service.wait_idle(120) and service.snapshot.photos == 8
+    assert kept.exists() and not stale.exists() and not cache.prune_due()
+    stale.write_bytes(b"another")
+    os.utime(stale, (1, 1))
+    service.scan_all()  # the next full scan the same day leaves the cache alone
+    assert service.wait_idle(60)
+    assert stale.exists()

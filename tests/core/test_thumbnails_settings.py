@@ -76,3 +76,42 @@ def test_settings_round_trip_and_defaults(tmp_path: Path) -> None:
     assert load_settings(tmp_path).device == "gpu"
     (tmp_path / "settings.json").write_text("[1, 2]")
     assert load_settings(tmp_path) == Settings()
+
+
+def _age(path: Path, seconds: float) -> None:
+    st = os.stat(path)
+    os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds))
+
+
+def test_pruning_removes_the_thumbnails_of_photos_edited_moved_or_gone(tmp_path: Path, originals_dir: Path) -> None:
+    """Long use: every edited, moved or deleted photo left its old thumbnail in the cache for good."""
+    photos = {name: tmp_path / f"{name}.jpg" for name in ("kept", "edited", "moved", "deleted")}
+    for name, path in photos.items():
+        shutil.copy(originals_dir / "coffee.jpg", path)
+    cache = ThumbnailCache(tmp_path / "cache")
+    for path in photos.values():
+        cache.get(str(path))
+    Image.open(originals_dir / "chelsea.jpg").save(photos["edited"], "JPEG")
+    os.utime(photos["edited"], ns=(1, os.stat(photos["edited"]).st_mtime_ns + 5_000_000_000))
+    photos["moved"].rename(tmp_path / "elsewhere.jpg")
+    photos["deleted"].unlink()
+    cache.get(str(photos["edited"]))
+    cache.get(str(tmp_path / "elsewhere.jpg"))
+    leftover = cache.root / "ab" / "0123.jpg.x1y2.tmp"  # what a killed writer leaves behind
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"partial")
+    for f in cache.root.rglob("*"):
+        if f.is_file():
+            _age(f, 7200)
+    assert cache.prune_due() and len(list(cache.root.rglob("*.jpg"))) == 6
+    live = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns)
+            for p in (photos["kept"], photos["edited"], tmp_path / "elsewhere.jpg")]
+    files, freed = cache.prune(live)
+    assert files == 4 and freed > 0 and not leftover.exists()  # the three stale thumbnails and the leftover
+    assert sorted(f.name for f in cache.root.rglob("*.jpg")) == sorted(
+        cache.file_for(*stamp).name for stamp in live)
+    assert not cache.prune_due()  # the stamp says when: not again for a day
+    young = cache.file_for(str(tmp_path / "new.jpg"), 1, 1)  # made a moment ago, for a photo not yet listed
+    young.parent.mkdir(parents=True, exist_ok=True)
+    young.write_bytes(b"x")
+    assert cache.prune(live) == (0, 0) and young.exists()
