@@ -239,6 +239,9 @@ def test_everyday_words_find_the_classes_that_show_them(labelled: Library) -> No
             assert target in taxonomy.class_names or taxonomy.is_known(target), (word, target)
     assert [taxonomy.class_names[c] for c in taxonomy.classes_for("beaches")] == ["sandbar", "seashore"]
     assert "beach" in taxonomy.words_of_class(taxonomy.class_names.index("seashore"))
+    # a WordNet word keeps its own classes and gains the targets ("flower": daisies and vases)
+    assert {"daisy", "yellow lady's slipper", "vase", "pot"} == {taxonomy.class_names[c]
+                                                                 for c in taxonomy.classes_for("flowers")}
     words = LabelIndex(labelled)
     cats = _names(words.search(["domestic cat"]).hits)
     assert cats and _names(words.search(["kittens"]).hits) == cats
