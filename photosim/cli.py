@@ -880,7 +880,7 @@ def _trash_suggested(lib, settings, state, args, folder) -> int:  # noqa: ANN001
 
 # -- folders ------------------------------------------------------------------------------------
 def cmd_folders(args: argparse.Namespace) -> int:
-    from .core.paths import folder_offline, normalize_path
+    from .core.paths import folder_offline, normalize_path, offline_reason
 
     if args.action == "add":
         if not os.path.isdir(args.path):
@@ -906,7 +906,8 @@ def cmd_folders(args: argparse.Namespace) -> int:
         for f in folders:
             c = counts.get(f.id, {})
             held = sum(c.values()) > 0
-            state = "  [offline]" if folder_offline(f.path, holds_photos=held, device=f.device) else ""
+            offline = folder_offline(f.path, holds_photos=held, device=f.device)
+            state = f"  [offline: {offline_reason(f.path, f.device).removeprefix('folder ')}]" if offline else ""
             print(f"{f.path}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed){state}")
     return 0
 
@@ -914,7 +915,7 @@ def cmd_folders(args: argparse.Namespace) -> int:
 # -- status -------------------------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
     from .core.library import Library
-    from .core.paths import folder_offline, path_json_fields
+    from .core.paths import folder_offline, offline_reason, path_json_fields
     from .core.progress import format_size
 
     with Library(args.data_dir, writable=False) as lib:
@@ -932,6 +933,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                     **path_json_fields(f.path),
                     "online": not folder_offline(f.path, holds_photos=sum(fcounts.get(f.id, {}).values()) > 0,
                                                  device=f.device),
+                    "offline_reason": (offline_reason(f.path, f.device) if folder_offline(
+                        f.path, holds_photos=sum(fcounts.get(f.id, {}).values()) > 0, device=f.device) else None),
                     "counts": fcounts.get(f.id, {"pending": 0, "indexed": 0, "failed": 0}),
                 }
                 for f in folders

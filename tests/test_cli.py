@@ -70,6 +70,7 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
     assert status["counts"] == {"pending": 0, "indexed": 8, "failed": 1}
     assert status["failures"] == [{"path": str(photo_dir / "broken.jpg"), "reason": "not an image, or a format photosim cannot read"}]
     assert status["folders"][0]["path"] == str(photo_dir) and status["folders"][0]["online"]
+    assert status["folders"][0]["offline_reason"] is None
     assert status["model"].startswith("efficientnet-lite0") and status["device"] in ("cpu", "cuda", "mps")
     assert status["index"]["vectors"] == 8 and status["index"]["bytes"] > 8 * 512
     assert status["labels"] == {"labelled": 8, "pending": 0}
@@ -373,7 +374,10 @@ def test_an_unplugged_drive_and_an_empty_mount_point_keep_their_photos(capsys, p
     assert code == 0 and "removed 0" in out + err, (out, err)
     assert f"folder is empty: the drive it was on is not mounted, its photos are kept: {drive}" in err
     code, out, _ = run(capsys, "folders", "--data-dir", str(data_dir))
-    assert "(8 indexed, 0 failed)  [offline]" in out
+    assert "(8 indexed, 0 failed)  [offline: is empty: the drive it was on is not mounted]" in out
+    code, out, _ = run(capsys, "status", "--json", "--data-dir", str(data_dir))
+    folder = json.loads(out)["folders"][0]
+    assert not folder["online"] and folder["offline_reason"] == "folder is empty: the drive it was on is not mounted"
     drive.rmdir()  # not even the mount point is there
     code, out, err = run(capsys, "index", "--data-dir", str(data_dir))
     assert code == 0 and "removed 0" in out + err and f"folder is offline or missing, its photos are kept: {drive}" in err

@@ -86,7 +86,7 @@ def _age(path: Path, seconds: float) -> None:
 def test_pruning_removes_the_thumbnails_of_photos_edited_moved_or_gone(tmp_path: Path, originals_dir: Path) -> None:
     """Long use: every edited, moved or deleted photo left its old thumbnail in the cache for good."""
     photos = {name: tmp_path / f"{name}.jpg" for name in ("kept", "edited", "moved", "deleted")}
-    for name, path in photos.items():
+    for path in photos.values():
         shutil.copy(originals_dir / "coffee.jpg", path)
     cache = ThumbnailCache(tmp_path / "cache")
     for path in photos.values():
