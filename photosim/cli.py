@@ -907,7 +907,7 @@ def cmd_folders(args: argparse.Namespace) -> int:
             c = counts.get(f.id, {})
             held = sum(c.values()) > 0
             offline = folder_offline(f.path, holds_photos=held, device=f.device)
-            state = f"  [offline: {offline_reason(f.path, f.device).removeprefix('folder ')}]" if offline else ""
+            state = f"  [offline: {offline_reason(f.path, f.device)}]" if offline else ""
             print(f"{f.path}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed){state}")
     return 0
 
