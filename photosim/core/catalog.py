@@ -611,12 +611,12 @@ class Catalog:
         )
 
     @_locked
-    @_locked
     def file_stamps(self) -> list[tuple[str, int, int]]:
         """(path, size, mtime_ns) of every photo: what the thumbnail cache keys its files by."""
         rows = self.db.execute("SELECT path, size, mtime_ns FROM photos").fetchall()
         return [(decode_path(path), int(size), int(mtime)) for path, size, mtime in rows]
 
+    @_locked
     def library_page(self, offset: int = 0, limit: int = 1000) -> list[PhotoRow]:
         """Photos newest first (date taken, else file time), for browsing the library."""
         rows = self.db.execute(
