@@ -302,12 +302,9 @@ class LabelIndex:
             unknown += [u for u in not_known if u not in unknown]
         return groups, unknown
 
-    def _carrying(self, groups: Sequence[Sequence[str]], min_score: float) -> set[int]:
-        """Ids of the photos that carry every word of some group."""
-        found: set[int] = set()
-        for group in groups:
-            found |= set.intersection(*(self.photo_ids_with(w, min_score=min_score) for w in group))
-        return found
+    def _carrying(self, groups: Sequence[Sequence[str]], min_score: float) -> np.ndarray:
+        """Which photos (aligned with :attr:`ids`; call under the lock) carry every word of some group."""
+        return self._combine(groups, {w: self.scores(w) for g in groups for w in g}, min_score)[0]
 
     def search(self, tokens: Iterable[str], k: int | None = 50, *, only: str | None = None,
                min_score: float = MIN_WORD_SCORE) -> TextSearch:
@@ -331,11 +328,12 @@ class LabelIndex:
         suggestions = self.suggest(strange[0]) if strange else []
         if not words:
             return TextSearch([], words, unknown, suggestions, groups)
-        wanted = self._carrying(self.only_groups(only), min_score) if only else None
+        narrowing = self.only_groups(only) if only else None
         self.refresh()
         with self._lock:
             ids = self.ids
             per_word = {w: self.scores(w) for w in words}
+            wanted = self._carrying(narrowing, min_score) if narrowing else None
         ok, combined = self._combine(groups, per_word, min_score)
         either = False
         if not ok.any() and len(groups) == 1 and len(words) > 1:
@@ -344,7 +342,7 @@ class LabelIndex:
         found = TextSearch([], words, unknown, suggestions, groups if len(groups) > 1 else [], either,
                            only.strip() if only else None)
         if wanted is not None:
-            ok &= np.isin(ids, np.fromiter(wanted, dtype=np.int64, count=len(wanted)))
+            ok &= wanted
         if not ok.any():
             return found
         rows = np.flatnonzero(ok)
@@ -378,12 +376,6 @@ class LabelIndex:
             ok |= group_ok
         return ok, best
 
-    def photo_ids_with(self, word: str, *, min_score: float = MIN_WORD_SCORE) -> set[int]:
-        """Ids of the photos that carry ``word``."""
-        self.refresh()
-        with self._lock:
-            return set(self.ids[self.scores(word) >= min_score].tolist())
-
     def narrow(self, results: Sequence[Any], word: str, *, min_score: float = MIN_WORD_SCORE) -> list[Any]:
         """Keep the results (anything with a ``photo_id``) whose photo carries ``word``, in order.
 
@@ -391,7 +383,10 @@ class LabelIndex:
         carrying every known word; "dogs or cats": either; filler words left out). A word photosim
         does not know raises ValueError (say so rather than return nothing).
         """
-        wanted = self._carrying(self.only_groups(word), min_score)
+        groups = self.only_groups(word)
+        self.refresh()
+        with self._lock:
+            wanted = set(self.ids[self._carrying(groups, min_score)].tolist())
         return [r for r in results if int(r.photo_id) in wanted]
 
     def only_groups(self, text: str) -> list[list[str]]:
