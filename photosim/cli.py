@@ -925,16 +925,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         folders = cat.folders()
         failures = cat.failures()
         index_size = lib.index_path.stat().st_size if lib.index_path.exists() else 0
+        offline = {f.id: folder_offline(f.path, holds_photos=sum(fcounts.get(f.id, {}).values()) > 0, device=f.device)
+                   for f in folders}  # once each: a look at a network share can be slow
         info = {
             "data_dir": str(lib.data_dir),
             "counts": counts,
             "folders": [
                 {
                     **path_json_fields(f.path),
-                    "online": not folder_offline(f.path, holds_photos=sum(fcounts.get(f.id, {}).values()) > 0,
-                                                 device=f.device),
-                    "offline_reason": (offline_reason(f.path, f.device) if folder_offline(
-                        f.path, holds_photos=sum(fcounts.get(f.id, {}).values()) > 0, device=f.device) else None),
+                    "online": not offline[f.id],
+                    "offline_reason": offline_reason(f.path, f.device) if offline[f.id] else None,
                     "counts": fcounts.get(f.id, {"pending": 0, "indexed": 0, "failed": 0}),
                 }
                 for f in folders
