@@ -339,8 +339,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if report.cancelled or control.cancelled:
         print("photosim: interrupted; the work done so far is saved, 'photosim index' continues it",
               file=sys.stderr)
-    for folder in report.offline_folders:
-        why = report.offline_reasons.get(folder, "folder is offline or missing")
+    for folder, why in report.offline_reasons.items():
         print(f"photosim: warning: {why}, its photos are kept: {folder}", file=sys.stderr)
     for path, why in report.scan_errors:
         print(f"photosim: warning: {path}: {why}", file=sys.stderr)
@@ -366,7 +365,6 @@ def _merge_reports(reports):  # noqa: ANN001, ANN202
         total.seconds += r.seconds
         total.work_seconds += r.work_seconds
         total.cancelled = r.cancelled
-        total.offline_folders += [f for f in r.offline_folders if f not in total.offline_folders]
         total.offline_reasons.update(r.offline_reasons)
         total.scan_errors += r.scan_errors
         total.failures += r.failures
@@ -407,8 +405,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
                          r.failed, r.seconds)
             for path, why in r.failures:
                 log.warning("failed: %s: %s", path, why)
-            for folder in r.offline_folders:
-                log.warning("%s, its photos are kept: %s", r.offline_reasons.get(folder, "folder is offline"), folder)
+            for folder, why in r.offline_reasons.items():
+                log.warning("%s, its photos are kept: %s", why, folder)
         elif isinstance(event, FoldersChanged):
             log.info("watching %d folder(s): %s", len(event.folders), ", ".join(event.folders))
         elif isinstance(event, Noticed):

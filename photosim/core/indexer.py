@@ -62,7 +62,6 @@ class IndexReport:
     seconds: float = 0.0
     work_seconds: float = 0.0
     cancelled: bool = False
-    offline_folders: list[str] = field(default_factory=list)
     offline_reasons: dict[str, str] = field(default_factory=dict)  # folder -> why (paths.offline_reason)
     scan_errors: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -79,6 +78,11 @@ class IndexReport:
     @property
     def any_change(self) -> bool:
         return bool(self.indexed or self.moved or self.removed or self.failed)
+
+    @property
+    def offline_folders(self) -> list[str]:
+        """The folders found offline, in the order they were met (their photos were kept)."""
+        return list(self.offline_reasons)
 
 
 @dataclass
@@ -219,8 +223,7 @@ class Indexer:
             # not there, or an empty mount point whose drive is not mounted: scanned as it is, every
             # one of its photos would leave the library
             if folder_offline(folder.path, holds_photos=bool(rows_by_folder.get(folder.id)), device=folder.device):
-                if folder.path not in report.offline_folders:
-                    report.offline_folders.append(folder.path)
+                if folder.path not in report.offline_reasons:
                     why = report.offline_reasons[folder.path] = offline_reason(folder.path, folder.device)
                     # info: the report carries it to whoever shows it (the command line, the folders panel)
                     log.info("%s, its photos are kept: %s", why, folder.path)
