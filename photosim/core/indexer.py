@@ -217,16 +217,20 @@ class Indexer:
         new_rows: list[tuple[str, int, int, int]] = []
         rows_by_folder: dict[int, dict[str, PhotoRow]] = {}
         devices_checked: set[int] = set()  # each folder's file system, noted while it has files
+        offline: dict[int, bool] = {}  # decided once per folder and run, not once per changed path
         for folder, root in targets:
-            if folder.id not in rows_by_folder and os.path.isdir(folder.path):
-                rows_by_folder[folder.id] = self.catalog.photos_in_folder(folder.id)
-            # not there, or an empty mount point whose drive is not mounted: scanned as it is, every
-            # one of its photos would leave the library
-            if folder_offline(folder.path, holds_photos=bool(rows_by_folder.get(folder.id)), device=folder.device):
-                if folder.path not in report.offline_reasons:
+            if folder.id not in offline:
+                if os.path.isdir(folder.path):
+                    rows_by_folder[folder.id] = self.catalog.photos_in_folder(folder.id)
+                # not there, or an empty mount point whose drive is not mounted: scanned as it is,
+                # every one of its photos would leave the library
+                offline[folder.id] = folder_offline(folder.path, holds_photos=bool(rows_by_folder.get(folder.id)),
+                                                    device=folder.device)
+                if offline[folder.id]:
                     why = report.offline_reasons[folder.path] = offline_reason(folder.path, folder.device)
                     # info: the report carries it to whoever shows it (the command line, the folders panel)
                     log.info("%s, its photos are kept: %s", why, folder.path)
+            if offline[folder.id]:
                 continue
             rows = rows_by_folder[folder.id]
             known = rows if root == folder.path else {p: r for p, r in rows.items() if is_within(p, root)}
