@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPainterPath, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPainterPath, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ..core.paths import display_path
@@ -162,10 +162,18 @@ class PhotoDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         return QSize(self.cell + 2 * self.PADDING, self.cell + 2 * self.PADDING + self.CAPTION)
 
+    def _centred(self, rect: QRect) -> QRect:
+        """The card (thumbnail and caption) in the middle of an item rect that may be wider than it
+        (the grid widens its cells to fill a row)."""
+        width = self.cell + 2 * self.PADDING
+        if rect.width() <= width:
+            return rect
+        return QRect(rect.x() + (rect.width() - width) // 2, rect.y(), width, rect.height())
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = option.rect  # type: ignore[attr-defined]
+        rect = self._centred(option.rect)  # type: ignore[attr-defined]
         palette = option.palette  # type: ignore[attr-defined]
         state = option.state  # type: ignore[attr-defined]
         selected = bool(state & QStyle.StateFlag.State_Selected)
@@ -291,11 +299,29 @@ class PhotoGrid(QListView):
             return
         self.delegate.cell = pixels
         self.delegate.loader.set_pixels(pixels)
-        hint = self.delegate.sizeHint(QStyleOptionViewItem(), QModelIndex())
-        self.setGridSize(hint + QSize(4, 4))
+        self._fit_columns(force=True)
         self.verticalScrollBar().setSingleStep(max(20, pixels // 4))
-        self.doItemsLayout()
         self.viewport().update()
+
+    def _fit_columns(self, *, force: bool = False) -> None:
+        """Widen the cells so that a row fills the viewport: the spare width (up to a cell less a pixel)
+        is shared between the columns instead of left as an empty band on the right."""
+        hint = self.delegate.sizeHint(QStyleOptionViewItem(), QModelIndex()) + QSize(4, 4)
+        # QListView wraps a row where the next cell would reach the end of its layout width, which is
+        # the viewport's largest width less a vertical scroll bar's, whether one shows or not (so the
+        # columns do not change when one appears).
+        width = self.maximumViewportSize().width() - 1
+        if self.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded:
+            width -= self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self.verticalScrollBar())
+        columns = max(1, width // hint.width())
+        size = QSize(max(hint.width(), width // columns), hint.height())
+        if force or size != self.gridSize():
+            self.setGridSize(size)
+            self.doItemsLayout()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
 
     def zoom(self, steps: int) -> None:
         """Grow (positive) or shrink the thumbnails, keeping the current photo in view."""

@@ -124,3 +124,30 @@ def test_a_hundred_thousand_rows_scroll_smoothly(qtbot, library, tmp_path) -> No
     assert len(set(fetched)) < 40 * 256 + 256  # a page per visible screen, never the whole catalog
     library.catalog.get_many = real_get_many
     loader.shutdown()
+
+
+def test_rows_fill_the_width_and_the_cards_stay_centred(qtbot, window) -> None:
+    """The cells widen to share a row's spare width (no empty band on the right of the grid), at
+    every window width and thumbnail size; each card is painted in the middle of its cell."""
+    from PySide6.QtWidgets import QStyle
+
+    grid = window.grid
+    model = grid.model()
+    assert model.rowCount() >= 4
+    scroll_bar = grid.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, grid.verticalScrollBar())
+    for width, cell in ((900, 160), (1333, 160), (1333, 224), (700, 96), (1111, 128)):
+        window.resize(width, 700)
+        grid.set_cell(cell)
+        qtbot.wait(300)  # the list's own relayout after a resize is delayed
+        natural = window.delegate.sizeHint(None, None).width() + 4
+        first_row = [r for r in range(model.rowCount())
+                     if grid.visualRect(model.index(r)).y() == grid.visualRect(model.index(0)).y()]
+        columns = len(first_row)
+        if model.rowCount() > columns:  # a full row: what is left on its right is a scroll bar's width at most
+            band = grid.viewport().width() - columns * grid.gridSize().width()
+            assert 0 <= band <= scroll_bar + columns, (width, cell, columns, band)
+            assert grid.gridSize().width() >= natural
+        first = grid.visualRect(model.index(0))
+        card = window.delegate._centred(first)
+        assert abs((card.left() - first.left()) - (first.right() - card.right())) <= 1
+        assert card.width() == cell + 2 * window.delegate.PADDING
