@@ -82,9 +82,11 @@ from .matching import (
     BACKGROUND_TOP,
     SAME_COSINE_UNVERIFIED,
     SECOND_MOTION_MAX,
+    SHOT_TOLERANCE,
     GeometricVerifier,
     Verification,
     full_size_scale,
+    other_shot,
     sample_vectors,
 )
 from .paths import is_within, normalize_path
@@ -139,8 +141,6 @@ CHECK_VERSION = 4
 places keypoint-poor pictures by their grey levels, refines the alignment, compares band-passed cells
 and rejects a second motion (issue 11). 3: a refinement is kept only when it correlates better, and
 50 agreeing keypoints confirm a bare picture (pairs that version 2 called different can be the same)."""
-TIME_TOLERANCE = 0.5
-"""Seconds: capture times further apart than this are different shots."""
 
 Checked = tuple[Verification | None, Verification | None]
 
@@ -533,8 +533,7 @@ class DuplicateFinder:
         return max(sim - self._contents[a].level, sim - self._contents[b].level)
 
     def _time_apart(self, a: int, b: int) -> bool:
-        ta, tb = self._contents[a].taken, self._contents[b].taken
-        return ta is not None and tb is not None and abs(ta - tb) > TIME_TOLERANCE
+        return other_shot(self._contents[a].taken, self._contents[b].taken)
 
     def _key(self, a: int, b: int) -> tuple[str, str]:
         fa, fb = self._contents[a].fingerprint, self._contents[b].fingerprint
@@ -898,7 +897,7 @@ class DuplicateFinder:
         safe = np.maximum(nbr, 0)
         ok = (nbr >= 0) & alive[:, None] & alive[safe]
         ok &= np.maximum(sims - level[:, None], sims - level[safe]) >= PASS_MARGIN
-        apart = np.abs(taken[:, None] - taken[safe]) > TIME_TOLERANCE  # NaN compares False: no time, no veto
+        apart = np.abs(taken[:, None] - taken[safe]) > SHOT_TOLERANCE  # NaN compares False: no time, no veto
         ok &= ~apart
         ok &= np.cumsum(ok, axis=1) <= CHECKS_PER_PHOTO
         rows, cols = np.nonzero(ok)

@@ -66,6 +66,31 @@ SAME_COSINE_UNVERIFIED = 0.95
 same photo only at this cosine or above. The benchmark's highest cosine between two *different*
 photos (including different shots of one scene and every edited copy of each) is 0.89."""
 
+SHOT_TOLERANCE = 0.5
+"""Seconds: two photos whose capture times are both known and further apart than this are different
+shots, however alike their pixels (a burst's frames, a tripod's series, the same view photographed
+again a minute later): never "the same photo". The duplicate finder's tiers and a search's "copy"
+results follow this one rule, so a photo the search calls a copy is one the Duplicates page groups."""
+
+
+def other_shot(taken_a: float | None, taken_b: float | None) -> bool:
+    """True when both capture times are known and more than :data:`SHOT_TOLERANCE` apart."""
+    return taken_a is not None and taken_b is not None and abs(taken_a - taken_b) > SHOT_TOLERANCE
+
+
+def describe_gap(seconds: float) -> str:
+    """A gap between two capture times in words: "2 s", "3 min", "5 h", "4 days"."""
+    seconds = abs(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    days = seconds / 86400
+    return f"{days:.0f} day{'' if round(days) == 1 else 's'}"
+
+
 VERIFY_SIDE = 512
 """Pictures are verified at this long side: enough for 1000 ORB keypoints."""
 VERIFY_DECODE_SIDE = VERIFY_SIDE

@@ -218,6 +218,7 @@ def rank_query(
     variants: Callable[[], Sequence[tuple[str, Image.Image]]] | None = None,
     embed: EmbedFn | None = None,
     look_alikes: LookAlikeQuery | None = None,
+    another_shot: Callable[[int], str | None] | None = None,
 ) -> ResultSet:
     """Results for one query vector: fetch, decide "same" for the close calls, try the query's
     variants when no copy was found, order copies first, then the similar photos, place the cutoff.
@@ -227,6 +228,9 @@ def rank_query(
     picture) enables the geometric check; ``variants`` and ``embed`` enable the turned and cut-out
     forms of the query. Without them only near-identical vectors count as copies. ``look_alikes``
     makes the similar photos look-alikes (else: the copy vector's nearest that are not copies).
+    ``another_shot(photo_id)`` says why a candidate is another shot than the query (its capture time
+    differs: :func:`~photosim.core.matching.other_shot`), or None: such a candidate is never a copy,
+    however alike, as in the duplicate finder; it comes first among the close photos.
     """
     vector = np.asarray(vector, dtype=np.float32)
     background = test.background(vector)
@@ -237,19 +241,30 @@ def rank_query(
     variant_name = ""
     if not any(d.same for d in decisions) and variants is not None and embed is not None and query_image is not None:
         variant_name = _try_variants(variants(), embed, search, test, found)
+    shots: dict[int, str] = {}
+    if another_shot is not None:
+        for pid, (cand, decision) in list(found.items()):
+            if decision.same and (why := another_shot(pid)):
+                shots[pid] = why
+                found[pid] = (cand, replace(decision, match=SIMILAR))
+
+    def result(c: Candidate, d: Decision) -> Result:
+        return Result(c[0], c[1], float(c[2]), d.match, shots.get(c[0], d.reason))
+
     same = sorted((cd for cd in found.values() if cd[1].same), key=lambda cd: -cd[0][2])
-    copies = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in same]
+    copies = [result(c, d) for c, d in same]
     n_same = len(copies)
     variant_name = variant_name if n_same else ""
     if look_alikes is not None:
         near = sorted((cd for cd in found.values() if not cd[1].same and cd[0] in candidates
-                       and (cd[1].consistent or (background.z(cd[0][2]) >= SIMILAR_Z and cd[0][2] >= NEAR_FLOOR))),
-                      key=lambda cd: (not cd[1].consistent, -cd[0][2]))
-        near_results = [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in near][: max(k - n_same, 0)]
+                       and (cd[1].consistent or cd[0][0] in shots
+                            or (background.z(cd[0][2]) >= SIMILAR_Z and cd[0][2] >= NEAR_FLOOR))),
+                      key=lambda cd: (cd[0][0] not in shots, not cd[1].consistent, -cd[0][2]))
+        near_results = [result(c, d) for c, d in near][: max(k - n_same, 0)]
         return _with_look_alikes(copies, near_results, k, look_alikes, background, variant_name)
     similar = [cd for cd in found.values() if not cd[1].same and cd[0] in candidates]
-    similar.sort(key=lambda cd: -cd[0][2])
-    results = (copies + [Result(c[0], c[1], float(c[2]), d.match, d.reason) for c, d in similar])[: max(k, n_same)]
+    similar.sort(key=lambda cd: (cd[0][0] not in shots, -cd[0][2]))
+    results = (copies + [result(c, d) for c, d in similar])[: max(k, n_same)]
     cutoff = n_same + sum(1 for r in results[n_same:] if background.z(r.score) >= SIMILAR_Z)
     threshold = background.center + SIMILAR_Z * background.spread if len(results) > n_same else None
     return ResultSet(results, cutoff, n_same, variant_name, background, threshold=threshold)

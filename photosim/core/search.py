@@ -24,7 +24,15 @@ from PIL import Image
 from .catalog import INDEXED, Catalog, decode_vector
 from .images import FileRead, ImageLoadError, decode, decode_photo, read_file
 from .library import Library
-from .matching import VERIFY_SIDE, ZOOM_MAX_SIDE, GeometricVerifier, SamePhotoTest, sample_vectors
+from .matching import (
+    VERIFY_SIDE,
+    ZOOM_MAX_SIDE,
+    GeometricVerifier,
+    SamePhotoTest,
+    describe_gap,
+    other_shot,
+    sample_vectors,
+)
 from .paths import is_within, normalize_path
 from .results import LookAlikeQuery, ResultSet, query_variants, rank_query
 from .semantic import SemanticIndex, semantic_vector_of_probabilities
@@ -220,15 +228,18 @@ class Searcher:
             alike = semantic.vector_of(photo_id, self.catalog)
         # The path, not a decoded picture: the verifier decodes it on the first close call, and keeps
         # its features (a thumbnail's "Find similar" twice in a row reads the file once).
-        return self._rank(vector, k, folder, (photo_id,), row.path if os.path.exists(row.path) else None, alike)
+        return self._rank(vector, k, folder, (photo_id,), row.path if os.path.exists(row.path) else None, alike,
+                          taken=row.taken_at)
 
     def _results_for_read(self, source: FileRead | bytes, k: int, *, folder: str | None, crop: Crop | None,
                           what: str) -> ResultSet:
         try:
+            taken = None  # a region of a picture is not a shot of its own
             if crop is None:
                 # the same decode as the indexer's, so a re-saved copy gets its original's very vector
                 photo = decode_photo(source, self.library.backbone.decode_min_side)
                 model_input = photo.image
+                taken = photo.taken_at
                 # the check's own decode, unless that one could not be reduced either (a PNG: decoded once)
                 picture = working_picture(photo.image if photo.source == "full" else decode(source, VERIFY_SIDE))
                 del photo
@@ -248,7 +259,7 @@ class Searcher:
         if analysis.probabilities is not None and semantic is not None:
             # the same forward pass gave the class probabilities: the look-alike vector costs no model run
             alike = semantic_vector_of_probabilities(analysis.probabilities[0], semantic.taxonomy)
-        return self._rank(analysis.vectors[0], k, folder, (), picture, alike)
+        return self._rank(analysis.vectors[0], k, folder, (), picture, alike, taken=taken)
 
     def look_alike_index(self) -> SemanticIndex | None:
         """The library's look-alike index if it can serve "similar" results (enough photos labelled;
@@ -259,7 +270,10 @@ class Searcher:
         return semantic if semantic.usable(self.catalog) else None
 
     def _rank(self, vector: np.ndarray, k: int, folder: str | None, exclude: Sequence[int],
-              picture: Image.Image | str | None, alike: np.ndarray | None = None) -> ResultSet:
+              picture: Image.Image | str | None, alike: np.ndarray | None = None, *,
+              taken: float | None = None) -> ResultSet:
+        """``taken``: the query's capture time, if known; a library photo taken at another moment is
+        another shot, never a copy (the duplicate finder's rule)."""
         if k <= 0:
             raise QueryError("the number of results must be at least 1")
         test = self.same_photo_test()
@@ -282,9 +296,18 @@ class Searcher:
         # outside: a library photo's sideways copies inside the library are the duplicates finder's
         # to show, and "Find similar" on a thumbnail must answer at once.
         try_variants = isinstance(picture, Image.Image) and not exclude
+        catalog = self.catalog
+
+        def another_shot(photo_id: int) -> str | None:
+            row = catalog.get(photo_id)
+            if row is None or not other_shot(taken, row.taken_at):
+                return None
+            return f"another shot: taken {describe_gap(row.taken_at - taken)} apart"  # type: ignore[operator]
+
         return rank_query(vector, k, search, test, query_image=picture,
                           variants=(lambda: query_variants(picture)) if try_variants else None,  # type: ignore[arg-type]
-                          embed=self.library.embedder.embed_images, look_alikes=look_alikes)
+                          embed=self.library.embedder.embed_images, look_alikes=look_alikes,
+                          another_shot=another_shot if taken is not None else None)
 
     def _exact_in_folder(
         self, vector: np.ndarray, k: int, folder_id: int, folder_path: str, excluded: set[int]

@@ -45,6 +45,8 @@ class PhotoModel(QAbstractListModel):
     MtimeRole = Qt.ItemDataRole.UserRole + 5
     #: "same" (an edited copy of the query) or "similar"; None outside results.
     MatchRole = Qt.ItemDataRole.UserRole + 6
+    #: Why a result is a copy or not ("944 matching points...", "another shot: taken 3 min apart"); "" if unsaid.
+    ReasonRole = Qt.ItemDataRole.UserRole + 7
 
     def __init__(self, rows: RowSource, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +54,7 @@ class PhotoModel(QAbstractListModel):
         self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
         self._scores: np.ndarray | None = None
         self._matches: list[str] | None = None
+        self._reasons: list[str] | None = None
         self._rows: OrderedDict[int, Any] = OrderedDict()
 
     # -- content -------------------------------------------------------------------------------
@@ -69,6 +72,7 @@ class PhotoModel(QAbstractListModel):
         self._ids = np.asarray(ids, dtype=np.int64)
         self._scores = None
         self._matches = None
+        self._reasons = None
         self._rows.clear()
         self.endResetModel()
 
@@ -79,6 +83,7 @@ class PhotoModel(QAbstractListModel):
         self._scores = np.asarray([r.score for r in results], dtype=np.float32)
         matches = [getattr(r, "match", None) for r in results]
         self._matches = matches if any(m is not None for m in matches) else None
+        self._reasons = [str(getattr(r, "reason", "") or "") for r in results]
         self._rows.clear()
         self.endResetModel()
 
@@ -126,6 +131,8 @@ class PhotoModel(QAbstractListModel):
             return float(self._scores[row]) if self._scores is not None else None
         if role == self.MatchRole:
             return self._matches[row] if self._matches is not None else None
+        if role == self.ReasonRole:
+            return self._reasons[row] if self._reasons is not None else ""
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, self.PathRole,
                     self.FileSizeRole, self.MtimeRole, Qt.ItemDataRole.AccessibleTextRole):
             photo = self.photo(row)
@@ -142,6 +149,8 @@ class PhotoModel(QAbstractListModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 score = self.data(index, self.ScoreRole)
                 extra = f"\nsimilarity {score:.3f}" if score is not None else ""
+                reason = self.data(index, self.ReasonRole)
+                extra += f"\n{reason}" if reason else ""
                 size = f"\n{photo.width} × {photo.height}" if photo.width and photo.height else ""
                 return f"{shown}{size}{extra}"
             return name

@@ -104,9 +104,9 @@ def test_a_huge_picture_is_checked_at_a_working_size(shared: tuple[Library, Path
     decodes: list[str] = []
     real_rank, real_decode = Searcher._rank, search_module.decode_photo
 
-    def rank_spy(self, vector, k, folder, exclude, picture, alike):  # noqa: ANN001, ANN202
+    def rank_spy(self, vector, k, folder, exclude, picture, alike, **kwargs):  # noqa: ANN001, ANN003, ANN202
         pictures.append(picture)
-        return real_rank(self, vector, k, folder, exclude, picture, alike)
+        return real_rank(self, vector, k, folder, exclude, picture, alike, **kwargs)
 
     def decode_spy(source, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         photo = real_decode(source, *args, **kwargs)
@@ -218,3 +218,61 @@ def test_vectors_of_another_model_are_never_searched(indexed: tuple[Library, Pat
         assert len(other.index) == 0  # the library's vectors belong to the default model
         with pytest.raises(QueryError, match="empty"):
             Searcher(other).search_vector(np.ones(other.backbone.dim, dtype=np.float32))
+
+
+def _shot(image: Image.Image, path: Path, taken: str | None, quality: int = 92) -> Path:
+    """A camera file: the picture with EXIF DateTimeOriginal ``taken`` ("YYYY:MM:DD HH:MM:SS"), or none."""
+    exif = Image.Exif()
+    if taken is not None:
+        exif[0x8769] = {0x9003: taken}
+    return save_jpeg(image, path, quality=quality, exif=exif if taken is not None else None)
+
+
+def test_a_photo_taken_at_another_moment_is_another_shot_never_a_copy(indexed: tuple[Library, Path],
+                                                                      tmp_path: Path) -> None:
+    """Two frames of one view on a tripod, two minutes apart, look like crops of each other: without
+    their capture times the search calls them copies. With them, the search follows the duplicate
+    finder's rule (different capture times: different shots), says why, and lists the other shot
+    first among the close photos; an edited copy keeping the capture time is still a copy."""
+    from photosim.core.duplicates import DuplicateFinder
+
+    lib, folder = indexed
+    picture = Image.open(folder / "coffee.jpg").convert("RGB")
+    w, h = picture.size
+    first = picture.crop((0, 0, int(w * 0.93), int(h * 0.93)))
+    second = picture.crop((int(w * 0.07), int(h * 0.05), w, int(h * 0.98)))
+    _shot(first, folder / "shot-1.jpg", "2024:07:14 10:00:00")
+    _shot(first.resize((first.width * 3 // 4, first.height * 3 // 4)), folder / "shot-1-edit.jpg",
+          "2024:07:14 10:00:00", quality=75)
+    _shot(second, folder / "shot-2.jpg", "2024:07:14 10:02:00")
+    assert Indexer(lib).run().indexed == 3
+    searcher = Searcher(lib)
+
+    # The pixels alone: the second frame, saved without a capture time, finds the first as a copy.
+    bare = _shot(second, tmp_path / "second-bare.jpg", None)
+    copies = {Path(r.path).name for r in searcher.results_for_file(bare, 8).results if r.match == "same"}
+    assert {"shot-1.jpg", "shot-2.jpg"} <= copies
+
+    # "Find similar" on the first frame (a library photo: its stored capture time).
+    found = searcher.results_for_file(folder / "shot-1.jpg", 8)
+    by_name = {Path(r.path).name: r for r in found.results}
+    assert by_name["shot-1-edit.jpg"].match == "same"
+    assert by_name["shot-2.jpg"].match != "same"
+    assert by_name["shot-2.jpg"].reason == "another shot: taken 2 min apart"
+    assert found.results[found.same].path.endswith("shot-2.jpg")  # the closest of the photos that are not copies
+    # coffee.jpg, the picture both frames are cut from, has no capture time: a copy, as before
+    assert {Path(r.path).name for r in found.results[: found.same]} == {"shot-1-edit.jpg", "coffee.jpg"}
+
+    # A picture from outside with its capture time: the same rule.
+    outside = _shot(second, tmp_path / "second.jpg", "2024:07:14 10:02:00", quality=80)
+    found = searcher.results_for_file(outside, 8)
+    by_name = {Path(r.path).name: r for r in found.results}
+    assert by_name["shot-2.jpg"].match == "same"
+    assert by_name["shot-1.jpg"].match != "same" and by_name["shot-1.jpg"].reason.startswith("another shot")
+
+    # The Duplicates page agrees: the edit joins its original, the other shot does not.
+    finder = DuplicateFinder(lib)
+    finder.full_pass()
+    same = [{Path(p.path).name for p in g.photos} for g in finder.state.groups("same")]
+    assert any({"shot-1.jpg", "shot-1-edit.jpg"} <= g for g in same)
+    assert not any("shot-2.jpg" in g and "shot-1.jpg" in g for g in same)

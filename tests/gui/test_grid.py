@@ -151,3 +151,19 @@ def test_rows_fill_the_width_and_the_cards_stay_centred(qtbot, window) -> None:
         card = window.delegate._centred(first)
         assert abs((card.left() - first.left()) - (first.right() - card.right())) <= 1
         assert card.width() == cell + 2 * window.delegate.PADDING
+
+
+def test_a_results_tooltip_says_why_a_photo_is_or_is_not_a_copy(library, photo_dir) -> None:
+    from photosim.core.indexer import Indexer
+    from photosim.core.results import Result
+
+    library.catalog.add_folder(str(photo_dir))
+    Indexer(library).run()
+    rows = library.catalog.library_page(0, 2)
+    model = PhotoModel(library.catalog.get_many)
+    model.show_results([Result(rows[0].id, rows[0].path, 0.99, "same", "944 matching points, 100% of 57 regions aligned"),
+                        Result(rows[1].id, rows[1].path, 0.96, "similar", "another shot: taken 2 min apart")])
+    assert model.index(0).data(Qt.ItemDataRole.ToolTipRole).endswith("similarity 0.990\n944 matching points, 100% of 57 regions aligned")
+    assert model.index(1).data(Qt.ItemDataRole.ToolTipRole).endswith("\nanother shot: taken 2 min apart")
+    model.show_library([rows[0].id])
+    assert "similarity" not in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
