@@ -1014,7 +1014,7 @@ class LibraryService:
 
     def _snapshot_main(self) -> None:
         reader = self.library.catalog.reader()
-        ids = np.zeros(0, dtype=np.int64)
+        ids = owners = np.zeros(0, dtype=np.int64)
         folders: list[Any] = []
         counts: dict[int, dict[str, int]] = {}
         try:
@@ -1030,7 +1030,7 @@ class LibraryService:
                 try:
                     if heavy:
                         self._last_heavy = time.monotonic()
-                        ids = reader.newest_first_ids()
+                        ids, owners = reader.newest_first_with_folders()
                         folders = reader.folders()
                         counts = reader.folder_counts()
                 except Exception as exc:
@@ -1044,7 +1044,7 @@ class LibraryService:
                     paused = self._paused
                 snapshot = make_snapshot(
                     ids, folders, counts, self._watch_notes, progress=self._progress, busy=busy, paused=paused,
-                    device=self.device, serial=next(self._serial),
+                    device=self.device, serial=next(self._serial), folder_ids=owners,
                 )
                 self._snapshot = snapshot
                 self._emit(SnapshotPublished(snapshot))

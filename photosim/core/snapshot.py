@@ -41,6 +41,7 @@ class FolderState:
     pending: int
     state: str
     note: str = ""
+    folder_id: int = 0
 
     @property
     def online(self) -> bool:
@@ -76,7 +77,7 @@ def folder_states(
                 state = ERRORS
             else:
                 state = UP_TO_DATE
-        out.append(FolderState(folder.path, indexed, failed, pending, state, note))
+        out.append(FolderState(folder.path, indexed, failed, pending, state, note, folder.id))
     return tuple(out)
 
 
@@ -93,6 +94,8 @@ class LibrarySnapshot:
 
     ids: np.ndarray = field(default_factory=lambda: _frozen_ids(None))
     folders: tuple[FolderState, ...] = ()
+    #: The watched folder of each photo of ``ids`` (same order); see :meth:`ids_in`.
+    folder_ids: np.ndarray = field(default_factory=lambda: _frozen_ids(None))
     counts: Mapping[str, int] = field(default_factory=lambda: {"pending": 0, "indexed": 0, "failed": 0})
     progress: Progress | None = None
     busy: bool = False
@@ -104,6 +107,13 @@ class LibrarySnapshot:
     @property
     def photos(self) -> int:
         return len(self.ids)
+
+    def ids_in(self, folder: str) -> np.ndarray:
+        """The photos of one watched folder, newest first (empty for a folder not watched)."""
+        wanted = [f.folder_id for f in self.folders if f.path == folder]
+        if not wanted or len(self.folder_ids) != len(self.ids):
+            return _frozen_ids(None)
+        return _frozen_ids(self.ids[self.folder_ids == wanted[0]])
 
     @property
     def failed(self) -> int:
@@ -130,6 +140,7 @@ def make_snapshot(
     paused: bool,
     device: str | None,
     serial: int,
+    folder_ids: np.ndarray | None = None,
 ) -> LibrarySnapshot:
     totals = {"pending": 0, "indexed": 0, "failed": 0}
     for c in folder_counts.values():
@@ -138,6 +149,7 @@ def make_snapshot(
     current = progress.current if progress is not None and busy else None
     return LibrarySnapshot(
         ids=_frozen_ids(ids),
+        folder_ids=_frozen_ids(folder_ids),
         folders=folder_states(folders, folder_counts, notes, busy=busy, current=current),
         counts=totals,
         progress=progress,

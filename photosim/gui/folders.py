@@ -61,11 +61,14 @@ class FoldersPanel(QWidget):
         add_requested(): the user asked to choose a folder to add.
         folders_dropped(list): local folders were dropped onto the panel.
         remove_requested(str): the user asked to stop watching this folder.
+        folder_chosen(object): the folder whose photos the grid should show (str), or None for all;
+            sent when the user picks another folder, and None when the chosen one is removed.
     """
 
     add_requested = Signal()
     folders_dropped = Signal(object)  # list[str]; object keeps names Qt strings would mangle
     remove_requested = Signal(object)  # str
+    folder_chosen = Signal(object)  # str | None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,12 +104,17 @@ class FoldersPanel(QWidget):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         layout.addLayout(buttons)
-        self.list.currentItemChanged.connect(lambda cur, _prev: self.remove_button.setEnabled(cur is not None))
+        # The selection, not the current item: Qt makes the first row current (unselected) when the
+        # list gets the keyboard focus, which must not narrow the grid to that folder.
+        self.list.itemSelectionChanged.connect(self._selection_changed)
         self.statuses: list[FolderState] = []
+        self.chosen: str | None = None
 
     def set_folders(self, statuses: list[FolderState] | tuple[FolderState, ...]) -> None:
         current = self.selected_path()
         self.statuses = list(statuses)
+        # Rebuilt on every snapshot: the list's own signals would report the choice gone and back.
+        self.list.blockSignals(True)
         self.list.clear()
         for row, status in enumerate(statuses):
             shown = display_path(status.path)
@@ -127,13 +135,31 @@ class FoldersPanel(QWidget):
             self.list.addItem(item)
             if status.path == current:
                 self.list.setCurrentItem(item)
-        self.remove_button.setEnabled(self.list.currentItem() is not None)
+                item.setSelected(True)
+        self.list.blockSignals(False)
+        self.remove_button.setEnabled(self.selected_path() is not None)
+        if self.chosen is not None and all(s.path != self.chosen for s in self.statuses):
+            self.chosen = None
+            self.folder_chosen.emit(None)
+
+    def clear_choice(self) -> None:
+        """Back to every folder's photos (the header's "All photos", Esc): no folder selected."""
+        self.list.clearSelection()
+        self.list.setCurrentRow(-1)
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        path = self.selected_path()
+        self.remove_button.setEnabled(path is not None)
+        if path != self.chosen:
+            self.chosen = path
+            self.folder_chosen.emit(path)
 
     def selected_path(self) -> str | None:
-        item = self.list.currentItem()
-        if item is None:
+        items = self.list.selectedItems()
+        if not items:
             return None
-        row = item.data(Qt.ItemDataRole.UserRole)
+        row = items[0].data(Qt.ItemDataRole.UserRole)
         return self.statuses[row].path if isinstance(row, int) and 0 <= row < len(self.statuses) else None
 
     def _remove_clicked(self) -> None:

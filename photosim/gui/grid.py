@@ -214,11 +214,10 @@ class PhotoDelegate(QStyledItemDelegate):
             base = QColor(palette.mid().color())
             base.setAlpha(90)
             painter.fillPath(shape, base)
-            broken = path is None or (photo_id is not None and self.loader.is_broken(photo_id))
-            if broken:
+            why = "missing" if path is None else self.loader.broken_text(photo_id) if photo_id is not None else None
+            if why:
                 painter.setPen(QPen(palette.text().color()))
-                painter.drawText(placeholder, Qt.AlignmentFlag.AlignCenter,
-                                 "missing" if path is None else "cannot show")
+                painter.drawText(placeholder, Qt.AlignmentFlag.AlignCenter, why)
         caption = QRect(rect.x() + self.PADDING, thumb.bottom() + 3, self.cell, self.CAPTION - 4)
         score = model.data(index, PhotoModel.ScoreRole)
         match = model.data(index, PhotoModel.MatchRole)

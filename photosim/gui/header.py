@@ -8,6 +8,7 @@ with just that part (a face in a group photo, one building in a street).
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.paths import display_path
 from .labels import ElidedLabel
 
 PREVIEW = 88
@@ -123,17 +125,28 @@ class QueryHeader(QFrame):
             self._query_tools.append(widget)
             widget.setVisible(self.in_query)
 
-    def show_library(self, count: int, note: str = "") -> None:
+    def show_library(self, count: int, note: str = "", *, folder: str | None = None) -> None:
+        """The library view: every photo, or (``folder``) the photos of one watched folder."""
         self.in_query = False
         for tool in self._query_tools:
             tool.hide()
         self.preview.hide()
-        self.back_button.hide()
         self.more_button.hide()
         self.region_button.hide()
-        self.title.setText("All photos")
         hint = "Drop a photo here, paste one (Ctrl+V) or right-click a thumbnail to find similar photos."
         summary = f"{count:,} photo{'s' if count != 1 else ''}, newest first" if count else "No photos indexed yet"
+        if folder is None:
+            self.back_button.hide()
+            self.title.setText("All photos")
+        else:
+            shown = display_path(folder)
+            self.title.setText(os.path.basename(shown.rstrip(os.sep)) or shown)
+            self.back_button.setText("← All photos")
+            self.back_button.setToolTip("Show the photos of every folder again (Esc)")
+            self.back_button.show()
+            if not count:
+                summary = "No photos in this folder yet"
+            hint = f"In {shown}."
         self.set_state(f"{summary}. {note or hint}")
 
     def show_query(self, preview: QPixmap | None, label: str, state: str, *, can_pick_region: bool = True,
@@ -148,6 +161,8 @@ class QueryHeader(QFrame):
             self.preview.setPixmap(QPixmap())
             self.preview.setText("?")
         self.preview.setVisible(preview is not None or can_pick_region)
+        self.back_button.setText("← Back to library")
+        self.back_button.setToolTip("Show the library again (Esc)")
         self.back_button.show()
         self.region_button.setVisible(can_pick_region)
         self.preview.setEnabled(can_pick_region)

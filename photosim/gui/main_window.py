@@ -184,6 +184,9 @@ class MainWindow(QMainWindow):
         self.results.results_shown.connect(self.results_shown)
         self.results.query_failed.connect(self.query_failed)
         self.results.library_refreshed.connect(self.library_refreshed)
+        # A folder picked in the panel: the grid shows its photos; Esc or "All photos" drops the choice.
+        self.folders_panel.folder_chosen.connect(self.results.show_folder)
+        self.results.all_folders_requested.connect(self.folders_panel.clear_choice)
         self.folders.has_folders_changed.connect(self._has_folders_changed)
         self.folders.message.connect(self.show_message)
         self.status.problems_requested.connect(self.show_problems)

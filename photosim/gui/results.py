@@ -63,11 +63,14 @@ class ResultsPresenter(QObject):
         results_shown(list): a query's results on screen (copies first, best first).
         query_failed(str): a query could not be answered; the message was shown.
         library_refreshed(int): the library view shows a new snapshot with this many photos.
+        all_folders_requested(): Esc or "All photos" in one folder's view: the folders panel should
+            drop its choice (which then calls :meth:`show_folder` with None).
     """
 
     results_shown = Signal(list)
     query_failed = Signal(str)
     library_refreshed = Signal(int)
+    all_folders_requested = Signal()
 
     def __init__(
         self,
@@ -97,6 +100,8 @@ class ResultsPresenter(QObject):
         self._preview: QPixmap | None = None
         self._label = ""
         self._library_scroll = 0
+        self.folder: str | None = None
+        """The watched folder whose photos the library view shows (None: every folder's)."""
         self._fetch_cancel: threading.Event | None = None
         self._fetch_thread: threading.Thread | None = None
         self._relay = _FetchRelay(self)
@@ -302,17 +307,51 @@ class ResultsPresenter(QObject):
         self.find_similar_to_bytes(bytes(data), self._label)
 
     # -- the library view ------------------------------------------------------------------------
+    def library_ids(self) -> np.ndarray:
+        """What the library view shows: every photo, or the chosen folder's, newest first."""
+        if self.snapshot is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.snapshot.ids if self.folder is None else self.snapshot.ids_in(self.folder)
+
+    def _folder_note(self) -> str:
+        """What the header adds for the chosen folder: why it is offline (its photos cannot be shown),
+        else nothing (the header says where the folder is)."""
+        if self.folder is None or self.snapshot is None:
+            return ""
+        for state in self.snapshot.folders:
+            if state.path == self.folder and not state.online:
+                return f"Offline: {state.note or 'the folder cannot be reached'}."
+        return ""
+
+    @Slot(object)
+    def show_folder(self, folder: str | None) -> None:
+        """Show one watched folder's photos (None: all of them); from results, go back to the library."""
+        if folder == self.folder and not self.showing_results:
+            return
+        self.folder = folder
+        if self.showing_results:
+            self.back_to_library()
+            return
+        ids = self.library_ids()
+        self.model.show_library(ids)
+        self.header.show_library(len(ids), self._folder_note(), folder=self.folder)
+        self.grid.verticalScrollBar().setValue(0)
+        self.library_refreshed.emit(len(ids))
+
     @Slot()
     def back_to_library(self) -> None:
+        """Esc and the header's button: from results to the library view; from one folder to all."""
         if not self.showing_results:
+            if self.folder is not None:
+                self.all_folders_requested.emit()
             return
         self._cancel_fetch()
         self.token += 1  # a query still running is now stale
         self.query = None
         self.answer = None
-        ids = self.snapshot.ids if self.snapshot is not None else np.zeros(0, dtype=np.int64)
+        ids = self.library_ids()
         self.model.show_library(ids)
-        self.header.show_library(len(ids))
+        self.header.show_library(len(ids), self._folder_note(), folder=self.folder)
         self.grid.verticalScrollBar().setValue(self._library_scroll)
 
     @Slot(object)
@@ -324,7 +363,7 @@ class ResultsPresenter(QObject):
             if previous is None or not np.array_equal(previous.ids, snapshot.ids):
                 self.model.forget_rows()  # files may have moved: re-read the rows on screen
             return
-        ids = snapshot.ids
+        ids = self.library_ids()
         if not np.array_equal(ids, self.model.ids):
             current = self.grid.currentIndex().data(PhotoModel.PhotoIdRole)
             scroll = self.grid.verticalScrollBar().value()
@@ -336,7 +375,7 @@ class ResultsPresenter(QObject):
             self.grid.verticalScrollBar().setValue(scroll)
         elif previous is not None and previous.counts != snapshot.counts:
             self.model.forget_rows()
-        self.header.show_library(len(ids))
+        self.header.show_library(len(ids), self._folder_note(), folder=self.folder)
         self.library_refreshed.emit(len(ids))
 
 

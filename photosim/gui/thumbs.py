@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 
 from PIL import Image
@@ -29,6 +30,13 @@ THUMBNAIL_NICENESS = 5
 
 MAX_QUEUED = 512
 """Older requests than this are dropped: they scrolled out of view long ago and will be asked again."""
+
+BROKEN_RETRY_S = 30.0
+"""A thumbnail that could not be made is tried again when painted this long after: the drive of an
+offline folder comes back, a file that a sync was still writing is complete (a failure was kept for
+the app's whole life before, so a folder back online showed "cannot show" until a restart)."""
+NOT_FOUND = "not found"
+CANNOT_SHOW = "cannot show"
 
 
 def pil_to_qimage(image: Image.Image) -> QImage:
@@ -62,7 +70,8 @@ class ThumbnailLoader(QObject):
     """Gives the delegate a pixmap for a photo, or None while one is being made.
 
     Signals:
-        loaded(int): the thumbnail of this photo id is now in the memory cache (or failed for good).
+        loaded(int): the thumbnail of this photo id is now in the memory cache (or failed: see
+            :meth:`broken_text`).
     """
 
     loaded = Signal(int)
@@ -75,7 +84,7 @@ class ThumbnailLoader(QObject):
         self.capacity = capacity
         self.pixels = 160
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
-        self._broken: set[int] = set()
+        self._broken: dict[int, tuple[float, str]] = {}  # photo id -> (when it failed, why)
         self._queue: OrderedDict[int, _Request] = OrderedDict()  # last = most recent = rendered first
         self._lock = threading.Lock()
         self._generation = 0
@@ -107,19 +116,26 @@ class ThumbnailLoader(QObject):
     def is_broken(self, photo_id: int) -> bool:
         return photo_id in self._broken
 
+    def broken_text(self, photo_id: int) -> str | None:
+        """Why the photo's thumbnail could not be made ("not found": the file is gone or its folder
+        offline; "cannot show": it could not be read), or None."""
+        failed = self._broken.get(photo_id)
+        return failed[1] if failed is not None else None
+
     def pixmap(self, photo_id: int, path: str, size: int, mtime_ns: int) -> QPixmap | None:
         pix = self._pixmaps.get(photo_id)
         if pix is not None:
             self._pixmaps.move_to_end(photo_id)
             return pix
-        if photo_id not in self._broken:
+        failed = self._broken.get(photo_id)
+        if failed is None or time.monotonic() - failed[0] >= BROKEN_RETRY_S:
             self._request(_Request(photo_id, path, size, mtime_ns))
         return None
 
     def forget(self, photo_id: int) -> None:
         """Drop a photo's pixmap (its file changed)."""
         self._pixmaps.pop(photo_id, None)
-        self._broken.discard(photo_id)
+        self._broken.pop(photo_id, None)
 
     def _request(self, request: _Request) -> None:
         with self._lock:
@@ -151,21 +167,22 @@ class ThumbnailLoader(QObject):
                 if max(qimage.width(), qimage.height()) > pixels:
                     qimage = qimage.scaled(pixels, pixels, Qt.AspectRatioMode.KeepAspectRatio,
                                            Qt.TransformationMode.SmoothTransformation)
-                result: QImage | None = qimage
+                result: QImage | str = qimage
             except ImageLoadError:
-                result = None
+                result = CANNOT_SHOW if os.path.exists(request.path) else NOT_FOUND
             except Exception:
                 log.exception("thumbnail of %s failed", request.path)
-                result = None
+                result = CANNOT_SHOW
             self._rendered.emit(request.photo_id, generation, result)
 
     @Slot(int, int, object)
-    def _store(self, photo_id: int, generation: int, image: QImage | None) -> None:
+    def _store(self, photo_id: int, generation: int, image: QImage | str) -> None:
         if generation != self._generation:
             return
-        if image is None:
-            self._broken.add(photo_id)
+        if isinstance(image, str):
+            self._broken[photo_id] = (time.monotonic(), image)
         else:
+            self._broken.pop(photo_id, None)
             self._pixmaps[photo_id] = QPixmap.fromImage(image)
             while len(self._pixmaps) > self.capacity:
                 self._pixmaps.popitem(last=False)

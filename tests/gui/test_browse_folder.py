@@ -1,0 +1,103 @@
+"""One folder's photos: picking a watched folder in the panel shows its photos; Esc shows them all again."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from photosim.gui.grid import PhotoModel
+
+
+def grid_paths(window) -> list[str]:  # noqa: ANN001
+    model = window.grid.model()
+    return [model.index(r).data(PhotoModel.PathRole) for r in range(model.rowCount())]
+
+
+def choose(window, path: Path) -> None:  # noqa: ANN001
+    panel = window.folders_panel
+    rows = [i for i, s in enumerate(panel.statuses) if s.path == str(path)]
+    panel.list.setCurrentRow(rows[0])
+
+
+def test_picking_a_folder_shows_its_photos_until_esc(qtbot, make_window, photo_dir: Path, tmp_path: Path,
+                                                     library) -> None:  # noqa: ANN001
+    holiday = tmp_path / "Holiday 2024"
+    holiday.mkdir()
+    for name in ("coffee.jpg", "rocket.jpg"):
+        shutil.copy(photo_dir / name, holiday / f"holiday-{name}")
+    window = make_window([photo_dir, holiday])
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 10, timeout=30_000)
+    # The folder list taking the keyboard focus makes a row current (Qt does), which must not narrow the grid.
+    window.folders_panel.list.setFocus()
+    qtbot.wait(100)
+    assert len(grid_paths(window)) == 10 and window.folders_panel.chosen is None
+    header = window.header
+
+    choose(window, holiday)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
+    assert set(grid_paths(window)) == {str(holiday / "holiday-coffee.jpg"), str(holiday / "holiday-rocket.jpg")}
+    assert header.title.text() == "Holiday 2024"
+    assert header.subtitle.text().startswith("2 photos, newest first. In ")
+    assert header.back_button.isVisible() and header.back_button.text() == "← All photos"
+
+    # The library changes elsewhere: the view stays on the folder, and the snapshot keeps the panel's choice.
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        shutil.copy(photo_dir / "china.jpg", photo_dir / "china-again.jpg")
+    qtbot.wait(300)
+    assert len(grid_paths(window)) == 2 and window.folders_panel.chosen == str(holiday)
+
+    # Find similar from the folder's view, then back: Esc returns to the folder, Esc again to everything.
+    window.find_similar_to_photo(window.grid.model().index(0).data(PhotoModel.PhotoIdRole))
+    qtbot.waitUntil(lambda: window.results.showing_results and window.grid.model().is_results, timeout=60_000)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.results.showing_results, timeout=5_000)
+    assert len(grid_paths(window)) == 2 and header.title.text() == "Holiday 2024"
+    qtbot.keyClick(window.grid, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 11, timeout=5_000)
+    assert header.title.text() == "All photos" and not header.back_button.isVisible()
+    assert window.folders_panel.selected_path() is None and window.folders_panel.chosen is None
+    assert not window.folders_panel.remove_button.isEnabled()
+
+    # The header's button does the same; removing the chosen folder shows everything that is left.
+    choose(window, holiday)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
+    header.back_button.click()
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 11, timeout=5_000)
+    choose(window, holiday)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
+    with qtbot.waitSignal(window.bridge.folders_changed, timeout=60_000):
+        window.remove_folder(str(holiday), confirm=False)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 9 and header.title.text() == "All photos", timeout=30_000)
+
+
+def test_a_thumbnail_that_failed_is_tried_again_later(qtbot, tmp_path: Path, photo_dir: Path, monkeypatch) -> None:  # noqa: ANN001
+    """An offline folder's photos say "not found" and come back by themselves once their files do
+    (a failure used to be kept until the app restarted); an unreadable file says "cannot show"."""
+    from photosim.core.thumbnails import ThumbnailCache
+    from photosim.gui import thumbs
+    from photosim.gui.thumbs import ThumbnailLoader
+
+    loader = ThumbnailLoader(ThumbnailCache(tmp_path / "cache"))
+    away = tmp_path / "nas" / "coffee.jpg"
+    stat = (photo_dir / "coffee.jpg").stat()
+    assert loader.pixmap(1, str(away), stat.st_size, stat.st_mtime_ns) is None
+    qtbot.waitUntil(lambda: loader.broken_text(1) is not None, timeout=10_000)
+    assert loader.broken_text(1) == "not found"
+    away.parent.mkdir()
+    shutil.copy2(photo_dir / "coffee.jpg", away)  # the drive is back
+    assert loader.pixmap(1, str(away), stat.st_size, stat.st_mtime_ns) is None  # not before the retry delay
+    qtbot.wait(200)
+    assert loader.broken_text(1) == "not found"
+    monkeypatch.setattr(thumbs, "BROKEN_RETRY_S", 0.0)
+    loader.pixmap(1, str(away), stat.st_size, stat.st_mtime_ns)
+    qtbot.waitUntil(lambda: loader.pixmap(1, str(away), stat.st_size, stat.st_mtime_ns) is not None, timeout=10_000)
+    assert loader.broken_text(1) is None
+
+    garbled = tmp_path / "garbled.jpg"
+    garbled.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 500)
+    loader.pixmap(2, str(garbled), 504, garbled.stat().st_mtime_ns)
+    qtbot.waitUntil(lambda: loader.broken_text(2) is not None, timeout=10_000)
+    assert loader.broken_text(2) == "cannot show"
+    loader.shutdown()
