@@ -157,7 +157,10 @@ class ResultsPresenter(QObject):
         title = f"Photos of {_subject(query.label)}" if words else None
         if query.only:
             title = (title or f"Similar to {self._label}") + f", only {query.only}"
-        self.header.show_query(preview, self._label, "Searching…", can_pick_region=not words, title=title)
+        # No region to draw on a picture that cannot be shown (a photo of an offline folder, whose
+        # stored vector still answers "Find similar").
+        can_pick = not words and preview is not None and not preview.isNull()
+        self.header.show_query(preview, self._label, "Searching…", can_pick_region=can_pick, title=title)
         token, _future = self.service.submit_query(query, self.results_count())
         self.token = token
         return token

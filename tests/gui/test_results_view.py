@@ -83,7 +83,7 @@ def test_a_long_file_name_does_not_widen_the_window(qtbot, window, photo_dir: Pa
     assert window.only_box.width() >= 120 and window.header.subtitle.width() > 300
 
 
-def test_a_region_of_the_query_searches_again(qtbot, window, photo_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_region_of_the_query_searches_again(qtbot, window, photo_dir: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """A group shot made of two photos side by side: a rectangle around one part finds that photo."""
     left = Image.open(photo_dir / "astronaut.jpg").convert("RGB").resize((400, 400))
     right = Image.open(photo_dir / "coffee.jpg").convert("RGB").resize((400, 400))
@@ -101,6 +101,17 @@ def test_a_region_of_the_query_searches_again(qtbot, window, photo_dir: Path, tm
     with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
         window.results.search_region((0, 0, 400, 400))
     assert blocker.args[0][0].path == str(photo_dir / "astronaut.jpg")
+
+    # A library photo whose file cannot be read now (its folder offline): its stored vector still
+    # answers, but there is no picture to draw a region on, so the button is not offered.
+    from photosim.gui import results as results_module
+    from photosim.gui.grid import PhotoModel
+
+    photo_id = window.grid.model().index(0).data(PhotoModel.PhotoIdRole)
+    monkeypatch.setattr(results_module, "load_preview", lambda source, *a: QPixmap())  # what a missing file gives
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.find_similar_to_photo(photo_id)
+    assert not window.header.region_button.isVisible()
 
 
 def test_the_region_dialog_maps_a_drag_to_picture_pixels(qtbot) -> None:  # noqa: ANN001
