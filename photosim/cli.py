@@ -958,7 +958,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for folder, f in zip(folders, info["folders"], strict=True):
         c = f["counts"]
         print(f"  {folder.path}  ({c.get('indexed', 0)} indexed, {c.get('failed', 0)} failed)"
-              + ("" if f["online"] else "  [offline]"))
+              + ("" if f["online"] else f"  [offline: {f['offline_reason']}]"))
     if failures:
         print(f"failures ({len(failures)}):")
         for row in failures:

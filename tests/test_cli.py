@@ -375,6 +375,8 @@ def test_an_unplugged_drive_and_an_empty_mount_point_keep_their_photos(capsys, p
     assert f"folder is empty: the drive it was on is not mounted, its photos are kept: {drive}" in err
     code, out, _ = run(capsys, "folders", "--data-dir", str(data_dir))
     assert "(8 indexed, 0 failed)  [offline: folder is empty: the drive it was on is not mounted]" in out
+    code, out, _ = run(capsys, "status", "--data-dir", str(data_dir))
+    assert "(8 indexed, 0 failed)  [offline: folder is empty: the drive it was on is not mounted]" in out
     code, out, _ = run(capsys, "status", "--json", "--data-dir", str(data_dir))
     folder = json.loads(out)["folders"][0]
     assert not folder["online"] and folder["offline_reason"] == "folder is empty: the drive it was on is not mounted"
