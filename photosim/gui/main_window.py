@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         self.results.library_refreshed.connect(self.library_refreshed)
         # A folder picked in the panel: the grid shows its photos; Esc or "All photos" drops the choice.
         self.folders_panel.folder_chosen.connect(self.results.show_folder)
+        self.folders_panel.folder_chosen.connect(self._folder_chosen)
         self.results.all_folders_requested.connect(self.folders_panel.clear_choice)
         self.folders.has_folders_changed.connect(self._has_folders_changed)
         self.folders.message.connect(self.show_message)
@@ -375,6 +376,12 @@ class MainWindow(QMainWindow):
         self.duplicates.open()
         self.duplicates_view.refresh()
         self.duplicates_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _folder_chosen(self, folder: str | None) -> None:
+        """A folder clicked in the panel while the Duplicates view is open shows that folder's photos."""
+        if folder is not None and self.showing_duplicates:
+            self.duplicates_view.leave_compare()
+            self.stack.setCurrentWidget(self.browse_page)
 
     def _has_folders_changed(self, has: bool) -> None:
         page = self.browse_page if has else self.welcome

@@ -60,6 +60,13 @@ def test_picking_a_folder_shows_its_photos_until_esc(qtbot, make_window, photo_d
     assert window.folders_panel.selected_path() is None and window.folders_panel.chosen is None
     assert not window.folders_panel.remove_button.isEnabled()
 
+    # Picked while the Duplicates view is open: the folder's photos show.
+    window.show_duplicates()
+    choose(window, holiday)
+    qtbot.waitUntil(lambda: not window.showing_duplicates and len(grid_paths(window)) == 2, timeout=5_000)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 11, timeout=5_000)
+
     # The header's button does the same; removing the chosen folder shows everything that is left.
     choose(window, holiday)
     qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
