@@ -647,6 +647,20 @@ class Catalog:
         return ids, owners
 
     @_locked
+    def stored_paths(self, ids: Sequence[int] | None = None) -> list[tuple[int, int, bytes]]:
+        """(id, watched folder id, path as stored: bytes) of these photos, or of every indexed one."""
+        if ids is None:
+            rows = self.db.execute("SELECT id, folder_id, path FROM photos WHERE state = 'indexed'").fetchall()
+        else:
+            rows = []
+            for start in range(0, len(ids), 500):
+                chunk = [int(i) for i in ids[start : start + 500]]
+                rows += self.db.execute(
+                    f"SELECT id, folder_id, path FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+        return [(pid, fid, path if isinstance(path, bytes) else encode_path(path)) for pid, fid, path in rows]
+
+    @_locked
     def max_photo_id(self) -> int:
         row = self.db.execute("SELECT MAX(id) FROM photos").fetchone()
         return int(row[0] or 0)

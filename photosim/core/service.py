@@ -73,7 +73,7 @@ from .library import Library, LibraryBusyError
 from .paths import normalize_path
 from .progress import Progress, RateMeter, RunControl
 from .search import QueryError, Searcher
-from .snapshot import LibrarySnapshot, make_snapshot
+from .snapshot import LibrarySnapshot, SubfolderIndex, make_snapshot
 from .watcher import FolderWatcher, collapse_paths, is_network_folder
 
 __all__ = [
@@ -1014,7 +1014,9 @@ class LibraryService:
 
     def _snapshot_main(self) -> None:
         reader = self.library.catalog.reader()
-        ids = owners = np.zeros(0, dtype=np.int64)
+        ids = owners = subs = np.zeros(0, dtype=np.int64)
+        sub_names: list[tuple[int, str]] = []
+        below = SubfolderIndex()
         folders: list[Any] = []
         counts: dict[int, dict[str, int]] = {}
         try:
@@ -1032,6 +1034,7 @@ class LibraryService:
                         self._last_heavy = time.monotonic()
                         ids, owners = reader.newest_first_with_folders()
                         folders = reader.folders()
+                        subs, sub_names = below.codes(ids, {f.id: f.path for f in folders}, reader.stored_paths)
                         counts = reader.folder_counts()
                 except Exception as exc:
                     if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
@@ -1045,6 +1048,7 @@ class LibraryService:
                 snapshot = make_snapshot(
                     ids, folders, counts, self._watch_notes, progress=self._progress, busy=busy, paused=paused,
                     device=self.device, serial=next(self._serial), folder_ids=owners,
+                    subfolder_ids=subs, subfolders=sub_names,
                 )
                 self._snapshot = snapshot
                 self._emit(SnapshotPublished(snapshot))

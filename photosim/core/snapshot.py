@@ -13,8 +13,8 @@ mount point; see :func:`photosim.core.paths.folder_offline`), whatever the last 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -42,6 +42,8 @@ class FolderState:
     state: str
     note: str = ""
     folder_id: int = 0
+    subfolders: tuple[tuple[str, int], ...] = ()
+    """The folders right below this one that hold photos (at any depth): (name, photos), by name."""
 
     @property
     def online(self) -> bool:
@@ -81,6 +83,47 @@ def folder_states(
     return tuple(out)
 
 
+class SubfolderIndex:
+    """Which folder right below its watched folder each photo lies in (for the folders panel's
+    subfolders), remembered by photo id between snapshots.
+
+    A snapshot is re-read every few seconds while a run indexes; reading every photo's path each
+    time cost 100 ms more per snapshot at 100,000 photos (measured: ids alone 75 ms, with paths 170).
+    Ids are stable (a changed file gets a new id), so only the photos not seen before are read;
+    the memory is forgotten when the watched folders change (a folder adopted by its parent moves
+    its photos one level down).
+    """
+
+    def __init__(self) -> None:
+        self._roots: dict[int, str] = {}
+        self._where: dict[int, tuple[int, bytes] | None] = {}
+
+    def codes(self, ids: np.ndarray, roots: Mapping[int, str],
+              stored_paths: Callable[[Sequence[int] | None], list[tuple[int, int, bytes]]]
+              ) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """(a code per photo of ``ids``: an index into the returned (watched folder id, name) pairs,
+        or -1 for a photo directly in its watched folder)."""
+        if dict(roots) != self._roots:
+            self._roots = dict(roots)
+            self._where.clear()
+        listed = ids.tolist()
+        where = self._where
+        missing = [i for i in listed if i not in where]
+        if missing:
+            prefixes = {fid: os.fsencode(path).rstrip(b"/") + b"/" for fid, path in roots.items()}
+            for pid, fid, raw in stored_paths(None if len(missing) > len(listed) // 2 else missing):
+                prefix = prefixes.get(fid)
+                cut = raw.find(b"/", len(prefix)) if prefix is not None and raw.startswith(prefix) else -1
+                where[pid] = (fid, raw[len(prefix) : cut]) if prefix is not None and cut > 0 else None
+        if len(where) > 2 * len(listed) + 1000:  # photos gone: forget them
+            keep = set(listed)
+            self._where = where = {k: v for k, v in where.items() if k in keep}
+        known: dict[tuple[int, bytes], int] = {}
+        codes = np.fromiter(((-1 if (w := where.get(i)) is None else known.setdefault(w, len(known)))
+                             for i in listed), dtype=np.int32, count=len(listed))
+        return codes, [(fid, os.fsdecode(name)) for fid, name in known]
+
+
 def _frozen_ids(ids: np.ndarray | None) -> np.ndarray:
     arr = np.zeros(0, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
     arr = arr.copy() if arr.flags.writeable and ids is not None else arr
@@ -96,6 +139,10 @@ class LibrarySnapshot:
     folders: tuple[FolderState, ...] = ()
     #: The watched folder of each photo of ``ids`` (same order); see :meth:`ids_in`.
     folder_ids: np.ndarray = field(default_factory=lambda: _frozen_ids(None))
+    #: Each photo's subfolder (an index into ``subfolder_keys``; -1: directly in its watched folder).
+    subfolder_ids: np.ndarray = field(default_factory=lambda: _frozen_ids(None))
+    #: (watched folder id, name of the folder right below it), by subfolder index.
+    subfolder_keys: tuple[tuple[int, str], ...] = ()
     counts: Mapping[str, int] = field(default_factory=lambda: {"pending": 0, "indexed": 0, "failed": 0})
     progress: Progress | None = None
     busy: bool = False
@@ -109,11 +156,27 @@ class LibrarySnapshot:
         return len(self.ids)
 
     def ids_in(self, folder: str) -> np.ndarray:
-        """The photos of one watched folder, newest first (empty for a folder not watched)."""
-        wanted = [f.folder_id for f in self.folders if f.path == folder]
-        if not wanted or len(self.folder_ids) != len(self.ids):
+        """The photos of a watched folder, or of a folder right below one (with its own subfolders),
+        newest first; empty for any other folder."""
+        if len(self.folder_ids) != len(self.ids):
             return _frozen_ids(None)
-        return _frozen_ids(self.ids[self.folder_ids == wanted[0]])
+        for state in self.folders:
+            if folder == state.path:
+                return _frozen_ids(self.ids[self.folder_ids == state.folder_id])
+            parent, name = os.path.split(folder)
+            if parent == state.path and name and len(self.subfolder_ids) == len(self.ids):
+                for code, key in enumerate(self.subfolder_keys):
+                    if key == (state.folder_id, name):
+                        return _frozen_ids(self.ids[self.subfolder_ids == code])
+        return _frozen_ids(None)
+
+    def browsable(self, folder: str) -> bool:
+        """Whether :meth:`ids_in` knows this folder (a watched folder, or one right below it)."""
+        for state in self.folders:
+            if folder == state.path or (os.path.dirname(folder) == state.path
+                                        and any(name == os.path.basename(folder) for name, _ in state.subfolders)):
+                return True
+        return False
 
     @property
     def failed(self) -> int:
@@ -141,16 +204,30 @@ def make_snapshot(
     device: str | None,
     serial: int,
     folder_ids: np.ndarray | None = None,
+    subfolder_ids: np.ndarray | None = None,
+    subfolders: Sequence[tuple[int, str]] = (),
 ) -> LibrarySnapshot:
     totals = {"pending": 0, "indexed": 0, "failed": 0}
     for c in folder_counts.values():
         for key in totals:
             totals[key] += int(c.get(key, 0))
     current = progress.current if progress is not None and busy else None
+    states = folder_states(folders, folder_counts, notes, busy=busy, current=current)
+    codes = np.zeros(0, dtype=np.int32) if subfolder_ids is None else np.asarray(subfolder_ids)
+    if len(subfolders) and len(codes):
+        counts = np.bincount(codes[codes >= 0], minlength=len(subfolders))
+        below: dict[int, list[tuple[str, int]]] = {}
+        for (fid, name), count in zip(subfolders, counts.tolist(), strict=True):
+            if count:
+                below.setdefault(fid, []).append((name, int(count)))
+        states = tuple(replace(s, subfolders=tuple(sorted(below.get(s.folder_id, ()), key=lambda sc: sc[0].lower())))
+                       for s in states)
     return LibrarySnapshot(
         ids=_frozen_ids(ids),
         folder_ids=_frozen_ids(folder_ids),
-        folders=folder_states(folders, folder_counts, notes, busy=busy, current=current),
+        subfolder_ids=_frozen_ids(codes),
+        subfolder_keys=tuple(subfolders),
+        folders=states,
         counts=totals,
         progress=progress,
         busy=busy,

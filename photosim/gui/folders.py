@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +44,36 @@ def _dot(color: str, size: int = 12) -> QIcon:
     return QIcon(pix)
 
 
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their text wrapped to the panel's width: QTreeView measures a row before it
+    knows the column's width, and cut a long folder name to two lines with its count lost."""
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        depth = 1 if index.parent().isValid() else 0
+        icon = self.tree.iconSize().width() + 8
+        width = self.tree.viewport().width() - self.tree.indentation() * (depth + 1) - icon - 12
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        if width <= 40 or not text:
+            return hint
+        bounds = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000),  # type: ignore[attr-defined]
+                                                 int(Qt.TextFlag.TextWordWrap), text)
+        return QSize(hint.width(), max(hint.height(), bounds.height() + 14))
+
+
+class _FolderTree(QTreeWidget):
+    """The tree, re-measuring its rows when its width changes (their wrapped height depends on it)."""
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.scheduleDelayedItemsLayout()
+
+
 def folder_urls_in(event: QDragEnterEvent | QDropEvent) -> list[str]:
     """Local folders among the dragged URLs (exact paths, any name)."""
     from .drops import local_path
@@ -55,20 +86,25 @@ def folder_urls_in(event: QDragEnterEvent | QDropEvent) -> list[str]:
 
 
 class FoldersPanel(QWidget):
-    """Lists the watched folders; add with the button or by dropping folders here; remove the selected one.
+    """Lists the watched folders, each with the folders right below it that hold photos; add with the
+    button or by dropping folders here; remove the selected one; pick one to see its photos.
 
     Signals:
         add_requested(): the user asked to choose a folder to add.
         folders_dropped(list): local folders were dropped onto the panel.
         remove_requested(str): the user asked to stop watching this folder.
-        folder_chosen(object): the folder whose photos the grid should show (str), or None for all;
-            sent when the user picks another folder, and None when the chosen one is removed.
+        folder_chosen(object): the folder whose photos the grid should show (str: a watched folder or
+            one right below it), or None for all; sent when the user picks another one, and None when
+            the chosen one goes (removed, or its last photo gone).
     """
 
     add_requested = Signal()
     folders_dropped = Signal(object)  # list[str]; object keeps names Qt strings would mangle
     remove_requested = Signal(object)  # str
     folder_chosen = Signal(object)  # str | None
+
+    #: An item's data: (row in ``statuses``, subfolder name or None for the watched folder itself).
+    _WHERE = Qt.ItemDataRole.UserRole
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,17 +115,20 @@ class FoldersPanel(QWidget):
         title = QLabel("Folders")
         title.setObjectName("panelTitle")
         layout.addWidget(title)
-        self.list = QListWidget()
+        self.list = _FolderTree()
         self.list.setObjectName("folderList")
+        self.list.setItemDelegate(_WrappingDelegate(self.list))
+        self.list.setHeaderHidden(True)
+        self.list.setColumnCount(1)
         self.list.setIconSize(QSize(12, 12))
         self.list.setWordWrap(True)
+        self.list.setIndentation(14)
         # Wrap to the panel's width when it narrows (beside the photo info panel a horizontal scroll
         # bar appeared under "55 photos · 3 could not be read").
-        self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.setSpacing(3)
+        self.list.header().setStretchLastSection(True)
         self.list.setAcceptDrops(False)
-        self.list.setUniformItemSizes(False)
+        self.list.setUniformRowHeights(False)
         layout.addWidget(self.list, 1)
         self.hint = QLabel("Drop a folder here to add it.")
         self.hint.setObjectName("hint")
@@ -109,6 +148,9 @@ class FoldersPanel(QWidget):
         self.list.itemSelectionChanged.connect(self._selection_changed)
         self.statuses: list[FolderState] = []
         self.chosen: str | None = None
+        self._expanded: set[str] = set()
+        self.list.itemExpanded.connect(lambda item: self._expanded.add(self._path_of(item) or ""))
+        self.list.itemCollapsed.connect(lambda item: self._expanded.discard(self._path_of(item) or ""))
 
     def set_folders(self, statuses: list[FolderState] | tuple[FolderState, ...]) -> None:
         current = self.selected_path()
@@ -116,6 +158,7 @@ class FoldersPanel(QWidget):
         # Rebuilt on every snapshot: the list's own signals would report the choice gone and back.
         self.list.blockSignals(True)
         self.list.clear()
+        paths: set[str] = set()
         for row, status in enumerate(statuses):
             shown = display_path(status.path)
             name = os.path.basename(shown.rstrip(os.sep)) or shown
@@ -127,43 +170,77 @@ class FoldersPanel(QWidget):
                 detail = f"{status.pending:,} waiting"
             if status.note and status.state != OFFLINE and "every" in status.note:
                 detail = f"{detail} · checked periodically"  # polled: a network drive or too many folders
-            item = QListWidgetItem(_dot(STATE_COLORS.get(status.state, "#999")), f"{name}\n{count} · {detail}")
-            tip = shown + (f"\n{status.note}" if status.note else "")
-            item.setToolTip(tip)
+            item = QTreeWidgetItem([f"{name}\n{count} · {detail}"])
+            item.setIcon(0, _dot(STATE_COLORS.get(status.state, "#999")))
+            item.setToolTip(0, shown + (f"\n{status.note}" if status.note else ""))
             # The row, not the path: a name that is not valid UTF-8 cannot live in a QString unchanged.
-            item.setData(Qt.ItemDataRole.UserRole, row)
-            self.list.addItem(item)
-            if status.path == current:
+            item.setData(0, self._WHERE, (row, None))
+            self.list.addTopLevelItem(item)
+            paths.add(status.path)
+            for sub, photos in status.subfolders:
+                child = QTreeWidgetItem([f"{display_path(sub)}\n{photos:,} photo{'s' if photos != 1 else ''}"])
+                child.setToolTip(0, display_path(os.path.join(status.path, sub)))
+                child.setData(0, self._WHERE, (row, sub))
+                item.addChild(child)
+                paths.add(os.path.join(status.path, sub))
+            if status.path in self._expanded or (current is not None and os.path.dirname(current) == status.path):
+                item.setExpanded(True)
+        for item in self._items():
+            if self._path_of(item) == current:
                 self.list.setCurrentItem(item)
                 item.setSelected(True)
         self.list.blockSignals(False)
-        self.remove_button.setEnabled(self.selected_path() is not None)
-        if self.chosen is not None and all(s.path != self.chosen for s in self.statuses):
+        self.remove_button.setEnabled(self._selected_watched() is not None)
+        if self.chosen is not None and self.chosen not in paths:
             self.chosen = None
             self.folder_chosen.emit(None)
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        out = []
+        for i in range(self.list.topLevelItemCount()):
+            top = self.list.topLevelItem(i)
+            out.append(top)
+            out.extend(top.child(j) for j in range(top.childCount()))
+        return out
+
+    def _path_of(self, item: QTreeWidgetItem | None) -> str | None:
+        where = item.data(0, self._WHERE) if item is not None else None
+        if not isinstance(where, (tuple, list)) or not 0 <= where[0] < len(self.statuses):
+            return None
+        root = self.statuses[where[0]].path
+        return root if where[1] is None else os.path.join(root, where[1])
 
     def clear_choice(self) -> None:
         """Back to every folder's photos (the header's "All photos", Esc): no folder selected."""
         self.list.clearSelection()
-        self.list.setCurrentRow(-1)
+        self.list.setCurrentItem(None)
         self._selection_changed()
 
     def _selection_changed(self) -> None:
+        items = self.list.selectedItems()
+        if items and items[0].parent() is None:
+            items[0].setExpanded(True)  # a folder picked shows the folders below it
         path = self.selected_path()
-        self.remove_button.setEnabled(path is not None)
+        self.remove_button.setEnabled(self._selected_watched() is not None)
         if path != self.chosen:
             self.chosen = path
             self.folder_chosen.emit(path)
 
     def selected_path(self) -> str | None:
+        """The folder picked in the panel: a watched folder or one right below it."""
+        items = self.list.selectedItems()
+        return self._path_of(items[0]) if items else None
+
+    def _selected_watched(self) -> str | None:
+        """The selected watched folder (what *Remove* acts on); None for a subfolder or nothing."""
         items = self.list.selectedItems()
         if not items:
             return None
-        row = items[0].data(Qt.ItemDataRole.UserRole)
-        return self.statuses[row].path if isinstance(row, int) and 0 <= row < len(self.statuses) else None
+        where = items[0].data(0, self._WHERE)
+        return self._path_of(items[0]) if isinstance(where, (tuple, list)) and where[1] is None else None
 
     def _remove_clicked(self) -> None:
-        path = self.selected_path()
+        path = self._selected_watched()
         if path:
             self.remove_requested.emit(path)
 

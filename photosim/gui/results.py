@@ -322,7 +322,8 @@ class ResultsPresenter(QObject):
         if self.folder is None or self.snapshot is None:
             return ""
         for state in self.snapshot.folders:
-            if state.path == self.folder and not state.online:
+            # the watched folder itself, or one right below it (watched folders never nest)
+            if state.path in (self.folder, os.path.dirname(self.folder)) and not state.online:
                 return f"Offline: {state.note or 'the folder cannot be reached'}."
         return ""
 

@@ -16,9 +16,11 @@ def grid_paths(window) -> list[str]:  # noqa: ANN001
 
 
 def choose(window, path: Path) -> None:  # noqa: ANN001
+    """Click a folder (a watched one or one right below it) in the panel."""
     panel = window.folders_panel
-    rows = [i for i, s in enumerate(panel.statuses) if s.path == str(path)]
-    panel.list.setCurrentRow(rows[0])
+    items = [item for item in panel._items() if panel._path_of(item) == str(path)]
+    assert items, f"{path} is not in the folders panel"
+    panel.list.setCurrentItem(items[0])
 
 
 def test_picking_a_folder_shows_its_photos_until_esc(qtbot, make_window, photo_dir: Path, tmp_path: Path,
@@ -108,3 +110,34 @@ def test_a_thumbnail_that_failed_is_tried_again_later(qtbot, tmp_path: Path, pho
     qtbot.waitUntil(lambda: loader.broken_text(2) is not None, timeout=10_000)
     assert loader.broken_text(2) == "cannot show"
     loader.shutdown()
+
+
+def test_the_folders_right_below_a_watched_one_can_be_picked(qtbot, make_window, photo_dir: Path) -> None:  # noqa: ANN001
+    """A library watched as one folder (the welcome page's "Watch my Pictures folder") is browsed by
+    the folders below it: each that holds photos (at any depth) is listed under it with its count."""
+    trip = photo_dir / "Trip 2024"
+    (trip / "day 2").mkdir(parents=True)
+    shutil.move(photo_dir / "coffee.jpg", trip / "coffee.jpg")
+    shutil.move(photo_dir / "rocket.jpg", trip / "day 2" / "rocket.jpg")
+    (photo_dir / "empty").mkdir()
+    window = make_window([photo_dir])
+    panel = window.folders_panel
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 8, timeout=30_000)
+    assert panel.statuses[0].subfolders == (("Trip 2024", 2),)
+    assert [panel._path_of(item) for item in panel._items()] == [str(photo_dir), str(trip)]
+
+    choose(window, trip)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
+    assert set(grid_paths(window)) == {str(trip / "coffee.jpg"), str(trip / "day 2" / "rocket.jpg")}
+    assert window.header.title.text() == "Trip 2024"
+    assert not panel.remove_button.isEnabled()  # a subfolder is not a watched folder: nothing to remove
+
+    # A new photo in it shows at once; when its last photo goes, the choice goes with it.
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        shutil.copy(photo_dir / "china.jpg", trip / "china.jpg")
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 3, timeout=10_000)
+    assert panel.statuses[0].subfolders == (("Trip 2024", 3),)
+    shutil.rmtree(trip)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 6 and panel.chosen is None, timeout=60_000)
+    assert window.header.title.text() == "All photos"
+    assert [panel._path_of(item) for item in panel._items()] == [str(photo_dir)]
