@@ -594,8 +594,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                 line = {**path_json_fields(image, "query"), "same": found.same,
                         "similar": len(shown) - min(found.same, len(shown)),
                         "more": len(found.results) - len(shown),
-                        "results": [{**path_json_fields(r.path), "score": round(r.score, 6), "match": r.match}
-                                    for r in shown]}
+                        "results": [{**path_json_fields(r.path), "score": round(r.score, 6), "match": r.match,
+                                     "reason": r.reason} for r in shown]}
                 print(json.dumps(line), flush=True)
             else:
                 if len(args.images) > 1:

@@ -54,8 +54,9 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
     assert first["query"] == str(q1) and second["query"] == str(q2)
     assert first["results"][0]["path"] == str(photo_dir / "chelsea.jpg")
     assert second["results"][0]["path"] == str(photo_dir / "rocket.jpg")
-    assert len(first["results"]) == 3 and set(first["results"][0]) == {"path", "score", "match"}
+    assert len(first["results"]) == 3 and set(first["results"][0]) == {"path", "score", "match", "reason"}
     assert first["results"][0]["match"] == "same" and first["results"][1]["match"] == "similar"
+    assert "matching points" in first["results"][0]["reason"]  # why it is a copy, as the window's tooltip says
     scores = [r["score"] for r in first["results"]]
     assert scores == sorted(scores, reverse=True)
 
