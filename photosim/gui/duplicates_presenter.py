@@ -181,11 +181,14 @@ class DuplicatesPresenter(QObject):
         return Plan.of(self.groups())
 
     def folders(self) -> list[str]:
-        """The folders a person can filter by: the watched ones and every folder holding a grouped photo."""
+        """The folders a person can filter by: the watched ones, every folder holding a grouped photo,
+        and the one filtered by now (a folder picked in the folders panel)."""
         if self._folders[0] is not self.state:
             found = {os.path.dirname(p.path) for t in ("exact", "same", "similar") for g in getattr(self.state, t)
                      for p in g.photos}
             self._folders = (self.state, sorted(set(self.service.folders()) | found))
+        if self.folder is not None and self.folder not in self._folders[1]:
+            return sorted([*self._folders[1], self.folder])
         return self._folders[1]
 
     # -- actions (each through the service, never waiting) ---------------------------------------------

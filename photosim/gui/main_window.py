@@ -372,6 +372,8 @@ class MainWindow(QMainWindow):
         """Open the Duplicates view (Ctrl+D): the groups known now, and a pass when none has run yet."""
         if self.stack.currentWidget() is not self.duplicates_view:
             self._page_before_duplicates = self.stack.currentWidget()
+            if self.folders_panel.chosen is not None:  # the folder on screen: its duplicates
+                self.duplicates.set_folder(self.folders_panel.chosen)
         self.stack.setCurrentWidget(self.duplicates_view)
         self.duplicates.open()
         self.duplicates_view.refresh()

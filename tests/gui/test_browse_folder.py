@@ -62,8 +62,17 @@ def test_picking_a_folder_shows_its_photos_until_esc(qtbot, make_window, photo_d
     assert window.folders_panel.selected_path() is None and window.folders_panel.chosen is None
     assert not window.folders_panel.remove_button.isEnabled()
 
-    # Picked while the Duplicates view is open: the folder's photos show.
+    # Ctrl+D from a folder's view shows that folder's duplicates (here the copy of coffee.jpg).
+    choose(window, holiday)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
     window.show_duplicates()
+    assert window.duplicates.folder == str(holiday)
+    assert window.duplicates_view.folder_box.currentData() == str(holiday)
+    window.duplicates_view.folder_box.setCurrentIndex(0)  # "All folders"
+    assert window.duplicates.folder is None
+
+    # Picked while the Duplicates view is open: the folder's photos show.
+    window.folders_panel.clear_choice()
     choose(window, holiday)
     qtbot.waitUntil(lambda: not window.showing_duplicates and len(grid_paths(window)) == 2, timeout=5_000)
     qtbot.keyClick(window.grid, Qt.Key.Key_Escape)
