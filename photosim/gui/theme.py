@@ -9,7 +9,7 @@ STYLE = """
 QMainWindow, QDialog { background: #1e2024; }
 #folderPanel { background: #24272c; border-right: 1px solid #30343a; }
 #panelTitle { font-size: 11pt; font-weight: 600; color: #e8eaed; padding: 2px 2px 6px 2px; }
-#folderList { background: transparent; border: none; color: #d5d8dd; }
+#folderList { background: transparent; border: none; color: #d5d8dd; show-decoration-selected: 0; }
 #folderList::item { padding: 6px 4px; border-radius: 6px; }
 #folderList::item:selected { background: #38506e; color: #ffffff; }
 #hint { color: #8d939c; }
