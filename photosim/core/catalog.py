@@ -635,16 +635,18 @@ class Catalog:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     @_locked
-    def newest_first_with_folders(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, watched folder ids) of every indexed photo, in the order of :meth:`newest_first_ids`:
-        what the window needs to show one folder's photos without asking the catalog again."""
+    def newest_first_with_folders(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, watched folder ids, when each row last changed) of every indexed photo, in the order
+        of :meth:`newest_first_ids`: what the window needs to show one folder's photos without asking
+        the catalog again (the time tells a moved photo, which keeps its id, from one unchanged)."""
         rows = self.db.execute(
-            "SELECT id, folder_id FROM photos WHERE state = 'indexed' "
+            "SELECT id, folder_id, updated_at FROM photos WHERE state = 'indexed' "
             "ORDER BY COALESCE(taken_at, mtime_ns / 1e9) DESC, id DESC"
         ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         owners = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, owners
+        stamps = np.fromiter((r[2] or 0.0 for r in rows), dtype=np.float64, count=len(rows))
+        return ids, owners, stamps
 
     @_locked
     def stored_paths(self, ids: Sequence[int] | None = None) -> list[tuple[int, int, bytes]]:

@@ -1032,9 +1032,10 @@ class LibraryService:
                 try:
                     if heavy:
                         self._last_heavy = time.monotonic()
-                        ids, owners = reader.newest_first_with_folders()
+                        ids, owners, stamps = reader.newest_first_with_folders()
                         folders = reader.folders()
-                        subs, sub_names = below.codes(ids, {f.id: f.path for f in folders}, reader.stored_paths)
+                        subs, sub_names = below.codes(ids, stamps, {f.id: f.path for f in folders},
+                                                      reader.stored_paths)
                         counts = reader.folder_counts()
                 except Exception as exc:
                     if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):

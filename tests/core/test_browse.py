@@ -19,9 +19,9 @@ def _add(cat: Catalog, folder_id: int, paths: list[str]) -> None:
 
 
 def _snapshot(cat: Catalog, below: SubfolderIndex):  # noqa: ANN202
-    ids, owners = cat.newest_first_with_folders()
+    ids, owners, stamps = cat.newest_first_with_folders()
     folders = cat.folders()
-    codes, keys = below.codes(ids, {f.id: f.path for f in folders}, cat.stored_paths)
+    codes, keys = below.codes(ids, stamps, {f.id: f.path for f in folders}, cat.stored_paths)
     return make_snapshot(ids, folders, cat.folder_counts(), {}, progress=None, busy=False, paused=False,
                          device=None, serial=1, folder_ids=owners, subfolder_ids=codes, subfolders=keys)
 
@@ -51,17 +51,27 @@ def test_subfolders_are_counted_read_once_and_forgotten_when_the_folders_change(
     assert snap.browsable(str(root / "2024")) and not snap.browsable(str(root / "2025"))
 
     # Later snapshots read the paths of new photos only.
-    ids, _owners = cat.newest_first_with_folders()
-    below.codes(ids, {f.id: f.path for f in cat.folders()}, counting)
+    ids, _owners, stamps = cat.newest_first_with_folders()
+    below.codes(ids, stamps, {f.id: f.path for f in cat.folders()}, counting)
     assert asked == []
     _add(cat, folder.id, [f"{root}/2024/f.jpg"])
-    ids, _owners = cat.newest_first_with_folders()
-    codes, keys = below.codes(ids, {f.id: f.path for f in cat.folders()}, counting)
+    ids, _owners, stamps = cat.newest_first_with_folders()
+    codes, keys = below.codes(ids, stamps, {f.id: f.path for f in cat.folders()}, counting)
     assert asked == [1]
     assert sorted(keys) == sorted([(folder.id, "2023"), (folder.id, "2024"), (folder.id, odd)])
     assert int(np.sum(codes == keys.index((folder.id, "2024")))) == 2
 
+    # A photo moved to another subfolder keeps its id: its changed row is read again.
+    moved = next(int(i) for i in ids if cat.get(int(i)).path.endswith("/c.jpg"))
+    with cat.transaction():
+        cat.move(moved, f"{root}/2023/c.jpg", folder.id, 1, 99)
+    snap = _snapshot(cat, below)
+    assert snap.folders[0].subfolders == (("2023", 3), ("2024", 1), (odd, 1))
+    assert moved in snap.ids_in(str(root / "2023")).tolist()
+
     # Another watched folder: everything is read again (a parent adopting a folder moves its photos down).
-    other, _ = cat.add_folder(str(tmp_path / "Phone"))
-    below.codes(ids, {f.id: f.path for f in cat.folders()}, counting)
-    assert asked == [1, None]
+    cat.add_folder(str(tmp_path / "Phone"))
+    ids, _owners, stamps = cat.newest_first_with_folders()
+    asked.clear()
+    below.codes(ids, stamps, {f.id: f.path for f in cat.folders()}, counting)
+    assert asked == [None]
