@@ -43,7 +43,8 @@ class FolderState:
     note: str = ""
     folder_id: int = 0
     subfolders: tuple[tuple[str, int], ...] = ()
-    """The folders right below this one that hold photos (at any depth): (name, photos), by name."""
+    """The folders inside this one that hold photos, at every depth: (path relative to this folder,
+    photos in it and below it), parents before their children, by name ("2019", "2019/Holiday")."""
 
     @property
     def online(self) -> bool:
@@ -84,7 +85,7 @@ def folder_states(
 
 
 class SubfolderIndex:
-    """Which folder right below its watched folder each photo lies in (for the folders panel's
+    """Which folder inside its watched folder each photo lies in (for the folders panel's
     subfolders), remembered by photo id between snapshots.
 
     A snapshot is re-read every few seconds while a run indexes; reading every photo's path each
@@ -103,7 +104,8 @@ class SubfolderIndex:
               stored_paths: Callable[[Sequence[int] | None], list[tuple[int, int, bytes]]]
               ) -> tuple[np.ndarray, list[tuple[int, str]]]:
         """A code per photo of ``ids`` (``stamps``: when each row last changed): an index into the
-        returned (watched folder id, name) pairs, or -1 for a photo directly in its watched folder."""
+        returned (watched folder id, folder relative to it) pairs, or -1 for a photo directly in its
+        watched folder."""
         if dict(roots) != self._roots:
             self._roots = dict(roots)
             self._where.clear()
@@ -115,9 +117,9 @@ class SubfolderIndex:
             prefixes = {fid: os.fsencode(path).rstrip(b"/") + b"/" for fid, path in roots.items()}
             for pid, fid, raw in stored_paths(None if len(missing) > len(listed) // 2 else missing):
                 prefix = prefixes.get(fid)
-                cut = raw.find(b"/", len(prefix)) if prefix is not None and raw.startswith(prefix) else -1
-                where[pid] = (stamp_of.get(pid, -1.0), (fid, raw[len(prefix) : cut]) if prefix is not None and cut > 0
-                              else None)
+                cut = raw.rfind(b"/") if prefix is not None and raw.startswith(prefix) else -1
+                where[pid] = (stamp_of.get(pid, -1.0),
+                              (fid, raw[len(prefix) : cut]) if prefix is not None and cut >= len(prefix) else None)
         if len(where) > 2 * len(listed) + 1000:  # photos gone: forget them
             keep = set(listed)
             self._where = where = {k: v for k, v in where.items() if k in keep}
@@ -125,6 +127,12 @@ class SubfolderIndex:
         codes = np.fromiter(((-1 if (w := where.get(i)) is None or w[1] is None else known.setdefault(w[1], len(known)))
                              for i in listed), dtype=np.int32, count=len(listed))
         return codes, [(fid, os.fsdecode(name)) for fid, name in known]
+
+
+def _relative(folder: str, root: str) -> str:
+    """``folder`` relative to ``root`` ("2019/Holiday"), or "" when it is not inside it."""
+    prefix = root.rstrip("/") + "/"
+    return folder[len(prefix):].rstrip("/") if folder.startswith(prefix) else ""
 
 
 def _frozen_ids(ids: np.ndarray | None) -> np.ndarray:
@@ -144,7 +152,7 @@ class LibrarySnapshot:
     folder_ids: np.ndarray = field(default_factory=lambda: _frozen_ids(None))
     #: Each photo's subfolder (an index into ``subfolder_keys``; -1: directly in its watched folder).
     subfolder_ids: np.ndarray = field(default_factory=lambda: _frozen_ids(None))
-    #: (watched folder id, name of the folder right below it), by subfolder index.
+    #: (watched folder id, the photo's folder relative to it), by subfolder index.
     subfolder_keys: tuple[tuple[int, str], ...] = ()
     counts: Mapping[str, int] = field(default_factory=lambda: {"pending": 0, "indexed": 0, "failed": 0})
     progress: Progress | None = None
@@ -159,25 +167,25 @@ class LibrarySnapshot:
         return len(self.ids)
 
     def ids_in(self, folder: str) -> np.ndarray:
-        """The photos of a watched folder, or of a folder right below one (with its own subfolders),
+        """The photos of a watched folder or of a folder inside one, its subfolders' included,
         newest first; empty for any other folder."""
         if len(self.folder_ids) != len(self.ids):
             return _frozen_ids(None)
         for state in self.folders:
             if folder == state.path:
                 return _frozen_ids(self.ids[self.folder_ids == state.folder_id])
-            parent, name = os.path.split(folder)
-            if parent == state.path and name and len(self.subfolder_ids) == len(self.ids):
-                for code, key in enumerate(self.subfolder_keys):
-                    if key == (state.folder_id, name):
-                        return _frozen_ids(self.ids[self.subfolder_ids == code])
+            rel = _relative(folder, state.path)
+            if rel and len(self.subfolder_ids) == len(self.ids):
+                codes = [code for code, (fid, where) in enumerate(self.subfolder_keys)
+                         if fid == state.folder_id and (where == rel or where.startswith(rel + "/"))]
+                return _frozen_ids(self.ids[np.isin(self.subfolder_ids, codes)])
         return _frozen_ids(None)
 
     def browsable(self, folder: str) -> bool:
-        """Whether :meth:`ids_in` knows this folder (a watched folder, or one right below it)."""
+        """Whether this is a watched folder or a folder inside one that holds photos."""
         for state in self.folders:
-            if folder == state.path or (os.path.dirname(folder) == state.path
-                                        and any(name == os.path.basename(folder) for name, _ in state.subfolders)):
+            rel = _relative(folder, state.path)
+            if folder == state.path or (rel and any(rel == sub for sub, _ in state.subfolders)):
                 return True
         return False
 
@@ -219,11 +227,17 @@ def make_snapshot(
     codes = np.zeros(0, dtype=np.int32) if subfolder_ids is None else np.asarray(subfolder_ids)
     if len(subfolders) and len(codes):
         counts = np.bincount(codes[codes >= 0], minlength=len(subfolders))
-        below: dict[int, list[tuple[str, int]]] = {}
-        for (fid, name), count in zip(subfolders, counts.tolist(), strict=True):
-            if count:
-                below.setdefault(fid, []).append((name, int(count)))
-        states = tuple(replace(s, subfolders=tuple(sorted(below.get(s.folder_id, ()), key=lambda sc: sc[0].lower())))
+        below: dict[int, dict[str, int]] = {}
+        for (fid, where), count in zip(subfolders, counts.tolist(), strict=True):
+            if not count:
+                continue
+            inside = below.setdefault(fid, {})
+            parts = where.split("/")
+            for depth in range(1, len(parts) + 1):  # a folder counts its subfolders' photos too
+                key = "/".join(parts[:depth])
+                inside[key] = inside.get(key, 0) + int(count)
+        states = tuple(replace(s, subfolders=tuple(sorted(below.get(s.folder_id, {}).items(),
+                                                          key=lambda sc: sc[0].lower().split("/"))))
                        for s in states)
     return LibrarySnapshot(
         ids=_frozen_ids(ids),

@@ -54,7 +54,9 @@ class _WrappingDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         hint = super().sizeHint(option, index)
-        depth = 1 if index.parent().isValid() else 0
+        depth, parent = 0, index.parent()
+        while parent.isValid():
+            depth, parent = depth + 1, parent.parent()
         icon = self.tree.iconSize().width() + 8
         width = self.tree.viewport().width() - self.tree.indentation() * (depth + 1) - icon - 12
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
@@ -179,14 +181,21 @@ class FoldersPanel(QWidget):
             item.setData(0, self._WHERE, (row, None))
             self.list.addTopLevelItem(item)
             paths.add(status.path)
-            for sub, photos in status.subfolders:
-                child = QTreeWidgetItem([f"{display_path(sub)}\n{photos:,} photo{'s' if photos != 1 else ''}"])
-                child.setToolTip(0, display_path(os.path.join(status.path, sub)))
+            parents = {"": item}
+            for sub, photos in status.subfolders:  # parents come before their children
+                parent = parents.get(os.path.dirname(sub), item)
+                child = QTreeWidgetItem([f"{display_path(os.path.basename(sub))}\n"
+                                         f"{photos:,} photo{'s' if photos != 1 else ''}"])
+                full = os.path.join(status.path, sub)
+                child.setToolTip(0, display_path(full))
                 child.setData(0, self._WHERE, (row, sub))
-                item.addChild(child)
-                paths.add(os.path.join(status.path, sub))
-            if status.path in self._expanded or (current is not None and os.path.dirname(current) == status.path):
-                item.setExpanded(True)
+                parent.addChild(child)
+                parents[sub] = child
+                paths.add(full)
+            for path, node in [(status.path, item)] + [(os.path.join(status.path, s), n) for s, n in parents.items() if s]:
+                # unfolded as the person left it, and down to the folder picked
+                if path in self._expanded or (current is not None and current.startswith(path.rstrip("/") + "/")):
+                    node.setExpanded(True)
         for item in self._items():
             if self._path_of(item) == current:
                 self.list.setCurrentItem(item)
@@ -198,11 +207,16 @@ class FoldersPanel(QWidget):
             self.folder_chosen.emit(None)
 
     def _items(self) -> list[QTreeWidgetItem]:
-        out = []
+        """Every row, each folder before the folders inside it."""
+        out: list[QTreeWidgetItem] = []
+
+        def walk(item: QTreeWidgetItem) -> None:
+            out.append(item)
+            for j in range(item.childCount()):
+                walk(item.child(j))
+
         for i in range(self.list.topLevelItemCount()):
-            top = self.list.topLevelItem(i)
-            out.append(top)
-            out.extend(top.child(j) for j in range(top.childCount()))
+            walk(self.list.topLevelItem(i))
         return out
 
     def _path_of(self, item: QTreeWidgetItem | None) -> str | None:
@@ -220,8 +234,8 @@ class FoldersPanel(QWidget):
 
     def _selection_changed(self) -> None:
         items = self.list.selectedItems()
-        if items and items[0].parent() is None:
-            items[0].setExpanded(True)  # a folder picked shows the folders below it
+        if items:
+            items[0].setExpanded(True)  # a folder picked shows the folders inside it
         path = self.selected_path()
         self.remove_button.setEnabled(self._selected_watched() is not None)
         if path != self.chosen:

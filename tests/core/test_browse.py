@@ -1,4 +1,4 @@
-"""Browsing by folder: which folder right below its watched folder each photo lies in, kept between snapshots."""
+"""Browsing by folder: which folder inside its watched folder each photo lies in, kept between snapshots."""
 
 from __future__ import annotations
 
@@ -43,12 +43,14 @@ def test_subfolders_are_counted_read_once_and_forgotten_when_the_folders_change(
         return cat.stored_paths(ids)
 
     snap = _snapshot(cat, below)
-    assert snap.folders[0].subfolders == (("2023", 2), ("2024", 1), (odd, 1))
+    assert snap.folders[0].subfolders == (("2023", 2), ("2023/summer", 1), ("2024", 1), (odd, 1))
+    assert snap.counts == {"pending": 0, "indexed": 5, "failed": 0}  # the library's totals stay whole
     assert sorted(os.path.basename(cat.get(int(i)).path) for i in snap.ids_in(str(root / "2023"))) == ["a.jpg", "b.jpg"]
     assert len(snap.ids_in(os.path.join(str(root), odd))) == 1
     assert len(snap.ids_in(str(root))) == 5
-    assert len(snap.ids_in(str(root / "2023" / "summer"))) == 0  # one level below only
-    assert snap.browsable(str(root / "2024")) and not snap.browsable(str(root / "2025"))
+    assert [os.path.basename(cat.get(int(i)).path) for i in snap.ids_in(str(root / "2023" / "summer"))] == ["a.jpg"]
+    assert len(snap.ids_in(str(root / "2023" / "winter"))) == 0
+    assert snap.browsable(str(root / "2023" / "summer")) and not snap.browsable(str(root / "2025"))
 
     # Later snapshots read the paths of new photos only.
     ids, _owners, stamps = cat.newest_first_with_folders()
@@ -58,7 +60,7 @@ def test_subfolders_are_counted_read_once_and_forgotten_when_the_folders_change(
     ids, _owners, stamps = cat.newest_first_with_folders()
     codes, keys = below.codes(ids, stamps, {f.id: f.path for f in cat.folders()}, counting)
     assert asked == [1]
-    assert sorted(keys) == sorted([(folder.id, "2023"), (folder.id, "2024"), (folder.id, odd)])
+    assert sorted(keys) == sorted([(folder.id, "2023/summer"), (folder.id, "2023"), (folder.id, "2024"), (folder.id, odd)])
     assert int(np.sum(codes == keys.index((folder.id, "2024")))) == 2
 
     # A photo moved to another subfolder keeps its id: its changed row is read again.
@@ -66,7 +68,7 @@ def test_subfolders_are_counted_read_once_and_forgotten_when_the_folders_change(
     with cat.transaction():
         cat.move(moved, f"{root}/2023/c.jpg", folder.id, 1, 99)
     snap = _snapshot(cat, below)
-    assert snap.folders[0].subfolders == (("2023", 3), ("2024", 1), (odd, 1))
+    assert snap.folders[0].subfolders == (("2023", 3), ("2023/summer", 1), ("2024", 1), (odd, 1))
     assert moved in snap.ids_in(str(root / "2023")).tolist()
 
     # Another watched folder: everything is read again (a parent adopting a folder moves its photos down).

@@ -121,9 +121,10 @@ def test_a_thumbnail_that_failed_is_tried_again_later(qtbot, tmp_path: Path, pho
     loader.shutdown()
 
 
-def test_the_folders_right_below_a_watched_one_can_be_picked(qtbot, make_window, photo_dir: Path) -> None:  # noqa: ANN001
+def test_the_folders_inside_a_watched_one_can_be_picked(qtbot, make_window, photo_dir: Path) -> None:  # noqa: ANN001
     """A library watched as one folder (the welcome page's "Watch my Pictures folder") is browsed by
-    the folders below it: each that holds photos (at any depth) is listed under it with its count."""
+    the folders inside it: each that holds photos is listed under its parent, with its count (its
+    subfolders' photos included)."""
     trip = photo_dir / "Trip 2024"
     (trip / "day 2").mkdir(parents=True)
     shutil.move(photo_dir / "coffee.jpg", trip / "coffee.jpg")
@@ -132,20 +133,26 @@ def test_the_folders_right_below_a_watched_one_can_be_picked(qtbot, make_window,
     window = make_window([photo_dir])
     panel = window.folders_panel
     qtbot.waitUntil(lambda: len(grid_paths(window)) == 8, timeout=30_000)
-    assert panel.statuses[0].subfolders == (("Trip 2024", 2),)
-    assert [panel._path_of(item) for item in panel._items()] == [str(photo_dir), str(trip)]
+    assert panel.statuses[0].subfolders == (("Trip 2024", 2), ("Trip 2024/day 2", 1))
+    assert [panel._path_of(item) for item in panel._items()] == [str(photo_dir), str(trip), str(trip / "day 2")]
+    assert panel._items()[2].parent() is panel._items()[1]
 
     choose(window, trip)
     qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
     assert set(grid_paths(window)) == {str(trip / "coffee.jpg"), str(trip / "day 2" / "rocket.jpg")}
     assert window.header.title.text() == "Trip 2024"
     assert not panel.remove_button.isEnabled()  # a subfolder is not a watched folder: nothing to remove
+    choose(window, trip / "day 2")
+    qtbot.waitUntil(lambda: grid_paths(window) == [str(trip / "day 2" / "rocket.jpg")], timeout=5_000)
+    assert window.header.title.text() == "day 2"
+    choose(window, trip)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
 
     # A new photo in it shows at once; when its last photo goes, the choice goes with it.
     with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
         shutil.copy(photo_dir / "china.jpg", trip / "china.jpg")
     qtbot.waitUntil(lambda: len(grid_paths(window)) == 3, timeout=10_000)
-    assert panel.statuses[0].subfolders == (("Trip 2024", 3),)
+    assert panel.statuses[0].subfolders == (("Trip 2024", 3), ("Trip 2024/day 2", 1))
     shutil.rmtree(trip)
     qtbot.waitUntil(lambda: len(grid_paths(window)) == 6 and panel.chosen is None, timeout=60_000)
     assert window.header.title.text() == "All photos"
