@@ -87,9 +87,9 @@ def folder_offline(path: str, holds_photos: bool = True, device: int | None = No
         with os.scandir(path) as entries:
             if not holds_photos or next(entries, None) is not None:
                 return False
-        return device is None or os.stat(path).st_dev != device
     except OSError:  # not there, not a folder, not readable
         return True
+    return device is None or folder_device(path) != device
 
 
 def offline_reason(path: str, device: int | None = None) -> str:

@@ -131,8 +131,7 @@ class SubfolderIndex:
 
 def _relative(folder: str, root: str) -> str:
     """``folder`` relative to ``root`` ("2019/Holiday"), or "" when it is not inside it."""
-    prefix = root.rstrip("/") + "/"
-    return folder[len(prefix):].rstrip("/") if folder.startswith(prefix) else ""
+    return os.path.relpath(folder, root) if folder != root and is_within(folder, root) else ""
 
 
 def _frozen_ids(ids: np.ndarray | None) -> np.ndarray:
@@ -180,14 +179,6 @@ class LibrarySnapshot:
                          if fid == state.folder_id and (where == rel or where.startswith(rel + "/"))]
                 return _frozen_ids(self.ids[np.isin(self.subfolder_ids, codes)])
         return _frozen_ids(None)
-
-    def browsable(self, folder: str) -> bool:
-        """Whether this is a watched folder or a folder inside one that holds photos."""
-        for state in self.folders:
-            rel = _relative(folder, state.path)
-            if folder == state.path or (rel and any(rel == sub for sub, _ in state.subfolders)):
-                return True
-        return False
 
     @property
     def failed(self) -> int:
