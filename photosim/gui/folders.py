@@ -88,16 +88,16 @@ def folder_urls_in(event: QDragEnterEvent | QDropEvent) -> list[str]:
 
 
 class FoldersPanel(QWidget):
-    """Lists the watched folders, each with the folders right below it that hold photos; add with the
-    button or by dropping folders here; remove the selected one; pick one to see its photos.
+    """Lists the watched folders, each with the folders inside it that hold photos (a tree); add with
+    the button or by dropping folders here; remove the selected one; pick one to see its photos.
 
     Signals:
         add_requested(): the user asked to choose a folder to add.
         folders_dropped(list): local folders were dropped onto the panel.
         remove_requested(str): the user asked to stop watching this folder.
         folder_chosen(object): the folder whose photos the grid should show (str: a watched folder or
-            one right below it), or None for all; sent when the user picks another one, and None when
-            the chosen one goes (removed, or its last photo gone).
+            one inside it), or None for all; sent when the user picks another one, and None when the
+            chosen one goes (removed, or its last photo gone).
     """
 
     add_requested = Signal()
@@ -105,7 +105,7 @@ class FoldersPanel(QWidget):
     remove_requested = Signal(object)  # str
     folder_chosen = Signal(object)  # str | None
 
-    #: An item's data: (row in ``statuses``, subfolder name or None for the watched folder itself).
+    #: An item's data: (row in ``statuses``, folder relative to it, or None for the watched folder itself).
     _WHERE = Qt.ItemDataRole.UserRole
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -243,7 +243,7 @@ class FoldersPanel(QWidget):
             self.folder_chosen.emit(path)
 
     def selected_path(self) -> str | None:
-        """The folder picked in the panel: a watched folder or one right below it."""
+        """The folder picked in the panel: a watched folder or one inside it."""
         items = self.list.selectedItems()
         return self._path_of(items[0]) if items else None
 

@@ -126,7 +126,7 @@ class QueryHeader(QFrame):
             widget.setVisible(self.in_query)
 
     def show_library(self, count: int, note: str = "", *, folder: str | None = None) -> None:
-        """The library view: every photo, or (``folder``) the photos of one watched folder."""
+        """The library view: every photo, or (``folder``) the photos of one folder of the library."""
         self.in_query = False
         for tool in self._query_tools:
             tool.hide()

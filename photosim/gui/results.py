@@ -23,7 +23,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QWidget
 
 from ..core.fetch import FetchError, fetch_image
-from ..core.paths import display_path
+from ..core.paths import display_path, is_within
 from ..core.service import LibraryService, Query
 from ..core.snapshot import LibrarySnapshot
 from .bridge import ServiceBridge
@@ -101,7 +101,7 @@ class ResultsPresenter(QObject):
         self._label = ""
         self._library_scroll = 0
         self.folder: str | None = None
-        """The watched folder whose photos the library view shows (None: every folder's)."""
+        """The folder whose photos the library view shows, a watched one or one inside it (None: all)."""
         self._fetch_cancel: threading.Event | None = None
         self._fetch_thread: threading.Thread | None = None
         self._relay = _FetchRelay(self)
@@ -322,14 +322,14 @@ class ResultsPresenter(QObject):
         if self.folder is None or self.snapshot is None:
             return ""
         for state in self.snapshot.folders:
-            # the watched folder itself, or one right below it (watched folders never nest)
-            if state.path in (self.folder, os.path.dirname(self.folder)) and not state.online:
+            # the watched folder itself or a folder inside it, at any depth (watched folders never nest)
+            if is_within(self.folder, state.path) and not state.online:
                 return f"Offline: {state.note or 'the folder cannot be reached'}."
         return ""
 
     @Slot(object)
     def show_folder(self, folder: str | None) -> None:
-        """Show one watched folder's photos (None: all of them); from results, go back to the library."""
+        """Show one folder's photos (None: all of them); from results, go back to the library."""
         if folder == self.folder and not self.showing_results:
             return
         self.folder = folder

@@ -157,3 +157,22 @@ def test_the_folders_inside_a_watched_one_can_be_picked(qtbot, make_window, phot
     qtbot.waitUntil(lambda: len(grid_paths(window)) == 6 and panel.chosen is None, timeout=60_000)
     assert window.header.title.text() == "All photos"
     assert [panel._path_of(item) for item in panel._items()] == [str(photo_dir)]
+
+
+def test_a_folder_deep_inside_an_offline_one_says_it_is_offline(qtbot, make_window, photo_dir: Path,
+                                                               tmp_path: Path) -> None:  # noqa: ANN001
+    """Its photos stay listed (the library keeps them), and the header says why none can be shown."""
+    deep = photo_dir / "2024" / "Trip"
+    deep.mkdir(parents=True)
+    shutil.move(photo_dir / "coffee.jpg", deep / "coffee.jpg")
+    window = make_window([photo_dir])
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 8, timeout=30_000)
+    photo_dir.rename(tmp_path / "unplugged")  # the drive goes
+    try:
+        qtbot.waitUntil(lambda: window.folders_panel.statuses and not window.folders_panel.statuses[0].online,
+                        timeout=30_000)
+        choose(window, deep)
+        qtbot.waitUntil(lambda: grid_paths(window) == [str(deep / "coffee.jpg")], timeout=5_000)
+        assert "Offline: folder is offline or missing" in window.header.subtitle.text()
+    finally:
+        (tmp_path / "unplugged").rename(photo_dir)
