@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -159,6 +160,33 @@ class ResultSet:
         else:
             return self
         return replace(self, cutoff=cutoff)
+
+
+def remap_results(answer: Any, change: Callable[[Result], Result | None]) -> Any:
+    """``answer`` (a :class:`ResultSet`, or any dataclass answer with a ``results`` list, such as a
+    word search's) with each result replaced by ``change(result)``, or left out where that is None.
+
+    For a result set the copies, the near copies and the cutoff keep their meaning: each counts only
+    what it kept. Used when photos leave the library while their results are on screen (moved to the
+    trash from the grid or the Duplicates page), and when an undo brings them back under new ids.
+    """
+    kept: list[Result] = []
+    if not isinstance(answer, ResultSet):
+        for result in answer.results:
+            new = change(result)
+            if new is not None:
+                kept.append(new)
+        return replace(answer, results=kept)
+    same = near = cutoff = 0
+    for i, result in enumerate(answer.results):
+        new = change(result)
+        if new is None:
+            continue
+        kept.append(new)
+        same += i < answer.same
+        near += answer.same <= i < answer.same + answer.near
+        cutoff += i < answer.cutoff
+    return replace(answer, results=kept, same=same, near=near, cutoff=cutoff)
 
 
 Candidate = tuple[int, str, float]  # (photo id, path, cosine)

@@ -51,6 +51,7 @@ from .duplicates_view import DuplicatesView
 from .folder_presenter import FoldersPresenter
 from .folders import FoldersPanel
 from .grid import PhotoDelegate, PhotoGrid, PhotoModel
+from .grid_cleanup import GridCleanup
 from .header import QueryHeader
 from .info_panel import InfoPanel, InfoPresenter
 from .problems import ProblemsDialog
@@ -166,6 +167,7 @@ class MainWindow(QMainWindow):
         self.folders = FoldersPresenter(service, self.bridge, self.folders_panel, self.welcome, self, self)
         self.words = WordsPresenter(service, self.bridge, self.search_box, self.only_box, self.results, self)
         self.info = InfoPresenter(service, self.grid, self.info_panel, self)
+        self.grid_cleanup = GridCleanup(service, self.grid, self.model, self._confirm_trash, self)
         self.duplicates = DuplicatesPresenter(service, self.bridge, self.settings.similar_threshold, self)
         self.duplicates_view = DuplicatesView(self.duplicates, self.loader, service.photo_rows,
                                               lambda: self.service.snapshot.photos)
@@ -200,6 +202,7 @@ class MainWindow(QMainWindow):
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.zoomed.connect(self._zoomed)
         self.duplicates.message.connect(self.show_message)
+        self.grid_cleanup.message.connect(self.show_message)
         self.duplicates.pass_changed.connect(lambda running: None if running else self.status.duplicates_finished())
         self.duplicates.threshold_committed.connect(self._similar_threshold_chosen)
         self.duplicates_view.back_requested.connect(self.back_to_library)
@@ -249,6 +252,20 @@ class MainWindow(QMainWindow):
                      standard_or(QKeySequence.StandardKey.Preferences, "Ctrl+,"))
         file_menu.addSeparator()
         self._action(file_menu, "Quit", self.close, standard_or(QKeySequence.StandardKey.Quit, "Ctrl+Q"))
+        edit = bar.addMenu("&Edit")
+        self.undo_action = self._action(edit, "Undo", self.undo, QKeySequence.StandardKey.Undo)
+        edit.addSeparator()
+        # Delete and Ctrl+A belong to the grid: in a text field they edit the text, and the
+        # Duplicates page has its own Delete (this photo of the group).
+        self.trash_action = self._action(edit, "Move to trash", self.grid_cleanup.trash_selected,
+                                         QKeySequence.StandardKey.Delete)
+        self.select_all_action = self._action(edit, "Select all", self.grid.selectAll, QKeySequence.StandardKey.SelectAll)
+        for action in (self.trash_action, self.select_all_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            self.removeAction(action)
+            self.grid.addAction(action)
+        edit.aboutToShow.connect(self._edit_menu_opening)
+        edit.aboutToHide.connect(self._edit_menu_closed)
         view = bar.addMenu("&View")
         self._action(view, "Find similar to selected photo", self.find_similar_to_current, "Ctrl+F")
         self.word_action = self._action(view, "Search by word…", self.focus_word_search, "Ctrl+K")
@@ -274,6 +291,40 @@ class MainWindow(QMainWindow):
                      lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(resolve_log_dir()))))
         self._action(help_menu, "About photosim", self._about)
 
+    def _edit_menu_opening(self) -> None:
+        """Name what Undo would undo, and offer the grid's actions only where the grid is on screen."""
+        text = self.grid_cleanup.undo_text()
+        self.undo_action.setText(text or "Undo")
+        self.undo_action.setEnabled(text is not None)
+        on_grid = self.stack.currentWidget() is self.browse_page
+        n = len(self.grid_cleanup.selected_ids()) if on_grid else 0
+        self.trash_action.setText(f"Move {n:,} photos to trash" if n > 1 else "Move to trash")
+        self.trash_action.setEnabled(n > 0)
+        self.select_all_action.setEnabled(on_grid and self.model.rowCount() > 0)
+
+    def _edit_menu_closed(self) -> None:
+        """The keys work whatever the menu showed: a disabled action ignores its shortcut, and a trash
+        made after the menu last opened must still be undoable with Ctrl+Z (each action says when it
+        has nothing to do)."""
+        for action in (self.undo_action, self.trash_action, self.select_all_action):
+            action.setEnabled(True)
+        self.undo_action.setText("Undo")
+        self.trash_action.setText("Move to trash")
+
+    @Slot()
+    def undo(self) -> None:
+        """Ctrl+Z: reverse the latest clean-up (the Duplicates page's or the grid's: one journal)."""
+        if self.showing_duplicates:
+            self.duplicates.undo()
+        else:
+            self.grid_cleanup.undo()
+
+    def _confirm_trash(self, count: int) -> bool:
+        answer = QMessageBox.question(
+            self, "Move to trash", f"Move {count:,} photos to the trash?\n\nCtrl+Z puts them back.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     # -- life cycle ------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop what the window started and ask the service to stop (its owner closes the library)."""
@@ -282,6 +333,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.bridge.detach()
         self.duplicates.shutdown()
+        self.grid_cleanup.shutdown()
         self.duplicates_view.compare.shutdown()
         self.loader.shutdown()
         self.service.stop()
@@ -514,17 +566,31 @@ class MainWindow(QMainWindow):
         reveal.triggered.connect(lambda: self.reveal_path(path))
         copy = menu.addAction("Copy path")
         copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(display_path(path)))
+        menu.addSeparator()
+        n = len(self.grid_cleanup.selected_ids())
+        key = self.trash_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        # the key is shown after a tab (display only: the grid's own action answers it)
+        trash = menu.addAction((f"Move {n:,} photos to trash" if n > 1 else "Move to trash") + (f"\t{key}" if key else ""))
+        trash.setObjectName("moveToTrash")
+        trash.triggered.connect(self.grid_cleanup.trash_selected)
         if path is None:
             for action in (similar, open_action, reveal, copy):
                 action.setEnabled(False)
         return menu
+
+    def point_menu_at(self, index: QModelIndex) -> None:
+        """A right click on a thumbnail makes it current; on one of several selected ones the selection
+        stays, so that the menu's "Move N photos to trash" acts on all of them."""
+        selection = self.grid.selectionModel()
+        keep = selection.isSelected(index)
+        selection.setCurrentIndex(index, selection.SelectionFlag.NoUpdate if keep else selection.SelectionFlag.ClearAndSelect)
 
     @Slot(QPoint)
     def _context_menu(self, pos: QPoint) -> None:
         index = self.grid.indexAt(pos)
         if not index.isValid():
             return
-        self.grid.setCurrentIndex(index)
+        self.point_menu_at(index)
         menu = self.build_context_menu(index)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
         menu.deleteLater()
@@ -595,7 +661,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_shortcuts(self) -> ShortcutsDialog:
         """Help > Keyboard shortcuts (F1): the menus' keys, then the grid's and the Duplicates page's."""
-        dialog = ShortcutsDialog([("Menus", menu_shortcuts(self.actions())), ("Photo grid", GRID_KEYS),
+        dialog = ShortcutsDialog([("Menus", menu_shortcuts(self.actions() + self.grid.actions())), ("Photo grid", GRID_KEYS),
                                   ("Duplicates (Ctrl+D)", DUPLICATE_KEYS)], self)
         dialog.show()
         return dialog

@@ -14,7 +14,7 @@ import dataclasses
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,8 +22,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QWidget
 
+from ..core.cleanup import ActionResult
 from ..core.fetch import FetchError, fetch_image
 from ..core.paths import display_path, is_within
+from ..core.results import remap_results
 from ..core.service import LibraryService, Query
 from ..core.snapshot import LibrarySnapshot
 from .bridge import ServiceBridge
@@ -42,6 +44,16 @@ def _subject(typed: str) -> str:
     """What a word search is about, for its title: "photos of a cat" -> "a cat" (the title says
     "Photos of" already; it read "Photos of photos of a cat")."""
     return _ABOUT.sub("", typed).strip() or typed
+
+
+@dataclasses.dataclass(frozen=True)
+class _BeforeTrash:
+    """The answer on screen before a clean-up took photos out of it, for that action's undo."""
+
+    batch: int | None
+    token: int
+    answer: Any
+    gone: tuple[int, ...]
 
 
 class _FetchRelay(QObject):
@@ -102,6 +114,8 @@ class ResultsPresenter(QObject):
         self._library_scroll = 0
         self.folder: str | None = None
         """The folder whose photos the library view shows, a watched one or one inside it (None: all)."""
+        self._all_shown = False  # "Show N more" was clicked for the answer on screen
+        self._before_trash: _BeforeTrash | None = None
         self._fetch_cancel: threading.Event | None = None
         self._fetch_thread: threading.Thread | None = None
         self._relay = _FetchRelay(self)
@@ -110,6 +124,7 @@ class ResultsPresenter(QObject):
         bridge.snapshot_published.connect(self.apply_snapshot)
         bridge.query_answered.connect(self._answered)
         bridge.query_failed.connect(self._failed)
+        bridge.cleaned_up.connect(self.photos_cleaned_up)
         header.back_requested.connect(self.back_to_library)
         header.more_requested.connect(self.show_more)
         header.region_requested.connect(self.pick_region)
@@ -170,19 +185,15 @@ class ResultsPresenter(QObject):
         if token != self.token or not self.header.in_query:
             return  # stale: a newer query was asked, or the user went back to the library
         self.answer = answer
+        self._all_shown = False
+        self._before_trash = None
         shown = list(getattr(answer, "shown", answer))
         more = int(getattr(answer, "more", 0))
         self.model.show_results(chip_kinds(answer, shown))
-        header = answer.header() if hasattr(answer, "header") else f"{len(shown)} similar photos"
-        found_by = f" ({found_by_text(answer.variant)})" if getattr(answer, "variant", "") else ""
-        message = getattr(answer, "message", None)
-        if message:  # a word search that found nothing says why, and offers the words it may have meant
-            self.header.set_state(f"{header}. Esc goes back to the library.", getattr(answer, "suggestions", ()))
-            self.message(header, 8000)
-        else:
-            # words left out ("red flower") are named, with the words they may have meant as links
-            offered = getattr(answer, "suggestions", ()) if getattr(answer, "note", None) else ()
-            self.header.set_state(f"{header}{found_by}, best first. Esc goes back to the library.", offered)
+        text, offered = self._state_line(answer)
+        self.header.set_state(text, offered)
+        if getattr(answer, "message", None):  # a word search that found nothing says why
+            self.message(answer.header(), 8000)
         self.header.set_more(more)
         self.grid.scrollToTop()
         if shown:
@@ -196,11 +207,75 @@ class ResultsPresenter(QObject):
         if self.answer is None or not hasattr(self.answer, "results"):
             return
         everything = list(self.answer.results)
+        self._all_shown = True
         self.model.show_results(chip_kinds(self.answer, everything))
         self.header.set_more(0)
-        self.header.set_state(f"{self.answer.header()}, then {self.answer.more:,} more that are less alike. "
-                              "Esc goes back to the library.")
+        self.header.set_state(*self._state_line(self.answer))
         self.results_shown.emit(everything)
+
+    # -- photos leaving and coming back while their results are on screen -------------------------
+    @Slot(object)
+    def photos_cleaned_up(self, result: ActionResult) -> None:
+        """A clean-up action (here or on the Duplicates page) or its undo: the results follow.
+
+        Photos moved to the trash (or out of the library) leave the results at once, the others keep
+        their places, and the copy and similar counts in the header follow. The undo of that action
+        puts them back where they were (under the ids the library gives them back).
+        """
+        answer = self.answer
+        if not self.showing_results or answer is None or not hasattr(answer, "results"):
+            return
+        if result.action == "undo":
+            before, self._before_trash = self._before_trash, None
+            if before is None or before.batch != result.batch or before.token != self.token:
+                return
+            rows = self.service.photo_rows(list(result.photo_ids)) if result.photo_ids else {}
+            back = {row.path: photo_id for photo_id, row in rows.items()}
+            gone = set(before.gone)
+            restored = remap_results(before.answer, lambda r: (
+                dataclasses.replace(r, photo_id=back[r.path]) if r.photo_id in gone and r.path in back
+                else None if r.photo_id in gone else r))
+            if any(r.photo_id in back.values() for r in restored.results):
+                self._show_in_place(restored)
+            return
+        gone = set(result.photo_ids)
+        if not gone or not any(r.photo_id in gone for r in answer.results):
+            return
+        self._before_trash = _BeforeTrash(result.batch, self.token, answer, tuple(gone))
+        self._show_in_place(remap_results(answer, lambda r: None if r.photo_id in gone else r))
+
+    def _state_line(self, answer: Any) -> tuple[str, Sequence[str]]:
+        """The header's line for an answer, and the words it offers as links."""
+        shown = list(getattr(answer, "shown", answer))
+        header = answer.header() if hasattr(answer, "header") else f"{len(shown)} similar photos"
+        if getattr(answer, "message", None):  # a word search that found nothing: why, and the words it may have meant
+            return f"{header}. Esc goes back to the library.", tuple(getattr(answer, "suggestions", ()))
+        found_by = f" ({found_by_text(answer.variant)})" if getattr(answer, "variant", "") else ""
+        # words left out ("red flower") are named, with the words they may have meant as links
+        offered = tuple(getattr(answer, "suggestions", ())) if getattr(answer, "note", None) else ()
+        more = int(getattr(answer, "more", 0))
+        order = f", then {more:,} more that are less alike" if self._all_shown and more else ", best first"
+        return f"{header}{found_by}{order}. Esc goes back to the library.", offered
+
+    def _show_in_place(self, answer: Any) -> None:
+        """Show a changed answer to the same query: the grid keeps its scroll position and its
+        current place (the photo there, or the one that took the place of a photo that left)."""
+        current = self.grid.currentIndex()
+        current_id = current.data(PhotoModel.PhotoIdRole)
+        current_row = current.row()
+        scroll = self.grid.verticalScrollBar().value()
+        self.answer = answer
+        rows = list(answer.results) if self._all_shown else list(answer.shown)
+        self.model.show_results(chip_kinds(answer, rows))
+        more = 0 if self._all_shown else int(getattr(answer, "more", 0))
+        self.header.set_more(more)
+        self.header.set_state(*self._state_line(answer))
+        row = self.model.row_of(int(current_id)) if current_id is not None else -1
+        if row < 0 and current_row >= 0 and rows:
+            row = min(current_row, len(rows) - 1)
+        if row >= 0:
+            self.grid.setCurrentIndex(self.model.index(row))
+        self.grid.verticalScrollBar().setValue(scroll)
 
     @Slot(int, str, str)
     def _failed(self, token: int, message: str, details: str) -> None:
@@ -370,10 +445,13 @@ class ResultsPresenter(QObject):
         ids = self.library_ids()
         if not np.array_equal(ids, self.model.ids):
             current = self.grid.currentIndex().data(PhotoModel.PhotoIdRole)
+            current_row = self.grid.currentIndex().row()
             scroll = self.grid.verticalScrollBar().value()
             self.model.show_library(ids)
             if current is not None:
                 row = self.model.row_of(current)
+                if row < 0 and len(ids):  # it left (the trash): the photo now in its place
+                    row = min(current_row, len(ids) - 1)
                 if row >= 0:
                     self.grid.setCurrentIndex(self.model.index(row))
             self.grid.verticalScrollBar().setValue(scroll)

@@ -16,8 +16,9 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTreeWidget, QTreeWidge
 
 GRID_KEYS: tuple[tuple[str, str], ...] = (
     ("Arrow keys, Page Up/Down, Home/End", "Move between photos"),
+    ("Shift+click, Ctrl+click", "Select several photos (Delete moves them to the trash)"),
     ("Enter, double-click", "Open the photo in its viewer"),
-    ("Menu key, Shift+F10", "Find similar, open, show in folder, copy path"),
+    ("Menu key, Shift+F10", "Find similar, open, show in folder, copy path, move to trash"),
     ("Ctrl+wheel", "Larger or smaller thumbnails"),
 )
 """Keys of the photo grid (library and results) that no menu carries."""

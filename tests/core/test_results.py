@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,9 @@ from photosim.core.fetch import FetchError, fetch_image
 from photosim.core.indexer import Indexer
 from photosim.core.library import Library
 from photosim.core.matching import SamePhotoTest
-from photosim.core.results import Result, ResultSet
+from photosim.core.results import Result, ResultSet, remap_results
 from photosim.core.search import QueryError, Searcher
+from photosim.core.word_results import WORD, WordResults
 from tests.photos import crop_center, save_jpeg
 
 UNRELATED_TO_CHELSEA = ("hubble_deep_field", "immunohistochemistry", "retina", "rocket", "coffee")
@@ -173,6 +175,21 @@ def test_header_wording() -> None:
     assert rs(0, 3).header() == "3 similar photos" and rs(0, 3).more == 3
     assert rs(0, 0).header() == "No similar photos"
     assert rs(0, 3).with_cutoff(0.45).cutoff == 6 and rs(0, 3).with_cutoff(0.6).cutoff == 0
+
+
+def test_results_follow_photos_that_leave_and_come_back() -> None:
+    """Photos moved to the trash leave the results with their counts; an undo gives them new ids."""
+    results = [Result(1, "/a", 0.99, "same"), Result(2, "/b", 0.98, "same"), Result(3, "/c", 0.6),
+               Result(4, "/d", 0.5), Result(5, "/e", 0.45), Result(6, "/f", 0.2), Result(7, "/g", 0.1)]
+    answer = ResultSet(results, cutoff=5, same=2, look_alikes=True, near=1)
+    left = remap_results(answer, lambda r: None if r.photo_id in (2, 3, 6) else r)
+    assert [r.photo_id for r in left.results] == [1, 4, 5, 7]
+    assert (left.same, left.near, left.cutoff, left.more) == (1, 0, 3, 1)
+    assert left.header() == "1 copy of this photo, 2 similar photos" and left.look_alikes
+    back = remap_results(answer, lambda r: replace(r, photo_id=r.photo_id + 100) if r.photo_id == 2 else r)
+    assert [r.photo_id for r in back.results] == [1, 102, 3, 4, 5, 6, 7] and back.header() == answer.header()
+    words = WordResults(["dog"], [Result(1, "/a", 0.9, WORD), Result(2, "/b", 0.8, WORD)])
+    assert remap_results(words, lambda r: None if r.photo_id == 1 else r).header() == "1 photo labelled dog"
 
 
 # -- links --------------------------------------------------------------------------------------------

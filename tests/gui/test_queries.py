@@ -113,7 +113,7 @@ def test_find_similar_from_the_context_menu_shows_neighbours_not_itself(qtbot, w
     photo_id = index.data(PhotoModel.PhotoIdRole)
     menu = window.build_context_menu(index)
     labels = [a.text() for a in menu.actions() if not a.isSeparator()]
-    assert labels == ["Find similar", "Open", "Show in folder", "Copy path"]
+    assert labels == ["Find similar", "Open", "Show in folder", "Copy path", "Move to trash\tDel"]
     with qtbot.waitSignal(window.results_shown, timeout=60_000) as blocker:
         menu.actions()[0].trigger()
     results = blocker.args[0]
