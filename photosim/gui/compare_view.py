@@ -9,7 +9,9 @@ into pixmaps on the GUI thread; a pane shows "Loading…" meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from html import escape
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLay
 
 from ..core.dupstate import PhotoInfo
 from ..core.images import ImageLoadError, load_rgb
+from ..core.photofacts import ContentFacts, measure
 from .thumbs import pil_to_qimage
 
 log = logging.getLogger(__name__)
@@ -166,9 +169,12 @@ class ComparePane(QFrame):
         self.facts.setFixedHeight(self.facts.fontMetrics().lineSpacing() * 10)
         layout.addWidget(self.facts)
         self.set_current(False)
-        rows = []
-        from html import escape
+        self.set_photo(photo)
 
+    def set_photo(self, photo: PhotoInfo) -> None:
+        """The fact sheet under the picture (again when the facts arrive after the picture was asked for)."""
+        self.photo = photo
+        rows = []
         for label, text in photo.describe().items():
             if label == "file":
                 continue
@@ -186,22 +192,28 @@ class ComparePane(QFrame):
 
 
 class _LoadPicture(QRunnable):
-    def __init__(self, view: CompareView, token: int, photo_id: int, path: str) -> None:
+    """The full picture of one pane, and with ``measure`` its facts too (photos from the grid come
+    without them: the duplicate finder measures only the photos of its groups)."""
+
+    def __init__(self, view: CompareView, token: int, photo_id: int, path: str, measure: bool = False) -> None:
         super().__init__()
-        self.view, self.token, self.photo_id, self.path = view, token, photo_id, path
+        self.view, self.token, self.photo_id, self.path, self.measure = view, token, photo_id, path, measure
 
     def run(self) -> None:
+        facts: ContentFacts | None = None
         try:
             image = load_rgb(self.path)
             if max(image.size) > FULL_PICTURE_LIMIT:
                 image.thumbnail((FULL_PICTURE_LIMIT, FULL_PICTURE_LIMIT))
             result: object = pil_to_qimage(image)
+            if self.measure:
+                facts = measure(self.path)
         except ImageLoadError as exc:
             result = str(exc)
         except Exception as exc:  # one bad file shows its reason in its pane, never stops the view
             log.exception("loading %s for the compare view failed", self.path)
             result = f"{type(exc).__name__}: {exc}"
-        self.view._loaded.emit(self.token, self.photo_id, result)
+        self.view._loaded.emit(self.token, self.photo_id, (result, facts))
 
 
 class CompareView(QWidget):
@@ -227,8 +239,10 @@ class CompareView(QWidget):
         self._grid.setSpacing(6)
         self._loaded.connect(self._picture_loaded)
 
-    def set_photos(self, photos: list[PhotoInfo], keeper_id: int, current_id: int | None = None) -> None:
-        """Show these photos (the first four), zoom fitted; full pictures load in the background."""
+    def set_photos(self, photos: list[PhotoInfo], keeper_id: int, current_id: int | None = None, *,
+                   measure: bool = False) -> None:
+        """Show these photos (the first four), zoom fitted; full pictures load in the background, and
+        with ``measure`` each photo's facts (dimensions, format, camera, sharpness) with it."""
         photos = photos[:MAX_PANES]
         if [p.photo_id for p in photos] == [p.photo.photo_id for p in self.panes] and \
                 all(p.keep == (p.photo.photo_id == keeper_id) for p in self.panes):
@@ -245,7 +259,7 @@ class CompareView(QWidget):
             self._grid.addWidget(pane, i // max(1, columns), i % max(1, columns))
         self._waiting = {p.photo_id for p in photos}
         for p in photos:
-            self.pool.start(_LoadPicture(self, self._token, p.photo_id, p.path))
+            self.pool.start(_LoadPicture(self, self._token, p.photo_id, p.path, measure))
         self.set_current(current_id)
 
     def set_current(self, photo_id: int | None) -> None:
@@ -256,8 +270,11 @@ class CompareView(QWidget):
     def _picture_loaded(self, token: int, photo_id: int, result: object) -> None:
         if token != self._token:
             return
+        result, facts = result  # type: ignore[misc]
         for pane in self.panes:
             if pane.photo.photo_id == photo_id:
+                if facts is not None:
+                    pane.set_photo(dataclasses.replace(pane.photo, facts=facts))
                 if isinstance(result, str):
                     pane.canvas.note = f"Cannot show this photo: {result}"
                 else:

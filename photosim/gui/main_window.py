@@ -38,8 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from ..core.dupstate import PhotoInfo
 from ..core.images import IMAGE_EXTENSIONS
-from ..core.paths import display_path, resolve_cache_dir, resolve_log_dir
+from ..core.paths import display_path, is_within, resolve_cache_dir, resolve_log_dir
 from ..core.service import IndexReport, LibraryService
 from ..core.settings import Settings, save_settings
 from ..core.thumbnails import ThumbnailCache
@@ -61,11 +62,15 @@ from .settings_dialog import SettingsDialog
 from .shortcuts import GRID_KEYS, ShortcutsDialog, menu_shortcuts
 from .status import StatusPresenter
 from .thumbs import ThumbnailLoader
+from .viewer import PhotoViewer
 from .welcome import WelcomeView
 from .window_state import restore_window_state, save_window_state
 from .words import WordBox, WordsPresenter
 
 log = logging.getLogger(__name__)
+
+MAX_COMPARED = 4
+"""Photos side by side in the viewer at most (the compare view's panes)."""
 
 
 def open_with_system(path: str) -> bool:
@@ -172,6 +177,8 @@ class MainWindow(QMainWindow):
         self.duplicates_view = DuplicatesView(self.duplicates, self.loader, service.photo_rows,
                                               lambda: self.service.snapshot.photos)
         self.stack.addWidget(self.duplicates_view)
+        self.viewer = PhotoViewer()
+        self.stack.addWidget(self.viewer)
         self._page_before_duplicates: QWidget = self.browse_page
         self._build_menus()
         # The word search lives at the top right, where search fields are expected, in every view.
@@ -206,6 +213,10 @@ class MainWindow(QMainWindow):
         self.duplicates.pass_changed.connect(lambda running: None if running else self.status.duplicates_finished())
         self.duplicates.threshold_committed.connect(self._similar_threshold_chosen)
         self.duplicates_view.back_requested.connect(self.back_to_library)
+        self.viewer.back_requested.connect(self.leave_viewer)
+        self.viewer.step_requested.connect(self._viewer_step)
+        self.viewer.trash_requested.connect(self._viewer_trash)
+        self.grid_cleanup.finished.connect(self._viewer_follow)
 
     # -- convenience for the app and the tests --------------------------------------------------
     @property
@@ -268,6 +279,11 @@ class MainWindow(QMainWindow):
         edit.aboutToHide.connect(self._edit_menu_closed)
         view = bar.addMenu("&View")
         self._action(view, "Find similar to selected photo", self.find_similar_to_current, "Ctrl+F")
+        # Space belongs to the grid: text fields type it, and the Duplicates view compares with it.
+        self.preview_action = self._action(view, "View or compare selected photos", self.view_selected, "Space")
+        self.preview_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.removeAction(self.preview_action)
+        self.grid.addAction(self.preview_action)
         self.word_action = self._action(view, "Search by word…", self.focus_word_search, "Ctrl+K")
         self._action(view, "Search by word…", self.focus_word_search, "Ctrl+L")
         view.actions()[-1].setVisible(False)
@@ -334,6 +350,7 @@ class MainWindow(QMainWindow):
         self.bridge.detach()
         self.duplicates.shutdown()
         self.grid_cleanup.shutdown()
+        self.viewer.shutdown()
         self.duplicates_view.compare.shutdown()
         self.loader.shutdown()
         self.service.stop()
@@ -397,6 +414,8 @@ class MainWindow(QMainWindow):
         self.results.find_similar_to_bytes(data, label)
 
     def find_similar_to_photo(self, photo_id: int) -> None:
+        if self.showing_viewer:  # Ctrl+F on the photo being viewed: its results in the grid
+            self.leave_viewer()
         self.results.find_similar_to_photo(photo_id)
 
     def find_similar_to_link(self, url: str) -> None:
@@ -422,6 +441,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_duplicates(self) -> None:
         """Open the Duplicates view (Ctrl+D): the groups known now, and a pass when none has run yet."""
+        if self.showing_viewer:
+            self.leave_viewer()
         if self.stack.currentWidget() is not self.duplicates_view:
             self._page_before_duplicates = self.stack.currentWidget()
             if self.folders_panel.chosen is not None:  # the folder on screen: its duplicates
@@ -433,6 +454,8 @@ class MainWindow(QMainWindow):
 
     def _folder_chosen(self, folder: str | None) -> None:
         """A folder clicked in the panel while the Duplicates view is open shows that folder's photos."""
+        if self.showing_viewer:
+            self.leave_viewer()
         if folder is not None and self.showing_duplicates:
             self.duplicates_view.leave_compare()
             self.stack.setCurrentWidget(self.browse_page)
@@ -443,6 +466,81 @@ class MainWindow(QMainWindow):
             self._page_before_duplicates = page  # stay in the Duplicates view; Esc goes there
         else:
             self.stack.setCurrentWidget(page)
+
+    # -- the viewer (Space) -------------------------------------------------------------------------
+    @property
+    def showing_viewer(self) -> bool:
+        return self.stack.currentWidget() is self.viewer
+
+    @Slot()
+    def view_selected(self) -> bool:
+        """Space: the current photo large, or the selected photos (two to four) side by side."""
+        ids = self.grid_cleanup.selected_ids()
+        current = self.grid.currentIndex().data(PhotoModel.PhotoIdRole)
+        if len(ids) <= 1:
+            ids = [int(current)] if current is not None else ids
+        elif len(ids) > MAX_COMPARED:
+            self.show_message(f"{len(ids)} photos are selected: the first {MAX_COMPARED} are compared.", 6000)
+        photos = self._photo_infos(ids[:MAX_COMPARED])
+        if not photos:
+            self.show_message("Select a photo to view first.", 5000)
+            return False
+        self.viewer.show_photos(photos, self._grid_position() if len(photos) == 1 else "")
+        self.stack.setCurrentWidget(self.viewer)
+        self.viewer.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        return True
+
+    def _photo_infos(self, ids: list[int]) -> list[PhotoInfo]:
+        rows = self.service.photo_rows(ids)
+        references = self.settings.reference_folders
+        return [PhotoInfo(row.id, row.path, row.size, row.mtime_ns / 1e9, row.fingerprint or "", row.taken_at, None,
+                          any(is_within(row.path, f) for f in references))
+                for row in (rows.get(i) for i in ids) if row is not None]
+
+    def _grid_position(self) -> str:
+        row, total = self.grid.currentIndex().row(), self.model.rowCount()
+        return f"{row + 1:,} of {total:,}" if row >= 0 else ""
+
+    @Slot()
+    def leave_viewer(self) -> None:
+        """Back to the grid, at the photo last viewed."""
+        self.viewer.compare.set_photos([], -1)
+        self.stack.setCurrentWidget(self.browse_page)
+        current = self.grid.currentIndex()
+        if current.isValid():
+            self.grid.scrollTo(current)
+        self.grid.setFocus()
+
+    @Slot(int)
+    def _viewer_step(self, delta: int) -> None:
+        row = self.grid.currentIndex().row() + delta
+        if 0 <= row < self.model.rowCount():
+            self.grid.setCurrentIndex(self.model.index(row))
+            self.view_selected()
+
+    @Slot()
+    def _viewer_trash(self) -> None:
+        """Delete in the viewer: the photo shown to the trash; the viewer goes on with the next one."""
+        shown = self.viewer.photos[0].photo_id if self.viewer.single else None
+        row = self.model.row_of(shown) if shown is not None else -1
+        if row >= 0:
+            self.grid.setCurrentIndex(self.model.index(row))  # it alone is selected
+            self.grid_cleanup.trash_selected()
+
+    @Slot(object)
+    def _viewer_follow(self, result: object = None, tries: int = 3) -> None:
+        """A photo trashed from the viewer: show the one the grid now has in its place, once the grid
+        has followed (results at once, the library view with the next snapshot or two)."""
+        if not self.showing_viewer or not self.viewer.single:
+            return
+        if self.model.row_of(self.viewer.photos[0].photo_id) < 0:
+            if self.model.rowCount():
+                self.view_selected()
+            else:
+                self.leave_viewer()
+        elif not self.model.is_results and tries > 0:
+            self.results.library_refreshed.connect(lambda _n: self._viewer_follow(None, tries - 1),
+                                                   Qt.ConnectionType.SingleShotConnection)
 
     @property
     def showing_duplicates(self) -> bool:
@@ -457,6 +555,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def back_to_library(self) -> None:
+        if self.showing_viewer:
+            self.leave_viewer()
+            return
         if self.showing_duplicates:
             if not self.duplicates_view.leave_compare():  # Esc: out of the compare view first
                 self.stack.setCurrentWidget(self._page_before_duplicates)

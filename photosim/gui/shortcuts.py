@@ -18,6 +18,7 @@ GRID_KEYS: tuple[tuple[str, str], ...] = (
     ("Arrow keys, Page Up/Down, Home/End", "Move between photos"),
     ("Shift+click, Ctrl+click", "Select several photos (Delete moves them to the trash)"),
     ("Enter, double-click", "Open the photo in its viewer"),
+    ("Space", "View the photo large (← → next, Delete to the trash), or compare 2-4 selected photos"),
     ("Menu key, Shift+F10", "Find similar, open, show in folder, copy path, move to trash"),
     ("Ctrl+wheel", "Larger or smaller thumbnails"),
 )

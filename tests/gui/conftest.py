@@ -6,6 +6,7 @@ the whole run; each window indexes a private copy of the sample photos (about tw
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -67,3 +68,15 @@ def make_window(qtbot, make_service) -> Iterator[Callable[..., object]]:  # noqa
 def window(make_window, photo_dir: Path):  # noqa: ANN001, ANN201
     """A window over an indexed library of the sample photos."""
     return make_window([photo_dir])
+
+
+@pytest.fixture
+def trash_window(make_window, photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+    """The sample photos plus three exact copies of china.jpg, indexed; the trash in the test's folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    shutil.copy(photo_dir / "china.jpg", photo_dir / "china-copy.jpg")
+    shutil.copy(photo_dir / "china.jpg", photo_dir / "china-backup.jpg")
+    shutil.copy(photo_dir / "china.jpg", photo_dir / "china-old.jpg")
+    window = make_window([photo_dir])
+    window.trash_files = tmp_path / "xdg" / "Trash" / "files"  # type: ignore[attr-defined]
+    return window

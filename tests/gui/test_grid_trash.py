@@ -6,27 +6,13 @@ The trash is a real freedesktop trash in the test's folder (``XDG_DATA_HOME``); 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
 from photosim.gui.grid import PhotoModel
 
 LONG = 60_000
-
-
-@pytest.fixture
-def trash_window(make_window, photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
-    """The sample photos plus three exact copies of china.jpg, indexed; the trash in the test's folder."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    shutil.copy(photo_dir / "china.jpg", photo_dir / "china-copy.jpg")
-    shutil.copy(photo_dir / "china.jpg", photo_dir / "china-backup.jpg")
-    shutil.copy(photo_dir / "china.jpg", photo_dir / "china-old.jpg")
-    window = make_window([photo_dir])
-    window.trash_files = tmp_path / "xdg" / "Trash" / "files"  # type: ignore[attr-defined]
-    return window
 
 
 def rows(window) -> list[tuple[str, str | None]]:  # noqa: ANN001

@@ -1,0 +1,83 @@
+"""Space in the grid: one photo large (← → step through the grid, Delete culls it), or the selected
+photos compared side by side; Esc or Space back to the grid where it was. Real photos, real window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from tests.gui.test_grid_trash import LONG, click, rows
+
+
+def open_viewer(window, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(window.viewer.compare.pictures_loaded, timeout=LONG):
+        qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    assert window.showing_viewer
+
+
+def facts(window) -> list[str]:  # noqa: ANN001
+    return [pane.facts.text() for pane in window.viewer.compare.panes]
+
+
+def test_space_shows_the_photo_and_arrows_step_through_the_grid(trash_window, qtbot) -> None:  # noqa: ANN001
+    window = trash_window
+    names = [n for n, _ in rows(window)]
+    click(window, qtbot, names[2])
+    open_viewer(window, qtbot)
+    assert window.viewer.title.text() == f"{names[2]}   ·   3 of {len(names)}"
+    (pane,) = window.viewer.compare.panes
+    assert pane.canvas.pixmap is not None and not pane.canvas.pixmap.isNull()
+    qtbot.waitUntil(lambda: "dimensions" in facts(window)[0], timeout=10_000)  # measured beside the picture
+    with qtbot.waitSignal(window.viewer.compare.pictures_loaded, timeout=LONG):
+        qtbot.keyClick(window.viewer, Qt.Key.Key_Right)
+    assert window.viewer.title.text().startswith(f"{names[3]}   ·   4 of")
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Left)
+    assert window.viewer.title.text().startswith(names[2])
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Right)
+    # Esc: back to the grid, at the photo last viewed
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Escape)
+    assert window.stack.currentWidget() is window.browse_page
+    assert window.grid.currentIndex().data() == names[3] and window.grid.hasFocus()
+    assert not window.viewer.compare.panes  # the full pictures are let go
+
+
+def test_selected_copies_are_compared_side_by_side(trash_window, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
+    window = trash_window
+    found = window.service.photo_rows([int(i) for i in window.service.snapshot.ids])
+    china = next(i for i, row in found.items() if row.path == str(photo_dir / "china.jpg"))
+    with qtbot.waitSignal(window.results_shown, timeout=LONG):
+        window.find_similar_to_photo(china)
+    click(window, qtbot, "china-copy.jpg")
+    click(window, qtbot, "china-old.jpg", Qt.KeyboardModifier.ControlModifier)
+    open_viewer(window, qtbot)
+    assert window.viewer.title.text() == "Comparing 2 photos"
+    in_grid_order = [n for n, _ in rows(window) if n in ("china-copy.jpg", "china-old.jpg")]
+    assert [p.photo.name for p in window.viewer.compare.panes] == in_grid_order
+    # one zoom for both
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Plus)
+    assert window.viewer.compare.sync.zoom > 1
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Space)  # Space goes back too: to the results, as they were
+    assert window.stack.currentWidget() is window.browse_page and window.results.showing_results
+    assert len(window.grid.selectionModel().selectedIndexes()) == 2
+
+
+def test_delete_in_the_viewer_culls_and_shows_the_next_photo(trash_window, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
+    window = trash_window
+    names = [n for n, _ in rows(window)]
+    click(window, qtbot, names[1])
+    open_viewer(window, qtbot)
+    with qtbot.waitSignal(window.viewer.compare.pictures_loaded, timeout=LONG):
+        qtbot.keyClick(window.viewer, Qt.Key.Key_Delete)
+    assert not (photo_dir / names[1]).exists()
+    assert window.showing_viewer and window.viewer.title.text().startswith(names[2])
+    assert "moved to the trash" in window.statusBar().currentMessage()
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Escape)
+    assert names[1] not in [n for n, _ in rows(window)]
+
+
+def test_space_in_the_word_box_is_a_space(trash_window, qtbot) -> None:  # noqa: ANN001
+    window = trash_window
+    window.search_box.setFocus()
+    qtbot.keyClicks(window.search_box, "red flower")
+    assert window.search_box.text() == "red flower" and not window.showing_viewer
