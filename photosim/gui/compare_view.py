@@ -252,6 +252,7 @@ class CompareView(QWidget):
             self._grid.removeWidget(pane)
             pane.deleteLater()
         self._token += 1
+        self.pool.clear()  # pictures asked for and not started: no longer wanted (arrow keys held down)
         self.sync.fit()
         self.panes = [ComparePane(p, p.photo_id == keeper_id, self.sync) for p in photos]
         columns = 2 if len(photos) == 4 and self.width() < 1100 else len(photos)

@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPainterPath, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ..core.paths import display_path
 from ..core.settings import THUMB_MAX, THUMB_MIN, THUMB_STEP
+from .drops import file_url
 from .thumbs import ThumbnailLoader
 
 PAGE = 256
@@ -119,7 +120,26 @@ class PhotoModel(QAbstractListModel):
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+                | Qt.ItemFlag.ItemIsDragEnabled)
+
+    # -- dragging photos out (to a file manager, a mail, an editor) -------------------------------
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
+        return ["text/uri-list"]
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.CopyAction  # never a move: the library's files stay where they are
+
+    def mimeData(self, indexes: Sequence[ModelIndex]) -> QMimeData:  # noqa: N802
+        """The dragged photos as file URLs, in grid order (exact bytes of each name)."""
+        mime = QMimeData()
+        urls = []
+        for row in sorted({i.row() for i in indexes if i.isValid()}):
+            photo = self.photo(row)
+            if photo is not None:
+                urls.append(file_url(photo.path))
+        mime.setUrls(urls)
+        return mime
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._ids):
@@ -292,7 +312,11 @@ class PhotoGrid(QListView):
         self.setSpacing(2)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
+        # Photos drag out as files (copied, never moved); nothing is dropped onto the grid itself
+        # (the window takes a dropped picture as a query).
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDragEnabled(True)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setAcceptDrops(False)
         self.viewport().setAcceptDrops(False)
         self.setMouseTracking(True)

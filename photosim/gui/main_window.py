@@ -602,20 +602,25 @@ class MainWindow(QMainWindow):
         return pictures if pictures and os.path.isdir(pictures) else os.path.expanduser("~")
 
     # -- drag and drop, clipboard ----------------------------------------------------------------
+    def _own_drag(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> bool:
+        """A thumbnail dragged from this window's own grid: it is for other applications, and a drag
+        let go over the grid would otherwise start a search nobody asked for."""
+        return event.source() is self.grid
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if drops.accepts(event.mimeData()):
+        if not self._own_drag(event) and drops.accepts(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if drops.accepts(event.mimeData()):
+        if not self._own_drag(event) and drops.accepts(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        if self.handle_mime(event.mimeData(), "dropped"):
+        if not self._own_drag(event) and self.handle_mime(event.mimeData(), "dropped"):
             event.acceptProposedAction()
         else:
             event.ignore()

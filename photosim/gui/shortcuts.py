@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTreeWidget, QTreeWidge
 
 GRID_KEYS: tuple[tuple[str, str], ...] = (
     ("Arrow keys, Page Up/Down, Home/End", "Move between photos"),
-    ("Shift+click, Ctrl+click", "Select several photos (Delete moves them to the trash)"),
+    ("Shift+click, Ctrl+click", "Select several photos (Delete moves them to the trash; drag them out to copy the files)"),
     ("Enter, double-click", "Open the photo in its viewer"),
     ("Space", "View the photo large (← → next, Delete to the trash), or compare 2-4 selected photos"),
     ("Menu key, Shift+F10", "Find similar, open, show in folder, copy path, move to trash"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -167,3 +168,17 @@ def test_a_results_tooltip_says_why_a_photo_is_or_is_not_a_copy(library, photo_d
     assert model.index(1).data(Qt.ItemDataRole.ToolTipRole).endswith("\nanother shot: taken 2 min apart")
     model.show_library([rows[0].id])
     assert "similarity" not in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_photos_drag_out_as_files_in_grid_order(window, photo_dir) -> None:  # noqa: ANN001
+    """Dragging thumbnails to a file manager or a mail copies the files: the drag carries their URLs."""
+    model = window.model
+    rows = [3, 0, 5]
+    flags = model.flags(model.index(0))
+    assert flags & Qt.ItemFlag.ItemIsDragEnabled
+    assert model.supportedDragActions() == Qt.DropAction.CopyAction  # never moved out of the library
+    mime = model.mimeData([model.index(r) for r in rows])
+    paths = [url.toLocalFile() for url in mime.urls()]
+    assert paths == [model.data(model.index(r), PhotoModel.PathRole) for r in sorted(rows)]
+    assert all(p.startswith(str(photo_dir)) and os.path.isfile(p) for p in paths)
+    assert window.grid.dragEnabled() and not window.grid.viewport().acceptDrops()
