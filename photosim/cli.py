@@ -686,10 +686,15 @@ def _print_like(image: str, shown: list, args: argparse.Namespace) -> None:
 
 def _search_labels(lib, args: argparse.Namespace) -> int:  # noqa: ANN001
     """``search --text WORDS``."""
+    from .core.paths import normalize_path
     from .core.tags import LabelIndex
 
     labels = _label_index(lib, args.only) or LabelIndex(lib)
-    found = labels.search(list(args.text), args.k, only=args.only)
+    try:
+        found = labels.search(list(args.text), args.k, only=args.only,
+                              folder=normalize_path(args.folder) if args.folder else None)
+    except ValueError as exc:  # a folder outside the library
+        raise UserError(str(exc)) from None
     if args.json:
         print(json.dumps({"query": {"text": found.words, "groups": found.groups or [found.words],
                                     "only": found.only, "unknown": found.unknown},

@@ -230,6 +230,22 @@ def test_words_labels_and_look_alikes_from_the_command_line(capsys, photo_dir: P
     assert code == 0 and found["query"]["text"] == ["beverage"] and len(found["results"]) == 1
     assert Path(found["results"][0]["path"]).name.startswith("coffee")
 
+    # --folder keeps a word search inside a folder of the library (it was ignored with --text)
+    kitchen = photo_dir / "kitchen"
+    kitchen.mkdir()
+    shutil.copy(photo_dir / "coffee.jpg", kitchen / "coffee-kitchen.jpg")
+    code, _, err = run(capsys, "index", "--data-dir", str(data_dir))
+    assert code == 0
+    code, out, _ = run(capsys, "search", "--text", "beverage", "--folder", str(kitchen), "--data-dir", str(data_dir))
+    assert code == 0 and [Path(line.split()[1]).name for line in out.splitlines()] == ["coffee-kitchen.jpg"]
+    code, out, err = run(capsys, "search", "--text", "cats", "--folder", str(kitchen), "--data-dir", str(data_dir))
+    assert code == 1 and out == "" and "no photo is labelled like that" in err
+    code, _, err = run(capsys, "search", "--text", "cats", "--folder", "/nowhere", "--data-dir", str(data_dir))
+    assert "not inside a watched folder" in _one_line_error(code, err)
+    shutil.rmtree(kitchen)  # the rest of this test expects the library as it was
+    code, _, err = run(capsys, "index", "--data-dir", str(data_dir))
+    assert code == 0
+
     code, out, err = run(capsys, "search", "--text", "dog", "--data-dir", str(data_dir))
     assert code == 1 and out == "" and err.strip() == "photosim: no photo is labelled like that: dog"
     code, _, err = run(capsys, "search", "--text", "blorp", "--data-dir", str(data_dir))

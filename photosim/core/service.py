@@ -115,6 +115,7 @@ class Query:
 
     ``crop``: a region of the picture (x, y, width, height in pixels of the upright picture as
     displayed). ``only``: keep only results labelled like this word ("similar to this photo, only dogs").
+    ``folder``: only photos inside this folder of the library (at any depth).
     """
 
     kind: str  # "file" | "bytes" | "photo" | "text" (value: a list of words)
@@ -122,6 +123,7 @@ class Query:
     label: str
     crop: tuple[int, int, int, int] | None = None
     only: str | None = None
+    folder: str | None = None
 
 
 @dataclass
@@ -957,8 +959,9 @@ class LibraryService:
                 from .word_results import word_results
 
                 try:
-                    results: Any = word_results(lane.labels.search(list(query.value), job.k, only=query.only))
-                except ValueError as exc:  # an --only word photosim does not know
+                    results: Any = word_results(lane.labels.search(list(query.value), job.k, only=query.only,
+                                                                   folder=query.folder))
+                except ValueError as exc:  # an --only word photosim does not know, a folder left the library
                     raise QueryError(str(exc)) from None
                 job.future.set_result(results)
                 self._emit(QueryAnswered(job.token, results))
@@ -970,18 +973,19 @@ class LibraryService:
                     lane.labels.only_groups(query.only)
                 except ValueError as exc:
                     raise QueryError(str(exc)) from None
+            folder = query.folder
             if query.kind == "file":
-                results = searcher.results_for_file(query.value, k, crop=query.crop)
+                results = searcher.results_for_file(query.value, k, folder=folder, crop=query.crop)
             elif query.kind == "bytes":
-                results = searcher.results_for_bytes(query.value, k, crop=query.crop)
+                results = searcher.results_for_bytes(query.value, k, folder=folder, crop=query.crop)
             elif query.kind == "photo":
                 if query.crop is not None:
                     row = searcher.catalog.get(int(query.value))
                     if row is None:
                         raise QueryError("that photo is no longer in the library")
-                    results = searcher.results_for_file(row.path, k, crop=query.crop)
+                    results = searcher.results_for_file(row.path, k, folder=folder, crop=query.crop)
                 else:
-                    results = searcher.results_for_photo(int(query.value), k)
+                    results = searcher.results_for_photo(int(query.value), k, folder=folder)
             else:
                 raise QueryError(f"unknown kind of query: {query.kind}")
             if query.only:

@@ -39,6 +39,7 @@ from PIL import Image
 
 from .catalog import INDEXED, Catalog
 from .images import FileRead, ImageLoadError, decode_photo, read_file
+from .paths import is_within
 from .progress import Progress, RateMeter, RunControl
 from .wordnet import LOOKS_WORDS, Taxonomy, load_taxonomy, normalize_word
 
@@ -307,7 +308,7 @@ class LabelIndex:
         return self._combine(groups, {w: self.scores(w) for g in groups for w in g}, min_score)[0]
 
     def search(self, tokens: Iterable[str], k: int | None = 50, *, only: str | None = None,
-               min_score: float = MIN_WORD_SCORE) -> TextSearch:
+               folder: str | None = None, min_score: float = MIN_WORD_SCORE) -> TextSearch:
         """Photos labelled like the words, best first.
 
         Tokens are grouped into known words first ("golden retriever", "ice cream"). Words together
@@ -321,6 +322,9 @@ class LabelIndex:
         search finds nothing (:attr:`TextSearch.message` says why). ``only``: keep the photos labelled
         like this too (as :meth:`narrow` does; an unknown word raises ValueError), after the
         alternatives are chosen, so "cat", only "beverage" finds nothing rather than either.
+        ``folder`` (a normalised path inside a watched folder; ValueError otherwise): only the photos
+        inside it, at any depth, before the alternatives are chosen ("cat dog" in a folder where no
+        photo has both finds that folder's cats and dogs).
         """
         groups, unknown = self._groups(tokens)
         words = list(dict.fromkeys(w for g in groups for w in g))
@@ -334,10 +338,15 @@ class LabelIndex:
             ids = self.ids
             per_word = {w: self.scores(w) for w in words}
             wanted = self._carrying(narrowing, min_score) if narrowing else None
+        inside = self._inside(folder, ids) if folder else None
         ok, combined = self._combine(groups, per_word, min_score)
+        if inside is not None:
+            ok &= inside
         either = False
         if not ok.any() and len(groups) == 1 and len(words) > 1:
             ok, combined = self._combine([[w] for w in words], per_word, min_score)
+            if inside is not None:
+                ok &= inside
             either = bool(ok.any())
         found = TextSearch([], words, unknown, suggestions, groups if len(groups) > 1 else [], either,
                            only.strip() if only else None)
@@ -359,6 +368,14 @@ class LabelIndex:
                 if k is not None and len(found.hits) >= k:
                     return found
         return found
+
+    def _inside(self, folder: str, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` are photos inside ``folder`` (one catalog read of its watched folder)."""
+        owner = self.catalog.folder_for(folder)
+        if owner is None:
+            raise ValueError(f"not inside a watched folder: {folder}")
+        within = [row.id for row in self.catalog.photos_in_folder(owner.id).values() if is_within(row.path, folder)]
+        return np.isin(ids, np.asarray(within, dtype=ids.dtype))
 
     @staticmethod
     def _combine(groups: Sequence[Sequence[str]], per_word: dict[str, np.ndarray],

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QCheckBox, QWidget
 
 from ..core.cleanup import ActionResult
 from ..core.fetch import FetchError, fetch_image
@@ -125,6 +125,12 @@ class ResultsPresenter(QObject):
         bridge.query_answered.connect(self._answered)
         bridge.query_failed.connect(self._failed)
         bridge.cleaned_up.connect(self.photos_cleaned_up)
+        self._scoped = False  # "Only in <folder>" ticked: queries asked while a folder is picked search it
+        self.scope_box = QCheckBox()
+        self.scope_box.setObjectName("folderScope")
+        header.add_tool(self.scope_box, in_query_only=True)
+        self.scope_box.hide()
+        self.scope_box.toggled.connect(self._scope_toggled)
         header.back_requested.connect(self.back_to_library)
         header.more_requested.connect(self.show_more)
         header.region_requested.connect(self.pick_region)
@@ -161,24 +167,55 @@ class ResultsPresenter(QObject):
         return self.start(dataclasses.replace(self.query, only=word), self._preview)
 
     def start(self, query: Query, preview: QPixmap | None) -> int:
-        """Submit a query; the grid keeps its content until the answer arrives."""
+        """Submit a query; the grid keeps its content until the answer arrives. With a folder picked
+        in the panel and "Only in <folder>" chosen before, the query searches that folder."""
         self._cancel_fetch()
         if not self.model.is_results and not self.header.in_query:
             self._library_scroll = self.grid.verticalScrollBar().value()
+        if self.folder is not None and self._scoped and query.folder is None:
+            query = dataclasses.replace(query, folder=self.folder)
         self.query = query
         self._preview = preview
         self._label = query.label if query.crop is None else f"a region of {query.label}"
         words = query.kind == "text"
         title = f"Photos of {_subject(query.label)}" if words else None
+        if query.folder:
+            title = (title or f"Similar to {self._label}") + f" in {_folder_name(query.folder)}"
         if query.only:
             title = (title or f"Similar to {self._label}") + f", only {query.only}"
         # No region to draw on a picture that cannot be shown (a photo of an offline folder, whose
         # stored vector still answers "Find similar").
         can_pick = not words and preview is not None and not preview.isNull()
         self.header.show_query(preview, self._label, "Searching…", can_pick_region=can_pick, title=title)
+        self._show_scope(query)
         token, _future = self.service.submit_query(query, self.results_count())
         self.token = token
         return token
+
+    # -- the whole library or the folder picked in the panel ---------------------------------------
+    def _show_scope(self, query: Query) -> None:
+        """"Only in <folder>" beside the results while a folder is picked in the panel, ticked when
+        the results come from it."""
+        folder = query.folder or self.folder
+        self.scope_box.setVisible(folder is not None)
+        if folder is not None:
+            self.scope_box.blockSignals(True)
+            self.scope_box.setText(f"Only in {_folder_name(folder)}")
+            self.scope_box.setToolTip(f"Search only the photos in {display_path(folder)} (and its folders); "
+                                      "unticked: the whole library")
+            self.scope_box.setChecked(query.folder is not None)
+            self.scope_box.blockSignals(False)
+
+    @Slot(bool)
+    def _scope_toggled(self, only_folder: bool) -> None:
+        """Ask the same again in the folder (or in the whole library); the choice holds for the next
+        queries while a folder is picked."""
+        self._scoped = only_folder
+        if self.query is None:
+            return
+        folder = (self.query.folder or self.folder) if only_folder else None
+        if folder != self.query.folder:
+            self.start(dataclasses.replace(self.query, folder=folder), self._preview)
 
     @Slot(int, object)
     def _answered(self, token: int, answer: Any) -> None:
@@ -459,6 +496,11 @@ class ResultsPresenter(QObject):
             self.model.forget_rows()
         self.header.show_library(len(ids), self._folder_note(), folder=self.folder)
         self.library_refreshed.emit(len(ids))
+
+
+def _folder_name(folder: str) -> str:
+    """A folder as the header names it: its last part ("Trip"), shown, never raw bytes."""
+    return os.path.basename(display_path(folder).rstrip("/\\")) or display_path(folder)
 
 
 def found_by_text(variant: str) -> str:

@@ -176,3 +176,42 @@ def test_a_folder_deep_inside_an_offline_one_says_it_is_offline(qtbot, make_wind
         assert "Offline: folder is offline or missing" in window.header.subtitle.text()
     finally:
         (tmp_path / "unplugged").rename(photo_dir)
+
+
+def test_searches_can_keep_to_the_folder_picked(qtbot, make_window, photo_dir: Path) -> None:  # noqa: ANN001
+    """With a folder picked, "Only in <folder>" beside the results asks the same again inside it; the
+    choice holds for the next searches while a folder is picked, and unticked searches everything."""
+    pets = photo_dir / "Pets"
+    pets.mkdir()
+    shutil.copy(photo_dir / "chelsea.jpg", pets / "chelsea-on-the-sofa.jpg")
+    shutil.copy(photo_dir / "coffee.jpg", pets / "coffee-spilt.jpg")
+    window = make_window([photo_dir])
+    header, scope = window.header, window.results.scope_box
+
+    window.find_by_words("cat")  # no folder picked: the whole library, and no scope to offer
+    qtbot.waitUntil(lambda: window.grid.model().is_results, timeout=30_000)
+    assert {Path(p).name for p in grid_paths(window)} >= {"chelsea.jpg", "chelsea-on-the-sofa.jpg"}
+    assert not scope.isVisible()
+    qtbot.keyClick(window.grid, Qt.Key.Key_Escape)
+
+    choose(window, pets)
+    qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.find_by_words("cat")
+    assert scope.isVisible() and scope.text() == "Only in Pets" and not scope.isChecked()
+    assert "chelsea.jpg" in {Path(p).name for p in grid_paths(window)}  # the whole library by default
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        scope.click()
+    assert [Path(p).name for p in grid_paths(window)] == ["chelsea-on-the-sofa.jpg"]
+    assert header.title.text() == "Photos of cat in Pets"
+
+    # the next search, from the results: still inside Pets
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.find_similar_to_file(str(photo_dir / "coffee.jpg"))
+    assert scope.isChecked() and header.title.text() == "Similar to coffee.jpg in Pets"
+    assert grid_paths(window) and all(p.startswith(str(pets)) for p in grid_paths(window))
+    assert window.grid.model().index(0).data(PhotoModel.MatchRole) == "same"  # its copy in Pets, first
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        scope.click()  # unticked: everywhere again
+    assert header.title.text() == "Similar to coffee.jpg"
+    assert any(not p.startswith(str(pets)) for p in grid_paths(window))
