@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core.cleanup import ActionResult
 from ..core.dupstate import TIER_LABELS, DuplicateGroup, DuplicateState, PhotoInfo, Plan, Tier
+from ..core.paths import is_within
 from ..core.progress import Progress, format_size
 from ..core.service import LibraryService
 from .bridge import ServiceBridge
@@ -181,12 +182,21 @@ class DuplicatesPresenter(QObject):
         return Plan.of(self.groups())
 
     def folders(self) -> list[str]:
-        """The folders a person can filter by: the watched ones, every folder holding a grouped photo,
-        and the one filtered by now (a folder picked in the folders panel)."""
+        """The folders a person can filter by: the watched ones, every folder holding a grouped photo
+        and every folder between those two (2019 for 2019/Summer: a filter takes its folders too), and
+        the one filtered by now (a folder picked in the folders panel)."""
         if self._folders[0] is not self.state:
-            found = {os.path.dirname(p.path) for t in ("exact", "same", "similar") for g in getattr(self.state, t)
-                     for p in g.photos}
-            self._folders = (self.state, sorted(set(self.service.folders()) | found))
+            watched = set(self.service.folders())
+            found: set[str] = set()
+            for folder in {os.path.dirname(p.path) for t in ("exact", "same", "similar")
+                           for g in getattr(self.state, t) for p in g.photos}:
+                found.add(folder)
+                parent = os.path.dirname(folder)
+                while parent != folder and parent not in found and parent not in watched \
+                        and any(is_within(parent, w) for w in watched):
+                    found.add(parent)
+                    folder, parent = parent, os.path.dirname(parent)
+            self._folders = (self.state, sorted(watched | found))
         if self.folder is not None and self.folder not in self._folders[1]:
             return sorted([*self._folders[1], self.folder])
         return self._folders[1]

@@ -264,3 +264,20 @@ def test_accept_all_summary_slider_regroups_and_compare_zooms_together(
     assert set(blocker.args[0].done) == {p.path for p in plan_files}
     assert not any(os.path.exists(p.path) for p in plan_files)
     qtbot.waitUntil(lambda: view.groups_model.rowCount() == 0, timeout=LONG)
+
+
+def test_the_folder_filter_offers_the_folders_between(make_window, photo_dir: Path, qtbot) -> None:  # noqa: ANN001
+    """A copy two folders down (2019/Summer): the filter offers 2019 as well, and 2019 shows its group."""
+    import shutil
+
+    summer = photo_dir / "2019" / "Summer"
+    summer.mkdir(parents=True)
+    shutil.copy(photo_dir / "china.jpg", summer / "china-beach.jpg")
+    window = make_window([photo_dir])
+    open_duplicates(window, qtbot)
+    box = window.duplicates_view.folder_box
+    offered = [box.itemData(i) for i in range(box.count())]
+    assert offered[0] is None and str(photo_dir) in offered
+    assert str(photo_dir / "2019") in offered and str(summer) in offered
+    box.setCurrentIndex(box.findData(str(photo_dir / "2019")))
+    assert shown(window) == [("exact", {"china.jpg", "china-beach.jpg"})]
