@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from html import escape
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
@@ -277,6 +278,8 @@ class CompareView(QWidget):
                 if facts is not None:
                     pane.set_photo(dataclasses.replace(pane.photo, facts=facts))
                 if isinstance(result, str):
+                    if not os.path.exists(pane.photo.path):  # not "vanished before it could be read"
+                        result = "the file is not there (moved or deleted, or its drive is not mounted)"
                     pane.canvas.note = f"Cannot show this photo: {result}"
                 else:
                     pane.canvas.pixmap = QPixmap.fromImage(result)  # type: ignore[arg-type]

@@ -81,3 +81,17 @@ def test_space_in_the_word_box_is_a_space(trash_window, qtbot) -> None:  # noqa:
     window.search_box.setFocus()
     qtbot.keyClicks(window.search_box, "red flower")
     assert window.search_box.text() == "red flower" and not window.showing_viewer
+
+
+def test_a_photo_whose_file_is_not_there_says_so(trash_window, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    """A photo of an offline folder (its vector still in the library): the pane says why it is empty."""
+    from photosim.core.dupstate import PhotoInfo
+
+    gone = PhotoInfo(10**6, str(tmp_path / "unmounted" / "IMG_0001.jpg"), 2_000_000, 0.0, "f", None, None)
+    viewer = trash_window.viewer
+    with qtbot.waitSignal(viewer.compare.pictures_loaded, timeout=LONG):
+        viewer.show_photos([gone], "1 of 1")
+    (pane,) = viewer.compare.panes
+    assert pane.canvas.pixmap is None
+    assert pane.canvas.note == ("Cannot show this photo: the file is not there (moved or deleted, "
+                                "or its drive is not mounted)")
