@@ -83,6 +83,8 @@ class GridCleanup(QObject):
             return False
         if len(ids) >= CONFIRM_FROM and not self.confirm(len(ids)):
             return False
+        if len(ids) > 1:  # many files take a while (each one moved and journalled): say it started
+            self.message.emit(f"Moving {len(ids):,} photos to the trash…", 60_000)
         self._watch(self.service.trash_photos(ids))
         return True
 
