@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         self.viewer.back_requested.connect(self.leave_viewer)
         self.viewer.step_requested.connect(self._viewer_step)
         self.viewer.trash_requested.connect(self._viewer_trash)
+        self.viewer.open_requested.connect(self.open_photo)
         self.grid_cleanup.finished.connect(self._viewer_follow)
 
     # -- convenience for the app and the tests --------------------------------------------------

@@ -17,7 +17,8 @@ from ..core.dupstate import PhotoInfo
 from .compare_view import MAX_PANES, CompareView
 from .labels import ElidedLabel
 
-SINGLE_HINT = "← → previous / next · +/− zoom, 0 fit, drag to pan · Delete to the trash · Esc or Space back"
+SINGLE_HINT = ("← → previous / next · +/− zoom, 0 fit, drag to pan · Enter opens it · Delete to the trash · "
+               "Esc or Space back")
 COMPARE_HINT = "+/− zoom all together, 0 fit, drag to pan · Esc or Space back"
 
 
@@ -28,11 +29,13 @@ class PhotoViewer(QWidget):
         back_requested(): Esc, Space or the Back button.
         step_requested(int): ← (-1) or → (+1) while one photo is shown.
         trash_requested(): Delete while one photo is shown.
+        open_requested(str): Enter while one photo is shown: open this path in the system's viewer.
     """
 
     back_requested = Signal()
     step_requested = Signal(int)
     trash_requested = Signal()
+    open_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +77,8 @@ class PhotoViewer(QWidget):
             self.title.setText(f"Comparing {len(self.photos)} photos")
             self.hint.setText(COMPARE_HINT)
         self.compare.set_photos(self.photos, keeper_id=-1, current_id=None, measure=True)
+        for pane in self.compare.panes:  # one photo: the title above already names it
+            pane.title.setVisible(not self.single)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
@@ -83,6 +88,8 @@ class PhotoViewer(QWidget):
             self.step_requested.emit(-1 if key == Qt.Key.Key_Left else 1)
         elif key == Qt.Key.Key_Delete and self.single:
             self.trash_requested.emit()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.single:
+            self.open_requested.emit(self.photos[0].path)
         elif not self.compare.handle_key(event):
             super().keyPressEvent(event)
             return

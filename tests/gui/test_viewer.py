@@ -35,6 +35,10 @@ def test_space_shows_the_photo_and_arrows_step_through_the_grid(trash_window, qt
     qtbot.keyClick(window.viewer, Qt.Key.Key_Left)
     assert window.viewer.title.text().startswith(names[2])
     qtbot.keyClick(window.viewer, Qt.Key.Key_Right)
+    opened: list[str] = []
+    window.open_path = opened.append
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Return)  # Enter: the system's viewer
+    assert [Path(p).name for p in opened] == [names[3]]
     # Esc: back to the grid, at the photo last viewed
     qtbot.keyClick(window.viewer, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is window.browse_page
