@@ -99,3 +99,24 @@ def test_a_photo_whose_file_is_not_there_says_so(trash_window, qtbot, tmp_path: 
     assert pane.canvas.pixmap is None
     assert pane.canvas.note == ("Cannot show this photo: the file is not there (moved or deleted, "
                                 "or its drive is not mounted)")
+
+
+def test_a_big_photo_shows_at_once_then_in_full(trash_window, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    """A 12 MP camera JPEG: a quick picture at a reduced scale first (stepping shows each photo at
+    once), then the full picture for zooming, then the facts."""
+    from PIL import Image
+
+    from photosim.core.dupstate import PhotoInfo
+
+    big = tmp_path / "IMG_4000x3000.jpg"
+    Image.open(Path(trash_window.service.photo(int(trash_window.model.ids[0])).path)).convert("RGB").resize(
+        (4000, 3000)).save(big, "JPEG", quality=90)
+    seen: list[tuple[str, object]] = []
+    viewer = trash_window.viewer
+    viewer.compare._loaded.connect(lambda _t, _i, payload: seen.append(
+        (payload[0], payload[1].width() if payload[0] == "picture" else payload[1].width)))
+    with qtbot.waitSignal(viewer.compare.pictures_loaded, timeout=LONG):
+        viewer.show_photos([PhotoInfo(1, str(big), big.stat().st_size, 0.0, "f", None, None)], "1 of 1")
+    qtbot.waitUntil(lambda: any(kind == "facts" for kind, _ in seen), timeout=10_000)
+    assert seen == [("picture", 1000), ("picture", 4000), ("facts", 4000)]
+    assert viewer.compare.panes[0].canvas.pixmap.width() == 4000
