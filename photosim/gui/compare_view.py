@@ -269,6 +269,7 @@ class CompareView(QWidget):
             return
         for pane in self.panes:
             self._grid.removeWidget(pane)
+            pane.canvas.pixmap = None  # a full picture is up to 100 MB: let it go now, not at deletion
             pane.deleteLater()
         self._token += 1
         self.pool.clear()  # pictures asked for and not started: no longer wanted (arrow keys held down)

@@ -116,3 +116,44 @@ def test_files_threads_and_memory_stay_flat_under_churn(qtbot, make_window, phot
     assert threads1 <= threads0 + 4, f"threads grew from {threads0} to {threads1}"
     assert py_threads1 <= py_threads0 + 2
     assert rss1 - rss0 < 150, f"memory grew by {rss1 - rss0:.0f} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc")
+def test_stepping_through_big_photos_in_the_viewer_keeps_memory_flat(qtbot, make_window, photo_dir: Path,  # noqa: ANN001
+                                                                     tmp_path: Path) -> None:
+    """A morning of culling: 240 steps through 6 MP photos in the viewer (Space, then → and ←), each
+    step a quick picture and a full one of up to 72 MB decoded. Memory, files and threads stay flat."""
+    from PIL import Image
+    from PySide6.QtCore import Qt
+
+    big = tmp_path / "camera"
+    big.mkdir()
+    sources = sorted(photo_dir.glob("*.jpg"))
+    for i in range(12):
+        Image.open(sources[i % len(sources)]).convert("RGB").resize((3000, 2000)).save(big / f"IMG_{i:04d}.jpg",
+                                                                                        quality=88)
+    window = make_window([big])
+    window.grid.setCurrentIndex(window.model.index(0))
+    window.grid.setFocus()
+    with qtbot.waitSignal(window.viewer.compare.pictures_loaded, timeout=60_000):
+        qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+
+    def walk(steps: int) -> None:
+        for i in range(steps):
+            forward = (i // 11) % 2 == 0  # to the end and back again
+            qtbot.keyClick(window.viewer, Qt.Key.Key_Right if forward else Qt.Key.Key_Left)
+            qtbot.wait(40 if i % 6 else 400)  # now and then long enough for the full picture and facts
+
+    walk(24)  # warm: the pool's threads, the caches
+    qtbot.wait(1000)
+    files0, threads0, rss0 = open_files(), os_threads(), rss_mb()
+    walk(216)
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Escape)
+    qtbot.wait(1500)
+    files1, threads1, rss1 = open_files(), os_threads(), rss_mb()
+    print(f"\nviewer soak: open files {files0} -> {files1}, OS threads {threads0} -> {threads1}, "
+          f"RSS {rss0:.0f} -> {rss1:.0f} MB")
+    assert window.stack.currentWidget() is window.browse_page
+    assert files1 <= files0 + 2 and threads1 <= threads0 + 2
+    assert rss1 - rss0 < 100, f"memory grew by {rss1 - rss0:.0f} MB over 216 steps"
