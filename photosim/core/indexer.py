@@ -36,7 +36,7 @@ from .images import FileRead, ImageLoadError, decode_photo, is_image_name, read_
 from .library import Library
 from .paths import folder_device, folder_offline, is_within, normalize_path, offline_reason
 from .progress import Progress, RateMeter, RunControl
-from .scanner import ScannedFile, scan_folder
+from .scanner import ScannedFile, scan_folder, skipped_below
 from .tags import camera_of, encode_labels, labels_model_for
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ class Indexer:
             for raw in paths:
                 path = normalize_path(raw)
                 folder = next((f for f in folders if is_within(path, f.path)), None)
-                if folder is not None:
+                if folder is not None and not skipped_below(path, folder.path):
                     targets.append((folder, path))
         model = self.library.model_id
         work: list[_Work] = []

@@ -45,6 +45,23 @@ def _is_hidden(entry: os.DirEntry[str]) -> bool:
     return False
 
 
+def skipped_below(path: str, root: str) -> bool:
+    """True when ``path``, inside the watched folder ``root``, lies in a folder a scan of ``root`` never
+    enters (hidden, such as ``.cache`` or ``.Trash-1000``, or one of :data:`SKIPPED_FOLDER_NAMES`) or is
+    a hidden file itself.
+
+    The watcher and a partial scan see paths one by one, not by walking down from the root, so they
+    ask this. Found trying the app on a library that watched a home folder: photosim's own thumbnail
+    cache (``~/.cache/photosim``) was indexed as it was written, each new thumbnail a new photo.
+    """
+    if not is_within(path, root) or path == root:
+        return False
+    rest = os.path.relpath(path, root)
+    parts = rest.split(os.sep)
+    return any(part.startswith(".") for part in parts) or any(
+        part.lower() in SKIPPED_FOLDER_NAMES for part in parts[:-1])
+
+
 def scan_folder(
     root: str,
     *,

@@ -70,7 +70,7 @@ from .events import (
 )
 from .indexer import Indexer, IndexReport
 from .library import Library, LibraryBusyError
-from .paths import normalize_path
+from .paths import normalize_path, resolve_cache_dir
 from .progress import Progress, RateMeter, RunControl
 from .search import QueryError, Searcher
 from .snapshot import LibrarySnapshot, SubfolderIndex, make_snapshot
@@ -195,6 +195,9 @@ class LibraryService:
         # -- requests (guarded by _cond) --
         self._cond = threading.Condition()
         self._excluded = [normalize_path(p) for p in excluded]
+        # photosim's own folders (the library, the thumbnail cache) are never indexed, wherever they are:
+        # a data folder set inside a watched one would otherwise index each thumbnail as it is written.
+        self._own = [normalize_path(str(library.data_dir)), normalize_path(str(resolve_cache_dir(library.data_dir)))]
         self._full = False
         self._paths: set[str] = set()
         self._ops: list[tuple[str, str]] = []
@@ -253,7 +256,8 @@ class LibraryService:
             if root_check is not None:
                 kwargs["root_check"] = root_check
             self.watcher = FolderWatcher(
-                self.scan_paths, debounce=watch_debounce, excluded=self._excluded, on_state=self._watch_state, **kwargs
+                self.scan_paths, debounce=watch_debounce, excluded=self._excluded + self._own, on_state=self._watch_state,
+                **kwargs
             )
 
     # -- listeners ---------------------------------------------------------------------------
@@ -382,7 +386,7 @@ class LibraryService:
             self._full = True
             self._cond.notify_all()
         if self.watcher is not None:
-            self.watcher.set_excluded(self._excluded)
+            self.watcher.set_excluded(self._excluded + self._own)
 
     def pause(self) -> None:
         with self._cond:
@@ -510,7 +514,7 @@ class LibraryService:
                     if self._paused:
                         control.pause()
                     self._control = control
-                    excluded = list(self._excluded)
+                    excluded = self._excluded + self._own
                 self.last_failure = None
                 try:
                     if tasks:  # first: a user's action must not wait for a long run
@@ -625,7 +629,6 @@ class LibraryService:
     def _prune_thumbnails(self) -> None:
         """Once a day, after a full scan: the thumbnails of photos edited, moved or deleted since go
         (:meth:`ThumbnailCache.prune`; the cache grew for as long as the app ran beside a phone sync)."""
-        from .paths import resolve_cache_dir
         from .progress import format_size
         from .thumbnails import ThumbnailCache
 

@@ -33,6 +33,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .images import is_image_name
 from .paths import is_within, normalize_path
+from .scanner import skipped_below
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class FolderWatcher:
         self._handler = _Handler(self)
         self._watches: dict[str, tuple[object, object]] = {}  # path -> (observer, watch)
         self._polled: dict[str, str] = {}
+        self._roots: tuple[str, ...] = ()  # the folders asked for (events below them are checked against them)
         self._schedule_lock = threading.Lock()
         self._pending: set[str] = set()
         self._first = 0.0
@@ -216,6 +218,7 @@ class FolderWatcher:
     def watch(self, folders: Iterable[str]) -> dict[str, str]:
         """Watch exactly these folders; returns those not watched by live events, with the reason."""
         wanted = [normalize_path(f) for f in folders]
+        self._roots = tuple(wanted)
         with self._schedule_lock:
             if self._stopped:
                 return dict(self.unwatched)
@@ -298,6 +301,8 @@ class FolderWatcher:
                 continue
             if any(is_within(path, ex) for ex in self.excluded):
                 continue
+            if any(skipped_below(path, root) for root in self._roots if is_within(path, root)):
+                continue  # inside a hidden folder (a cache, a trash) that a scan never enters either
             paths.append(path)
         if not paths:
             return

@@ -114,6 +114,37 @@ def test_a_new_photo_is_seen_by_the_watcher_and_indexed(service_factory, photo_d
     assert str(photo_dir / "space.jpg") in {service.photo(int(i)).path for i in service.snapshot.ids}
 
 
+def test_photos_in_hidden_folders_and_photosims_own_folders_are_never_indexed(  # noqa: ANN001
+        service_factory, library, photo_dir, originals_dir, monkeypatch) -> None:
+    """Found trying the app on a library that watched a home folder: photosim indexed its own thumbnail
+    cache (~/.cache/photosim) as it wrote it, each new thumbnail a new photo, and would index the trash
+    (~/.local/share/Trash) the same way. A scan never enters hidden folders; the watcher and partial
+    scans now follow the same rule, and photosim's own folders are left out wherever they are."""
+    cache = photo_dir / ".cache" / "photosim" / "thumbnails-v1-320" / "ab"
+    cache.mkdir(parents=True)
+    trash = photo_dir / ".local" / "share" / "Trash" / "files"
+    trash.mkdir(parents=True)
+    own = photo_dir / "photosim-cache"  # a cache folder set inside a watched folder, not hidden
+    own.mkdir()
+    monkeypatch.setenv("PHOTOSIM_CACHE_DIR", str(own))
+    service, rec = service_factory([photo_dir])
+    service.start()
+    assert service.wait_idle(120)
+    before = service.snapshot.photos
+    src = originals_dir / "hubble_deep_field.jpg"
+    for target in (cache / "abcdef.jpg", trash / "deleted.jpg", own / "thumb.jpg", photo_dir / "Trip" / "space.jpg"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, target)
+    assert rec.wait_for(lambda: service.snapshot.photos == before + 1, timeout=60)
+    time.sleep(1.5)  # the watcher's other events had their time too
+    assert service.wait_idle(60)
+    paths = {service.photo(int(i)).path for i in service.snapshot.ids}
+    assert str(photo_dir / "Trip" / "space.jpg") in paths and service.snapshot.photos == before + 1
+    # a scan asked for a path inside a hidden folder (a file manager's "refresh") leaves it out too
+    service.scan_paths([str(cache / "abcdef.jpg"), str(trash)])
+    assert service.wait_idle(60) and service.snapshot.photos == before + 1
+
+
 def test_a_network_folder_is_polled_and_says_so(service_factory, photo_dir, originals_dir) -> None:  # noqa: ANN001
     """Folders where change events cannot be trusted are polled; new photos still arrive."""
     service, rec = service_factory([photo_dir], poll_folder=lambda path: True, poll_interval=0.5)

@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from photosim.core.scanner import skipped_below
 from photosim.core.watcher import FolderWatcher, collapse_paths
 
 
@@ -36,6 +37,18 @@ def test_collapse_drops_paths_inside_others() -> None:
     assert collapse_paths(["/a/b/c.jpg", "/a/b", "/a/bc.jpg", "/x.jpg", "/a/b/d/e.jpg", "/a/b"]) == [
         "/a/b", "/a/bc.jpg", "/x.jpg"]
     assert collapse_paths(["/a", "/a b/x.jpg", "/a/x.jpg"]) == ["/a", "/a b/x.jpg"]
+
+
+def test_paths_below_hidden_or_system_folders_are_skipped() -> None:
+    root = "/home/ann"
+    assert skipped_below("/home/ann/.cache/photosim/thumbnails/ab/c.jpg", root)
+    assert skipped_below("/home/ann/.local/share/Trash/files/x.jpg", root)
+    assert skipped_below("/home/ann/Pictures/.hidden.jpg", root)
+    assert skipped_below("/home/ann/NAS/@eaDir/x.jpg/SYNOPHOTO_THUMB_XL.jpg", root)
+    assert not skipped_below("/home/ann/Pictures/2019/a.jpg", root)
+    assert not skipped_below("/home/ann/Pictures/node_modules.jpg", root)  # a file may have that name
+    assert not skipped_below("/home/.ann/Pictures/a.jpg", "/home/.ann")  # a watched folder may be hidden itself
+    assert not skipped_below("/elsewhere/.cache/a.jpg", root)
 
 
 def test_a_burst_of_new_photos_arrives_as_one_batch(tmp_path: Path, originals_dir: Path) -> None:
