@@ -96,6 +96,11 @@ def test_user_errors_are_one_line_and_exit_2(capsys, photo_dir: Path, data_dir: 
     assert "empty" in _one_line_error(code, err)  # no library yet
     code, _, err = run(capsys, "index", str(tmp_path / "no-such-folder"), "--data-dir", str(data_dir))
     assert "not a folder" in _one_line_error(code, err)
+    # the whole system, or /proc: refused before walking them (virtual, endless)
+    code, _, err = run(capsys, "index", "/", "--data-dir", str(data_dir))
+    assert "/ is the whole system" in _one_line_error(code, err)
+    code, _, err = run(capsys, "folders", "add", "/proc", "--data-dir", str(data_dir))
+    assert "/proc is a system folder" in _one_line_error(code, err)
     code, _, err = run(capsys, "index", "--data-dir", str(data_dir))
     assert "no folders" in _one_line_error(code, err)
     run(capsys, "index", str(photo_dir), "--data-dir", str(data_dir))

@@ -70,6 +70,24 @@ def is_within(path: str, folder: str) -> bool:
     return path.startswith(prefix)
 
 
+_SYSTEM_FOLDERS = frozenset({"/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr", "/bin", "/sbin", "/lib",
+                             "/lib64", "/snap"})
+
+
+def not_a_photo_folder(path: str) -> str | None:
+    """Why photosim will not watch this folder (a normalised path), or None.
+
+    The root of the system and its program, device and settings folders hold no photos, and watching
+    them means walking ``/proc`` and ``/sys`` (virtual, endless) and asking the system to watch every
+    folder of the disk. A photo drive's root (``/media/ann/photos``, ``D:\\``) is a photo folder.
+    """
+    if os.name != "nt" and path == "/":
+        return "/ is the whole system (programs, devices, settings), not a photo folder"
+    if os.name != "nt" and path in _SYSTEM_FOLDERS:
+        return f"{path} is a system folder, not a photo folder"
+    return None
+
+
 def folder_offline(path: str, holds_photos: bool = True, device: int | None = None) -> bool:
     """Is a watched folder unavailable now (an unplugged drive, an unmounted network share)?
 

@@ -70,7 +70,7 @@ from .events import (
 )
 from .indexer import Indexer, IndexReport
 from .library import Library, LibraryBusyError
-from .paths import normalize_path, resolve_cache_dir
+from .paths import display_path, normalize_path, not_a_photo_folder, resolve_cache_dir
 from .progress import Progress, RateMeter, RunControl
 from .search import QueryError, Searcher
 from .snapshot import LibrarySnapshot, SubfolderIndex, make_snapshot
@@ -573,6 +573,11 @@ class LibraryService:
             if op == "add":
                 if not os.path.isdir(path):
                     self._emit(Noticed(f"Not a folder: {path}"))
+                    continue
+                why = not_a_photo_folder(path)
+                if why is not None:
+                    self._emit(Noticed(f"Not added: {why}. Add the folders that hold your photos, such as "
+                                       f"{display_path(os.path.expanduser('~/Pictures'))}."))
                     continue
                 folder, new = catalog.add_folder(path)
                 if new:

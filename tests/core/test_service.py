@@ -145,6 +145,22 @@ def test_photos_in_hidden_folders_and_photosims_own_folders_are_never_indexed(  
     assert service.wait_idle(60) and service.snapshot.photos == before + 1
 
 
+def test_the_whole_system_is_not_a_photo_folder(service_factory, photo_dir) -> None:  # noqa: ANN001
+    """A folder dropped on the window or added by mistake: / (or /sys) is refused with a clear note,
+    never walked; the library goes on with its folders."""
+    from photosim.core.events import Noticed
+
+    service, rec = service_factory([photo_dir])
+    service.start()
+    assert service.wait_idle(120)
+    service.add_folder("/")
+    service.add_folder("/sys")
+    assert rec.wait_for(lambda: len(rec.of(Noticed)) >= 2, timeout=30)
+    notes = [e.text for e in rec.of(Noticed)]
+    assert notes[0].startswith("Not added: / is the whole system") and "/sys is a system folder" in notes[1]
+    assert service.wait_idle(60) and service.folders() == [str(photo_dir)]
+
+
 def test_a_network_folder_is_polled_and_says_so(service_factory, photo_dir, originals_dir) -> None:  # noqa: ANN001
     """Folders where change events cannot be trusted are polled; new photos still arrive."""
     service, rec = service_factory([photo_dir], poll_folder=lambda path: True, poll_interval=0.5)
