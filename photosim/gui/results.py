@@ -274,6 +274,9 @@ class ResultsPresenter(QObject):
                 else None if r.photo_id in gone else r))
             if any(r.photo_id in back.values() for r in restored.results):
                 self._show_in_place(restored)
+                row = next((i for i, photo_id in enumerate(self.model.ids) if int(photo_id) in back.values()), -1)
+                if row >= 0:  # the photo that came back is the one selected, as it was when it left
+                    self.grid.setCurrentIndex(self.model.index(row))
             return
         gone = set(result.photo_ids)
         if not gone or not any(r.photo_id in gone for r in answer.results):
@@ -292,6 +295,8 @@ class ResultsPresenter(QObject):
         offered = tuple(getattr(answer, "suggestions", ())) if getattr(answer, "note", None) else ()
         more = int(getattr(answer, "more", 0))
         order = f", then {more:,} more that are less alike" if self._all_shown and more else ", best first"
+        if not shown and not (self._all_shown and more):
+            order = ""  # "No similar photos. Esc…", not "No similar photos, best first"
         return f"{header}{found_by}{order}. Esc goes back to the library.", offered
 
     def _show_in_place(self, answer: Any) -> None:

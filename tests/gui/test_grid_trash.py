@@ -66,6 +66,7 @@ def test_copies_found_by_find_similar_go_to_the_trash_and_come_back(trash_window
     assert (photo_dir / "china-copy.jpg").exists() and (photo_dir / "china-backup.jpg").exists()
     assert not list(window.trash_files.iterdir())
     assert window.header.subtitle.text().startswith("3 copies of this photo")
+    assert window.grid.currentIndex().data() in ("china-copy.jpg", "china-backup.jpg")  # selected again
     # the photos are back in the library under the ids the results now carry: Find similar works on them
     back = window.model.ids[[n for n, _ in rows(window)].index("china-copy.jpg")]
     assert window.service.photo(int(back)).path == str(photo_dir / "china-copy.jpg")
