@@ -446,10 +446,17 @@ class ResultsPresenter(QObject):
 
     @Slot(object)
     def show_folder(self, folder: str | None) -> None:
-        """Show one folder's photos (None: all of them); from results, go back to the library."""
+        """Show one folder's photos (None: all of them); from results, go back to the library, or, with
+        "Only in <folder>" ticked, ask the same inside the folder now picked."""
         if folder == self.folder and not self.showing_results:
             return
+        rescope = (self.showing_results and self._scoped and self.query is not None and folder is not None
+                   and folder != self.folder)
         self.folder = folder
+        if rescope:
+            assert self.query is not None and folder is not None
+            self.start(dataclasses.replace(self.query, folder=folder), self._preview)
+            return
         if self.showing_results:
             self.back_to_library()
             return

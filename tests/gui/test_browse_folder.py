@@ -205,6 +205,15 @@ def test_searches_can_keep_to_the_folder_picked(qtbot, make_window, photo_dir: P
     assert [Path(p).name for p in grid_paths(window)] == ["chelsea-on-the-sofa.jpg"]
     assert header.title.text() == "Photos of cat in Pets"
 
+    # another folder picked while the results keep to Pets: the same search, inside that folder
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        choose(window, photo_dir)
+    assert header.title.text() == "Photos of cat in photos" and scope.isChecked()
+    assert {Path(p).name for p in grid_paths(window)} == {"chelsea.jpg", "chelsea-on-the-sofa.jpg"}
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        choose(window, pets)
+    assert [Path(p).name for p in grid_paths(window)] == ["chelsea-on-the-sofa.jpg"]
+
     # the next search, from the results: still inside Pets
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.find_similar_to_file(str(photo_dir / "coffee.jpg"))
