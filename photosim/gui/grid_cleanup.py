@@ -67,16 +67,20 @@ class GridCleanup(QObject):
         self._closed = False
         self._future_done.connect(self._done)
 
-    def selected_ids(self) -> list[int]:
-        """The selected photos in grid order (the current one when nothing is selected)."""
+    def selected_rows(self) -> list[int]:
+        """The grid rows selected, in order (the current one when nothing is selected)."""
         # by ranges, not selectedIndexes(): Ctrl+A on 100,000 photos is one range, not 100,000 objects
         rows: set[int] = set()
         for span in self.grid.selectionModel().selection():
             rows.update(range(span.top(), span.bottom() + 1))
         if not rows and self.grid.currentIndex().isValid():
             rows = {self.grid.currentIndex().row()}
+        return [row for row in sorted(rows) if 0 <= row < len(self.model.ids)]
+
+    def selected_ids(self) -> list[int]:
+        """The selected photos in grid order (the current one when nothing is selected)."""
         ids = self.model.ids
-        return [int(ids[row]) for row in sorted(rows) if 0 <= row < len(ids)]
+        return [int(ids[row]) for row in self.selected_rows()]
 
     @Slot()
     def trash_selected(self) -> bool:

@@ -272,7 +272,8 @@ class MainWindow(QMainWindow):
         self.trash_action = self._action(edit, "Move to trash", self.grid_cleanup.trash_selected,
                                          QKeySequence.StandardKey.Delete)
         self.select_all_action = self._action(edit, "Select all", self.grid.selectAll, QKeySequence.StandardKey.SelectAll)
-        for action in (self.trash_action, self.select_all_action):
+        self.copy_action = self._action(edit, "Copy", self.copy_selected, QKeySequence.StandardKey.Copy)
+        for action in (self.trash_action, self.select_all_action, self.copy_action):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             self.removeAction(action)
             self.grid.addAction(action)
@@ -318,15 +319,31 @@ class MainWindow(QMainWindow):
         self.trash_action.setText(f"Move {n:,} photos to trash" if n > 1 else "Move to trash")
         self.trash_action.setEnabled(n > 0)
         self.select_all_action.setEnabled(on_grid and self.model.rowCount() > 0)
+        self.copy_action.setText(f"Copy {n:,} photos" if n > 1 else "Copy")
+        self.copy_action.setEnabled(n > 0)
 
     def _edit_menu_closed(self) -> None:
         """The keys work whatever the menu showed: a disabled action ignores its shortcut, and a trash
         made after the menu last opened must still be undoable with Ctrl+Z (each action says when it
         has nothing to do)."""
-        for action in (self.undo_action, self.trash_action, self.select_all_action):
+        for action in (self.undo_action, self.trash_action, self.select_all_action, self.copy_action):
             action.setEnabled(True)
         self.undo_action.setText("Undo")
         self.trash_action.setText("Move to trash")
+        self.copy_action.setText("Copy")
+
+    @Slot()
+    def copy_selected(self) -> int:
+        """Ctrl+C in the grid: the selected photos on the clipboard as files (a file manager pastes
+        copies of them) and as their paths (a text editor pastes the paths); returns how many."""
+        mime = self.model.mimeData([self.model.index(row) for row in self.grid_cleanup.selected_rows()])
+        if not mime.urls():
+            return 0
+        mime.setText("\n".join(display_path(url.toLocalFile()) for url in mime.urls()))
+        QGuiApplication.clipboard().setMimeData(mime)
+        n = len(mime.urls())
+        self.show_message(f"{n:,} photo{'' if n == 1 else 's'} copied: paste them in a file manager or a mail.", 5000)
+        return n
 
     @Slot()
     def undo(self) -> None:

@@ -182,3 +182,24 @@ def test_photos_drag_out_as_files_in_grid_order(window, photo_dir) -> None:  # n
     assert paths == [model.data(model.index(r), PhotoModel.PathRole) for r in sorted(rows)]
     assert all(p.startswith(str(photo_dir)) and os.path.isfile(p) for p in paths)
     assert window.grid.dragEnabled() and not window.grid.viewport().acceptDrops()
+
+
+def test_ctrl_c_copies_the_selected_photos_as_files_and_paths(qtbot, window) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QGuiApplication
+
+    grid, model = window.grid, window.model
+    grid.setFocus()
+    grid.setCurrentIndex(model.index(1))
+    grid.selectionModel().select(model.index(4), grid.selectionModel().SelectionFlag.Select)
+    qtbot.keyClick(grid, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    mime = QGuiApplication.clipboard().mimeData()
+    expected = [model.data(model.index(r), PhotoModel.PathRole) for r in (1, 4)]
+    assert [u.toLocalFile() for u in mime.urls()] == expected
+    assert mime.text().splitlines() == expected
+    assert window.statusBar().currentMessage().startswith("2 photos copied")
+    # Ctrl+C in the word box copies its text, not photos
+    window.search_box.setText("dog")
+    window.search_box.selectAll()
+    window.search_box.setFocus()
+    qtbot.keyClick(window.search_box, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "dog"
