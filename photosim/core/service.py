@@ -197,7 +197,11 @@ class LibraryService:
         self._excluded = [normalize_path(p) for p in excluded]
         # photosim's own folders (the library, the thumbnail cache) are never indexed, wherever they are:
         # a data folder set inside a watched one would otherwise index each thumbnail as it is written.
-        self._own = [normalize_path(str(library.data_dir)), normalize_path(str(resolve_cache_dir(library.data_dir)))]
+        self._own = [normalize_path(str(library.data_dir))]
+        try:
+            self._own.append(normalize_path(str(resolve_cache_dir(library.data_dir))))
+        except OSError:  # a cache folder that cannot be made (read-only home): nothing will be written there
+            pass
         self._full = False
         self._paths: set[str] = set()
         self._ops: list[tuple[str, str]] = []
