@@ -13,6 +13,7 @@ mount point; see :func:`photosim.core.paths.folder_offline`), whatever the last 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -179,6 +180,41 @@ class LibrarySnapshot:
                          if fid == state.folder_id and (where == rel or where.startswith(rel + "/"))]
                 return _frozen_ids(self.ids[np.isin(self.subfolder_ids, codes)])
         return _frozen_ids(None)
+
+    def folders_of(self, photo_ids: np.ndarray | Sequence[int]) -> dict[int, str]:
+        """The folder each of these photos is in (its own folder, not the watched one above it);
+        photos not in the snapshot are left out."""
+        if len(self.folder_ids) != len(self.ids) or len(self.subfolder_ids) != len(self.ids):
+            return {}
+        roots = {state.folder_id: state.path for state in self.folders}
+        rows = np.flatnonzero(np.isin(self.ids, np.asarray(photo_ids, dtype=self.ids.dtype)))
+        out: dict[int, str] = {}
+        for row in rows.tolist():
+            root = roots.get(int(self.folder_ids[row]))
+            if root is None:
+                continue
+            code = int(self.subfolder_ids[row])
+            out[int(self.ids[row])] = root if code < 0 else os.path.join(root, self.subfolder_keys[code][1])
+        return out
+
+    def renamed(self, folder: str, before: LibrarySnapshot) -> str | None:
+        """Where ``folder`` (a folder of ``before`` that this snapshot no longer has) went: renamed or
+        moved with its photos, the folder that now holds at least half of them at the same place
+        below it; None when its photos left or scattered."""
+        old = before.folders_of(before.ids_in(folder))
+        if not old:
+            return None
+        now = self.folders_of(np.fromiter(old, dtype=np.int64))
+        votes: Counter[str] = Counter()
+        for photo_id, was in old.items():
+            tail = was[len(folder):]  # "" or "/Birds"
+            where = now.get(photo_id)
+            if where is not None and where.endswith(tail) and where != was:
+                votes[where[: len(where) - len(tail)]] += 1
+        if not votes:
+            return None
+        place, n = votes.most_common(1)[0]
+        return place if n * 2 >= len(old) else None
 
     @property
     def failed(self) -> int:

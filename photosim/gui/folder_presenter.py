@@ -33,6 +33,7 @@ class FoldersPresenter(QObject):
         self.panel = panel
         self.dialog_parent = dialog_parent
         self.has_folders: bool | None = None
+        self._snapshot: LibrarySnapshot | None = None
         bridge.snapshot_published.connect(self.apply_snapshot)
         bridge.folders_changed.connect(self._folders_changed)
         panel.add_requested.connect(self.choose_folders)
@@ -43,7 +44,14 @@ class FoldersPresenter(QObject):
 
     @Slot(object)
     def apply_snapshot(self, snapshot: LibrarySnapshot) -> None:
-        self.panel.set_folders(snapshot.folders)
+        """The panel follows the library; a folder on screen that was renamed or moved (its photos now
+        in another folder, at the same places below it) stays on screen under its new name."""
+        chosen, before = self.panel.chosen, self._snapshot
+        follow = None
+        if chosen is not None and before is not None and not len(snapshot.ids_in(chosen)):
+            follow = snapshot.renamed(chosen, before)
+        self._snapshot = snapshot
+        self.panel.set_folders(snapshot.folders, follow=follow)
         self._set_has_folders(bool(snapshot.folders))
 
     @Slot(object)

@@ -154,10 +154,14 @@ class FoldersPanel(QWidget):
         self.list.itemExpanded.connect(lambda item: self._expanded.add(self._path_of(item) or ""))
         self.list.itemCollapsed.connect(lambda item: self._expanded.discard(self._path_of(item) or ""))
 
-    def set_folders(self, statuses: list[FolderState] | tuple[FolderState, ...]) -> None:
+    def set_folders(self, statuses: list[FolderState] | tuple[FolderState, ...], *, follow: str | None = None) -> None:
+        """Show these folders; ``follow``: where the folder picked now is (renamed or moved), which
+        stays picked under that name."""
         if list(statuses) == self.statuses and self.list.topLevelItemCount() == len(self.statuses):
             return  # most snapshots change nothing here (15 ms saved with 1,500 subfolders listed)
         current = self.selected_path()
+        if follow is not None and current == self.chosen:
+            current = follow
         self.statuses = list(statuses)
         # Rebuilt on every snapshot: the list's own signals would report the choice gone and back.
         self.list.blockSignals(True)
@@ -203,8 +207,8 @@ class FoldersPanel(QWidget):
         self.list.blockSignals(False)
         self.remove_button.setEnabled(self._selected_watched() is not None)
         if self.chosen is not None and self.chosen not in paths:
-            self.chosen = None
-            self.folder_chosen.emit(None)
+            self.chosen = current if current in paths else None
+            self.folder_chosen.emit(self.chosen)
 
     def _items(self) -> list[QTreeWidgetItem]:
         """Every row, each folder before the folders inside it."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from photosim.core.catalog import Catalog, encode_path
-from photosim.core.snapshot import SubfolderIndex, make_snapshot
+from photosim.core.snapshot import FolderState, LibrarySnapshot, SubfolderIndex, make_snapshot
 
 
 def _add(cat: Catalog, folder_id: int, paths: list[str]) -> None:
@@ -77,3 +77,24 @@ def test_subfolders_are_counted_read_once_and_forgotten_when_the_folders_change(
     asked.clear()
     below.codes(ids, stamps, {f.id: f.path for f in cat.folders()}, counting)
     assert asked == [None]
+
+
+def test_a_renamed_folder_is_found_by_where_its_photos_went() -> None:
+    def snap(places: dict[int, str]) -> LibrarySnapshot:
+        keys = sorted(set(places.values()) - {""})
+        ids = np.array(sorted(places), dtype=np.int64)
+        return LibrarySnapshot(
+            ids=ids, folders=(FolderState("/pics", len(ids), 0, 0, "up to date", folder_id=1),),
+            folder_ids=np.ones(len(ids), dtype=np.int64),
+            subfolder_ids=np.array([keys.index(places[i]) if places[i] else -1 for i in ids], dtype=np.int64),
+            subfolder_keys=tuple((1, k) for k in keys))
+
+    before = snap({1: "Trip", 2: "Trip", 3: "Trip/day 2", 4: "Other", 5: ""})
+    after = snap({1: "2024/Brittany", 2: "2024/Brittany", 3: "2024/Brittany/day 2", 4: "Other", 5: ""})
+    assert after.folders_of([1, 3, 5]) == {1: "/pics/2024/Brittany", 3: "/pics/2024/Brittany/day 2", 5: "/pics"}
+    assert after.renamed("/pics/Trip", before) == "/pics/2024/Brittany"
+    assert after.renamed("/pics/Trip/day 2", before) == "/pics/2024/Brittany/day 2"
+    scattered = snap({1: "A", 2: "B", 3: "C/day 2", 4: "Other", 5: ""})
+    assert scattered.renamed("/pics/Trip", before) is None  # its photos went different ways
+    gone = snap({4: "Other", 5: ""})
+    assert gone.renamed("/pics/Trip", before) is None

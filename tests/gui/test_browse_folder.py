@@ -148,6 +148,17 @@ def test_the_folders_inside_a_watched_one_can_be_picked(qtbot, make_window, phot
     choose(window, trip)
     qtbot.waitUntil(lambda: len(grid_paths(window)) == 2, timeout=5_000)
 
+    # Renamed in a file manager while on screen: the view follows it under its new name (it fell back
+    # to all photos), its subfolder with it.
+    renamed = photo_dir / "Brittany 2024"
+    trip.rename(renamed)
+    qtbot.waitUntil(lambda: panel.chosen == str(renamed), timeout=60_000)
+    qtbot.waitUntil(lambda: set(grid_paths(window)) == {str(renamed / "coffee.jpg"),
+                                                         str(renamed / "day 2" / "rocket.jpg")}, timeout=10_000)
+    assert window.header.title.text() == "Brittany 2024" and panel.selected_path() == str(renamed)
+    renamed.rename(trip)
+    qtbot.waitUntil(lambda: panel.chosen == str(trip) and len(grid_paths(window)) == 2, timeout=60_000)
+
     # A new photo in it shows at once; when its last photo goes, the choice goes with it.
     with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
         shutil.copy(photo_dir / "china.jpg", trip / "china.jpg")
