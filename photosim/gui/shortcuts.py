@@ -47,7 +47,7 @@ class ShortcutsDialog(QDialog):
     def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, str]]]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.resize(640, 580)
+        self.resize(900, 600)  # the grid's longest lines fit (seen cut at 640 px)
         layout = QVBoxLayout(self)
         self.table = QTreeWidget()
         self.table.setColumnCount(2)
@@ -62,7 +62,9 @@ class ShortcutsDialog(QDialog):
             section.setFirstColumnSpanned(True)
             self.table.addTopLevelItem(section)
             for keys, does in rows:
-                self.table.addTopLevelItem(QTreeWidgetItem([keys, does]))
+                item = QTreeWidgetItem([keys, does])
+                item.setToolTip(1, does)  # a long line is cut at the dialog's edge: the whole of it
+                self.table.addTopLevelItem(item)
         self.table.resizeColumnToContents(0)
         self.table.setColumnWidth(0, min(self.table.columnWidth(0) + 16, 260))
         layout.addWidget(self.table)
