@@ -57,6 +57,9 @@ class IndexReport:
     unchanged: int = 0
     moved: int = 0
     removed: int = 0
+    """Photos of the library whose files are gone (indexed ones: what the grid showed)."""
+    cleared: int = 0
+    """Files that could not be read, or were still waiting, and are gone now (not photos anyone saw)."""
     failed: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -77,7 +80,7 @@ class IndexReport:
 
     @property
     def any_change(self) -> bool:
-        return bool(self.indexed or self.moved or self.removed or self.failed)
+        return bool(self.indexed or self.moved or self.removed or self.cleared or self.failed)
 
     @property
     def offline_folders(self) -> list[str]:
@@ -184,7 +187,10 @@ class Indexer:
                 ids = [row.id for row in gone]
                 self.catalog.delete(ids)
                 self.library.remove_vectors(ids)
-                report.removed += len(gone)
+                # a folder renamed with unreadable files in it: those are not "removed photos" (they
+                # fail again at their new place and are counted there), so they are counted apart
+                report.removed += sum(1 for row in gone if row.state == INDEXED)
+                report.cleared += sum(1 for row in gone if row.state != INDEXED)
                 report.changed_paths.extend(row.path for row in gone)
         else:
             report.cancelled = True

@@ -341,3 +341,20 @@ def test_sizes_read_as_a_file_manager_shows_them() -> None:
 
     assert [format_size(n) for n in (0, 1, 812, 45_300, 999_400, 1_840_000, 9_960_000, 312_000_000, 2_400_000_000)] == [
         "0 bytes", "1 byte", "812 bytes", "45 KB", "999 KB", "1.8 MB", "10 MB", "312 MB", "2.4 GB"]
+
+
+def test_a_folder_renamed_with_an_unreadable_file_removes_no_photo(library: Library, photo_dir: Path) -> None:
+    """Seen renaming a folder in the app: "1 moved, 3 removed, 3 could not be read" for a folder of one
+    photo and three unreadable files. Those files are no photos of the library: they fail again at
+    their new place and are counted there; the report's "removed" is for photos that left."""
+    odd = photo_dir / "Odd"
+    odd.mkdir()
+    shutil.move(photo_dir / "rocket.jpg", odd / "rocket.jpg")
+    (odd / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    library.catalog.add_folder(str(photo_dir))
+    first = _index(library)
+    assert first.failed == 1
+    odd.rename(photo_dir / "Odd 2")
+    report = _index(library)
+    assert (report.moved, report.removed, report.failed, report.cleared) == (1, 0, 1, 1)
+    assert report.any_change
