@@ -217,6 +217,8 @@ class MainWindow(QMainWindow):
         self.viewer.step_requested.connect(self._viewer_step)
         self.viewer.trash_requested.connect(self._viewer_trash)
         self.viewer.open_requested.connect(self.open_photo)
+        # whichever way the viewer is left (Esc, Ctrl+K, a folder picked, a drop), its full pictures go
+        self.stack.currentChanged.connect(self._page_changed)
         self.grid_cleanup.finished.connect(self._viewer_follow)
 
     # -- convenience for the app and the tests --------------------------------------------------
@@ -528,6 +530,11 @@ class MainWindow(QMainWindow):
         if current.isValid():
             self.grid.scrollTo(current)
         self.grid.setFocus()
+
+    @Slot(int)
+    def _page_changed(self, index: int) -> None:
+        if self.stack.widget(index) is not self.viewer and self.viewer.compare.panes:
+            self.viewer.compare.set_photos([], -1)
 
     @Slot(int)
     def _viewer_step(self, delta: int) -> None:

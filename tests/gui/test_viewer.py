@@ -64,6 +64,10 @@ def test_selected_copies_are_compared_side_by_side(trash_window, qtbot, photo_di
     qtbot.keyClick(window.viewer, Qt.Key.Key_Space)  # Space goes back too: to the results, as they were
     assert window.stack.currentWidget() is window.browse_page and window.results.showing_results
     assert len(window.grid.selectionModel().selectedIndexes()) == 2
+    # left another way (Ctrl+K from the viewer): its full pictures are let go all the same
+    open_viewer(window, qtbot)
+    window.focus_word_search()
+    assert window.stack.currentWidget() is window.browse_page and not window.viewer.compare.panes
 
 
 def test_delete_in_the_viewer_culls_and_shows_the_next_photo(trash_window, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
