@@ -148,12 +148,19 @@ def test_stepping_through_big_photos_in_the_viewer_keeps_memory_flat(qtbot, make
     walk(24)  # warm: the pool's threads, the caches
     qtbot.wait(1000)
     files0, threads0, rss0 = open_files(), os_threads(), rss_mb()
-    walk(216)
+    walk(108)
+    qtbot.wait(1000)
+    rss_half = rss_mb()
+    walk(108)
     qtbot.keyClick(window.viewer, Qt.Key.Key_Escape)
     qtbot.wait(1500)
     files1, threads1, rss1 = open_files(), os_threads(), rss_mb()
     print(f"\nviewer soak: open files {files0} -> {files1}, OS threads {threads0} -> {threads1}, "
-          f"RSS {rss0:.0f} -> {rss1:.0f} MB")
+          f"RSS {rss0:.0f} -> {rss_half:.0f} -> {rss1:.0f} MB")
     assert window.stack.currentWidget() is window.browse_page
     assert files1 <= files0 + 2 and threads1 <= threads0 + 2
-    assert rss1 - rss0 < 100, f"memory grew by {rss1 - rss0:.0f} MB over 216 steps"
+    # A picture kept per step is 24-72 MB: a leak grows by gigabytes and in both halves alike. The
+    # allocator may keep some freed big blocks in its arenas (+110 MB once, late in a full CI run,
+    # +2 MB alone), so the second half must be flat and the whole well under a leak's growth.
+    assert rss1 - rss_half < 80, f"memory grew by {rss1 - rss_half:.0f} MB over the second 108 steps"
+    assert rss1 - rss0 < 300, f"memory grew by {rss1 - rss0:.0f} MB over 216 steps"
