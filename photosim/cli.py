@@ -294,18 +294,24 @@ def _cancel_on_first_interrupt(control, cancel=None):  # noqa: ANN001, ANN202
     return signal.signal(signal.SIGINT, handler)
 
 
+def _check_photo_folder(folder: str) -> None:
+    """A folder ``index`` and ``folders add`` may watch: one that exists and is not the system's."""
+    from .core.paths import normalize_path, not_a_photo_folder
+
+    if not os.path.isdir(folder):
+        raise UserError(f"not a folder: {folder}")
+    why = not_a_photo_folder(normalize_path(folder))
+    if why is not None:
+        raise UserError(f"{why}: give the folders that hold your photos, such as ~/Pictures")
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from .core.events import Noticed, Progressed, RunFinished
-    from .core.paths import normalize_path, not_a_photo_folder
     from .core.progress import RunControl
     from .core.service import close_service
 
     for folder in args.folders:
-        if not os.path.isdir(folder):
-            raise UserError(f"not a folder: {folder}")
-        why = not_a_photo_folder(normalize_path(folder))
-        if why is not None:
-            raise UserError(f"{why}: give the folders that hold your photos, such as ~/Pictures")
+        _check_photo_folder(folder)
     service = _open_service(args, watch=False, wait=args.wait, reconcile_interval=None, background_priority=False,
                             workers=args.workers)
     bar = ProgressBar(sys.stderr)
@@ -887,14 +893,10 @@ def _trash_suggested(lib, settings, state, args, folder) -> int:  # noqa: ANN001
 
 # -- folders ------------------------------------------------------------------------------------
 def cmd_folders(args: argparse.Namespace) -> int:
-    from .core.paths import folder_offline, normalize_path, not_a_photo_folder, offline_reason
+    from .core.paths import folder_offline, normalize_path, offline_reason
 
     if args.action == "add":
-        if not os.path.isdir(args.path):
-            raise UserError(f"not a folder: {args.path}")
-        why = not_a_photo_folder(normalize_path(args.path))
-        if why is not None:
-            raise UserError(f"{why}: give the folders that hold your photos, such as ~/Pictures")
+        _check_photo_folder(args.path)
         with _open(args, writable=True) as lib:
             folder, added = lib.catalog.add_folder(args.path)
         print(f"watching {folder.path}" if added else f"already watched: {folder.path}")

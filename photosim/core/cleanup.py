@@ -32,6 +32,7 @@ from .trash import Trashed, TrashError, move_to_trash, restore
 
 TRASH, MOVE, NOT_DUPLICATES, KEEP_ALL = "trash", "move", "not_duplicates", "keep_all"
 DECISIONS = (NOT_DUPLICATES, KEEP_ALL)
+NOTHING_TO_UNDO = "nothing to undo"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class ActionResult:
     fingerprints: tuple[str, ...] = ()
     changed_paths: tuple[str, ...] = field(default=())
     """Every path whose state changed (both ends of a move), for the duplicate finder's update."""
+
+    @property
+    def nothing_to_undo(self) -> bool:
+        """An undo that found no action left to reverse."""
+        return self.action == "undo" and not self.done and any(why == NOTHING_TO_UNDO for _, why in self.refused)
 
     def summary(self) -> str:
         """One line for a status bar or the command line."""
@@ -184,7 +190,7 @@ class Cleanup:
         _ = self.library.index  # opened (and reconciled) before the catalog changes, as the indexer does
         batch = catalog.last_undoable_batch()
         if batch is None:
-            return ActionResult("undo", refused=(("", "nothing to undo"),))
+            return ActionResult("undo", refused=(("", NOTHING_TO_UNDO),))
         done: list[str] = []
         refused: list[tuple[str, str]] = []
         back: list[int] = []

@@ -34,8 +34,13 @@ class ScannedFile:
     mtime_ns: int
 
 
+def _skipped_name(name: str, *, folder: bool) -> bool:
+    """The rule by name, for a scan and for single paths alike: hidden names, and the system folders."""
+    return name.startswith(".") or (folder and name.lower() in SKIPPED_FOLDER_NAMES)
+
+
 def _is_hidden(entry: os.DirEntry[str]) -> bool:
-    if entry.name.startswith("."):
+    if _skipped_name(entry.name, folder=False):
         return True
     if os.name == "nt":
         try:
@@ -56,10 +61,8 @@ def skipped_below(path: str, root: str) -> bool:
     """
     if not is_within(path, root) or path == root:
         return False
-    rest = os.path.relpath(path, root)
-    parts = rest.split(os.sep)
-    return any(part.startswith(".") for part in parts) or any(
-        part.lower() in SKIPPED_FOLDER_NAMES for part in parts[:-1])
+    *folders, name = os.path.relpath(path, root).split(os.sep)
+    return _skipped_name(name, folder=False) or any(_skipped_name(part, folder=True) for part in folders)
 
 
 def scan_folder(
@@ -99,7 +102,7 @@ def scan_folder(
                 if _is_hidden(entry):
                     continue
                 if entry.is_dir(follow_symlinks=True):
-                    if entry.name.lower() in SKIPPED_FOLDER_NAMES:
+                    if _skipped_name(entry.name, folder=True):
                         continue
                     if any(is_within(entry.path, ex) for ex in excluded):
                         continue

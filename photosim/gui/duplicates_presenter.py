@@ -29,6 +29,18 @@ from .bridge import ServiceBridge
 log = logging.getLogger(__name__)
 
 
+def action_outcome(future: Future[ActionResult]) -> tuple[ActionResult | None, str, int]:
+    """What the status bar says when a clean-up action (a service future) has ended, and for how
+    long (ms); the action's result, None when it failed. The Duplicates view and the grid say it alike."""
+    exc = future.exception()
+    if exc is not None:
+        return None, f"The action failed: {str(exc) or type(exc).__name__}", 15000
+    result = future.result()
+    if result.nothing_to_undo:
+        return result, "Nothing to undo.", 5000
+    return result, result.summary() + ".", 15000 if result.refused else 8000
+
+
 class DuplicatesPresenter(QObject):
     """The Duplicates view's state and actions.
 
@@ -239,16 +251,10 @@ class DuplicatesPresenter(QObject):
         self._watch(future, self._acted)
 
     def _acted(self, future: Future[ActionResult]) -> None:
-        exc = future.exception()
-        if exc is not None:
-            self.message.emit(f"The action failed: {str(exc) or type(exc).__name__}", 15000)
-            return
-        result = future.result()
-        if result.action == "undo" and not result.done and any(why == "nothing to undo" for _, why in result.refused):
-            self.message.emit("Nothing to undo.", 5000)
-            return
-        self.message.emit(result.summary() + ".", 15000 if result.refused else 8000)
-        self.action_finished.emit(result)
+        result, text, ms = action_outcome(future)
+        self.message.emit(text, ms)
+        if result is not None and not result.nothing_to_undo:
+            self.action_finished.emit(result)
 
     # -- words for the view ------------------------------------------------------------------------------
     def totals_text(self, groups: list[DuplicateGroup] | None = None) -> str:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core.cleanup import NOT_DUPLICATES, TRASH, ActionResult, JournalEntry
 from ..core.service import LibraryService
+from .duplicates_presenter import action_outcome
 from .grid import PhotoGrid, PhotoModel
 
 CONFIRM_FROM = 10
@@ -27,6 +28,11 @@ CONFIRM_FROM = 10
 would otherwise move a whole library; the trash and Ctrl+Z would bring it back, slowly)."""
 
 _VERBS = {TRASH: "move to trash", "move": "move", NOT_DUPLICATES: "not duplicates", "keep_all": "keep all"}
+
+
+def trash_text(count: int) -> str:
+    """The menus' name for the action on ``count`` selected photos."""
+    return f"Move {count:,} photos to trash" if count > 1 else "Move to trash"
 
 
 def undo_text(journal: list[JournalEntry]) -> str | None:
@@ -118,17 +124,9 @@ class GridCleanup(QObject):
     def _done(self, future: Future[Any]) -> None:
         if self._closed:
             return
-        exc = future.exception()
-        if exc is not None:
-            self.message.emit(f"The action failed: {str(exc) or type(exc).__name__}", 15000)
-            return
-        result: ActionResult = future.result()
-        if result.action == "undo" and not result.done and any(why == "nothing to undo" for _, why in result.refused):
-            self.message.emit("Nothing to undo.", 5000)
-            self.finished.emit(result)
-            return
-        text = result.summary() + "."
-        if result.action == TRASH and result.done:
+        result, text, ms = action_outcome(future)
+        if result is not None and result.action == TRASH and result.done:
             text += " Ctrl+Z puts them back." if len(result.done) > 1 else " Ctrl+Z puts it back."
-        self.message.emit(text, 15000 if result.refused else 8000)
-        self.finished.emit(result)
+        self.message.emit(text, ms)
+        if result is not None:
+            self.finished.emit(result)

@@ -52,7 +52,7 @@ from .duplicates_view import DuplicatesView
 from .folder_presenter import FoldersPresenter
 from .folders import FoldersPanel
 from .grid import PhotoDelegate, PhotoGrid, PhotoModel
-from .grid_cleanup import GridCleanup
+from .grid_cleanup import GridCleanup, trash_text
 from .header import QueryHeader
 from .info_panel import InfoPanel, InfoPresenter
 from .problems import ProblemsDialog
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         # Delete and Ctrl+A belong to the grid: in a text field they edit the text, and the
         # Duplicates page has its own Delete (this photo of the group).
-        self.trash_action = self._action(edit, "Move to trash", self.grid_cleanup.trash_selected,
+        self.trash_action = self._action(edit, trash_text(1), self.grid_cleanup.trash_selected,
                                          QKeySequence.StandardKey.Delete)
         self.select_all_action = self._action(edit, "Select all", self.grid.selectAll, QKeySequence.StandardKey.SelectAll)
         self.copy_action = self._action(edit, "Copy", self.copy_selected, QKeySequence.StandardKey.Copy)
@@ -318,7 +318,7 @@ class MainWindow(QMainWindow):
         self.undo_action.setEnabled(text is not None)
         on_grid = self.stack.currentWidget() is self.browse_page
         n = len(self.grid_cleanup.selected_ids()) if on_grid else 0
-        self.trash_action.setText(f"Move {n:,} photos to trash" if n > 1 else "Move to trash")
+        self.trash_action.setText(trash_text(n))
         self.trash_action.setEnabled(n > 0)
         self.select_all_action.setEnabled(on_grid and self.model.rowCount() > 0)
         self.copy_action.setText(f"Copy {n:,} photos" if n > 1 else "Copy")
@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         for action in (self.undo_action, self.trash_action, self.select_all_action, self.copy_action):
             action.setEnabled(True)
         self.undo_action.setText("Undo")
-        self.trash_action.setText("Move to trash")
+        self.trash_action.setText(trash_text(1))
         self.copy_action.setText("Copy")
 
     @Slot()
@@ -701,7 +701,7 @@ class MainWindow(QMainWindow):
         n = len(self.grid_cleanup.selected_ids())
         key = self.trash_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         # the key is shown after a tab (display only: the grid's own action answers it)
-        trash = menu.addAction((f"Move {n:,} photos to trash" if n > 1 else "Move to trash") + (f"\t{key}" if key else ""))
+        trash = menu.addAction(trash_text(n) + (f"\t{key}" if key else ""))
         trash.setObjectName("moveToTrash")
         trash.triggered.connect(self.grid_cleanup.trash_selected)
         if path is None:

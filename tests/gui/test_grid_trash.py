@@ -34,12 +34,17 @@ def press_and_wait(window, qtbot, key: Qt.Key, modifier=Qt.KeyboardModifier.NoMo
         qtbot.keyClick(window.grid, key, modifier)
 
 
-def test_copies_found_by_find_similar_go_to_the_trash_and_come_back(trash_window, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
-    window = trash_window
+def find_similar_to_china(window, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
+    """Right click on china.jpg > Find similar, and wait for its results (its three copies first)."""
     found = window.service.photo_rows([int(i) for i in window.service.snapshot.ids])
     china = next(i for i, row in found.items() if row.path == str(photo_dir / "china.jpg"))
     with qtbot.waitSignal(window.results_shown, timeout=LONG):
         window.find_similar_to_photo(china)
+
+
+def test_copies_found_by_find_similar_go_to_the_trash_and_come_back(trash_window, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
+    window = trash_window
+    find_similar_to_china(window, qtbot, photo_dir)
     before = rows(window)
     assert window.header.subtitle.text().startswith("3 copies of this photo")
     assert {n for n, kind in before if kind == "same"} == {"china-copy.jpg", "china-backup.jpg", "china-old.jpg"}

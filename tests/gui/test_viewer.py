@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from tests.gui.test_grid_trash import LONG, click, rows
+from tests.gui.test_grid_trash import LONG, click, find_similar_to_china, rows
 
 
 def open_viewer(window, qtbot) -> None:  # noqa: ANN001
@@ -48,10 +48,7 @@ def test_space_shows_the_photo_and_arrows_step_through_the_grid(trash_window, qt
 
 def test_selected_copies_are_compared_side_by_side(trash_window, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
     window = trash_window
-    found = window.service.photo_rows([int(i) for i in window.service.snapshot.ids])
-    china = next(i for i, row in found.items() if row.path == str(photo_dir / "china.jpg"))
-    with qtbot.waitSignal(window.results_shown, timeout=LONG):
-        window.find_similar_to_photo(china)
+    find_similar_to_china(window, qtbot, photo_dir)
     click(window, qtbot, "china-copy.jpg")
     click(window, qtbot, "china-old.jpg", Qt.KeyboardModifier.ControlModifier)
     open_viewer(window, qtbot)
