@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosim.core.indexer import Indexer
+from photosim.core.indexer import Indexer, IndexReport
 from photosim.core.library import Library
 from photosim.core.progress import Progress, RunControl
 from photosim.core.search import Searcher
@@ -292,20 +292,23 @@ def test_readonly_library_cannot_index(data_dir: Path, embedder) -> None:  # noq
             Indexer(ro)
 
 
-def test_progress_never_goes_back_while_the_model_loads(data_dir: Path, embedder, photo_dir: Path,  # noqa: ANN001
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Found with `photosim index`: the photos decoded while the model loaded were counted (51/120),
-    then the count fell back to the committed ones (8/120) once the model was there."""
+def _run_with_a_slow_model(data_dir: Path, embedder, photo_dir: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+                           hold: float) -> tuple[IndexReport, list[tuple[bool, Progress]]]:
+    """Index 32 photos while the model takes ``hold`` seconds to load once 16 photos are shown decoded
+    ahead. Returns the report and every progress step, each marked True once the model was there."""
     import threading
 
     from photosim.core import indexer as indexer_module
     from photosim.core import library as library_module
     from photosim.core.devices import ComputePlan, LoadedModel
 
-    release = threading.Event()
+    ahead = threading.Event()
+    loaded_at = [0.0]
 
     def held_load(backbone, choice="auto", runtime=None):  # noqa: ANN001, ANN202
-        release.wait(20)  # until the run has shown photos decoded ahead
+        ahead.wait(20)  # until the run has shown photos decoded ahead
+        time.sleep(hold)
+        loaded_at[0] = time.monotonic()
         return LoadedModel(embedder, ComputePlan("cpu", "torch", "cpu"))
 
     monkeypatch.setattr(library_module, "load_embedder", held_load)
@@ -314,25 +317,46 @@ def test_progress_never_goes_back_while_the_model_loads(data_dir: Path, embedder
     for i in range(3):  # 8 photos and copies re-saved under other names: 32 to embed, 4 batches of 8
         for photo in list(photo_dir.glob("*.jpg"))[:8]:
             Image.open(photo).convert("RGB").rotate(90 * (i + 1), expand=True).save(photo_dir / f"{photo.stem}-{i}.jpg")
-    total = len(list(photo_dir.glob("*.jpg")))
-    shown: list[int] = []
+    steps: list[tuple[float, Progress]] = []
 
     def on_progress(p: Progress) -> None:
         if p.phase == "indexing":
-            shown.append(p.done)
+            steps.append((time.monotonic(), p))
             if p.done >= 16:
-                release.set()
+                ahead.set()
 
     lib = Library(data_dir)
     try:
         lib.catalog.add_folder(str(photo_dir))
         report = Indexer(lib, batch_size=8).run(on_progress=on_progress)
     finally:
-        release.set()
+        ahead.set()
         lib.close()
-    assert report.indexed == total and shown[-1] == total
+    return report, [(bool(loaded_at[0]) and t >= loaded_at[0], p) for t, p in steps]
+
+
+def test_progress_never_goes_back_while_the_model_loads(data_dir: Path, embedder, photo_dir: Path,  # noqa: ANN001
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found with `photosim index`: the photos decoded while the model loaded were counted (51/120),
+    then the count fell back to the committed ones (8/120) once the model was there."""
+    report, steps = _run_with_a_slow_model(data_dir, embedder, photo_dir, monkeypatch, hold=0.0)
+    shown = [p.done for _, p in steps]
+    assert report.indexed == 32 and shown[-1] == 32
     assert max(shown[:-1]) >= 16  # photos were shown decoded ahead of the model
     assert shown == sorted(shown), shown
+
+
+def test_time_left_does_not_count_the_model_load_as_slow_work(data_dir: Path, embedder, photo_dir: Path,  # noqa: ANN001
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen in the window on a 407-photo folder: "255 / 407 · 2.0 img/s · 03:19 left" for a run that
+    took 14 s, because the rate counted commits and the first commit came after the model's load."""
+    report, steps = _run_with_a_slow_model(data_dir, embedder, photo_dir, monkeypatch, hold=3.0)
+    after_load = [p for loaded, p in steps if loaded]
+    assert report.indexed == 32 and after_load
+    # What was left once the model was there takes well under a second on this CPU; the old rate
+    # (8 photos committed over the 3 s load) said about 10 s.
+    estimates = [p.eta for p in after_load if p.eta is not None and p.done < p.total]
+    assert estimates and max(estimates) < 3.0, [(p.done, round(p.rate, 1), p.eta) for p in after_load]
 
 
 def test_sizes_read_as_a_file_manager_shows_them() -> None:
