@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="auto, cpu or gpu (default: the app's setting, else auto)")
     p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores - 1)")
     p.add_argument("--wait", action="store_true", help="wait for another writer instead of failing")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="read the files that could not be read again, even if unchanged (after fixing a permission)")
     _add_common(p)
 
     p = sub.add_parser("search", help="print the photos most similar to each query image, or labelled like words",
@@ -334,6 +336,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             service.add_folder(folder)
         if not args.folders and not service.library.catalog.folders():
             raise UserError("no folders are watched yet: run 'photosim index FOLDER'")
+        if args.retry_failed:
+            service.retry_failed()  # runs first, then the scan reads those files
         service.start(initial_scan=True)
         service.wait_idle()
     finally:

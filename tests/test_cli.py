@@ -77,6 +77,19 @@ def test_index_then_search_then_status(capsys, photo_dir: Path, data_dir: Path, 
     assert status["labels"] == {"labelled": 8, "pending": 0}
     code, out, _ = run(capsys, "status", "--data-dir", str(data_dir))
     assert code == 0 and "8 indexed" in out and "broken.jpg" in out
+    # Read badly once, fixed without a new size or time (as chmod leaves them): a plain index leaves
+    # it failed, --retry-failed reads it again
+    good = (photo_dir / "rocket.jpg").read_bytes()
+    card = photo_dir / "card.jpg"
+    card.write_bytes(good[:200] + bytes(len(good) - 200))
+    run(capsys, "index", "--data-dir", str(data_dir))
+    stamp = card.stat().st_mtime_ns
+    card.write_bytes(good)
+    os.utime(card, ns=(stamp, stamp))
+    run(capsys, "index", "--data-dir", str(data_dir))
+    assert json.loads(run(capsys, "status", "--json", "--data-dir", str(data_dir))[1])["counts"]["failed"] == 2
+    code, _, err = run(capsys, "index", "--retry-failed", "--data-dir", str(data_dir))
+    assert code == 0 and "indexed 1," in err and "failed 1" in err  # broken.jpg is still broken
 
 
 def test_folders_add_list_remove(capsys, photo_dir: Path, data_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001

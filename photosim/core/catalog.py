@@ -711,6 +711,26 @@ class Catalog:
         return int(cur.lastrowid or 0)
 
     @_locked
+    def retry_failed(self, paths: Sequence[str] | None = None) -> list[str]:
+        """Files that could not be read are read again by the next scan of their folder (all of them,
+        or these paths): a failed file is otherwise retried only when its size or time changes, and
+        a permission fixed with chmod changes neither. Returns the paths now pending."""
+        if paths is None:
+            rows = self.db.execute("SELECT id, path FROM photos WHERE state = 'failed'").fetchall()
+        else:
+            wanted = [encode_path(p) for p in paths]
+            rows = []
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                rows += self.db.execute(
+                    f"SELECT id, path FROM photos WHERE state = 'failed' AND path IN ({','.join('?' * len(part))})",
+                    part).fetchall()
+        with self.transaction() as db:
+            db.executemany("UPDATE photos SET state = 'pending', error = NULL, updated_at = ? WHERE id = ?",
+                           [(time.time(), row[0]) for row in rows])
+        return [decode_path(row[1]) for row in rows]
+
+    @_locked
     def set_failed(self, photo_id: int, error: str, *, size: int | None = None, mtime_ns: int | None = None) -> None:
         self.db.execute(
             "UPDATE photos SET state = 'failed', error = ?, model = NULL, embedding = NULL, "

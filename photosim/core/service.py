@@ -811,6 +811,19 @@ class LibraryService:
         follow at once. Files in a reference folder are refused (see the result)."""
         return self._submit(lambda: self._clean(self._cleanup.trash(photo_ids)))
 
+    def retry_failed(self, paths: Sequence[str] | None = None) -> Future[list[str]]:
+        """Read the files that could not be read again (all, or these paths): after a permission was
+        fixed or a drive's errors cleared, which change neither a file's size nor its time. The
+        future gives the paths tried again; the run that reads them follows."""
+
+        def task() -> list[str]:
+            retried = self.library.catalog.retry_failed(paths)
+            if retried:
+                self.scan_paths(retried)
+            return retried
+
+        return self._submit(task)
+
     def move_photos(self, photo_ids: Sequence[int], folder: str) -> Future[ActionResult]:
         """Move these photos' files into ``folder`` (reference folders refused, as for the trash)."""
         return self._submit(lambda: self._clean(self._cleanup.move(photo_ids, folder)))

@@ -74,7 +74,45 @@ def test_folders_panel_counts_and_states(qtbot, make_window, photo_dir, tmp_path
     dialog = window.show_problems()
     assert dialog.table.rowCount() == 1
     assert dialog.table.item(0, 0).data(0x0100) == str(broken / "bad.jpg")
-    assert "not an image" in dialog.table.item(0, 1).text()
+    assert dialog.table.item(0, 1).text() == str(broken)  # the folder it is in
+    assert "not an image" in dialog.table.item(0, 2).text()
+    dialog.close()
+
+
+def test_try_again_reads_a_failed_file_that_was_fixed_without_a_new_time(qtbot, make_window, photo_dir, tmp_path,
+                                                                         library) -> None:
+    """A file that could not be read is read again only when its size or time changes; a permission
+    fixed with chmod, or a drive that read badly once, changes neither. *Try again* in the problems
+    list reads it again; *Show in folder* (or a double click) shows it."""
+    folder = tmp_path / "card"
+    folder.mkdir()
+    good = (photo_dir / "china.jpg").read_bytes()
+    target = folder / "IMG_0001.jpg"
+    target.write_bytes(good[:200] + bytes(len(good) - 200))  # read badly: same size, the data zeros
+    stamp = target.stat().st_mtime_ns
+    window = make_window([folder])
+    assert library.catalog.get_by_path(str(target)).state == "failed"
+    target.write_bytes(good)  # the good data back, under the same size and time
+    os.utime(target, ns=(stamp, stamp))
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        window.reconcile()
+    assert library.catalog.get_by_path(str(target)).state == "failed"  # unchanged to a scan
+    revealed: list[str] = []
+    window.reveal_path = revealed.append
+    dialog = window.show_problems()
+    assert dialog.table.rowCount() == 1 and dialog.retry_button.isVisible()
+    assert dialog.retry_button.text() == "Try again (all)"
+    dialog.table.selectRow(0)
+    assert dialog.retry_button.text() == "Try again (1)"
+    qtbot.mouseClick(dialog.show_button, Qt.MouseButton.LeftButton)
+    assert revealed == [str(target)]
+    with qtbot.waitSignal(window.indexing_finished, timeout=60_000):
+        qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
+    assert dialog.table.rowCount() == 0 and "Reading 1 file again" in dialog.summary.text()
+    row = library.catalog.get_by_path(str(target))
+    assert row.state == "indexed" and row.error is None
+    qtbot.waitUntil(lambda: str(target) in grid_paths(window), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.problems_button.isVisible(), timeout=10_000)
     dialog.close()
 
 
