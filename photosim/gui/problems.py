@@ -54,7 +54,7 @@ class ProblemsDialog(QDialog):
         self.summary = QLabel(summary)
         layout.addWidget(self.summary)
         self.table = QTableWidget(len(rows), 3)
-        self.table.setHorizontalHeaderLabels(["File or folder", "In", "Reason"])
+        self.table.setHorizontalHeaderLabels(["File or folder", "Folder", "Reason"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
