@@ -25,7 +25,8 @@ How a pass works, and why:
    check does not contradict it (two members must vouch when it does; when only the similarity gate
    stands against it, the centre's check itself confirming it is enough). Similar shots join by
    complete linkage: every two shots of a group alike and taken within the window. A chain of look-
-   alikes (A~B, B~C, A and C unrelated) never becomes one group.
+   alikes (A~B, B~C, A and C unrelated) never becomes one group. A collage (reduced copies of
+   different photos side by side) joins no same-photo group and ties none of its photos together.
 5. **Keep-best** (:mod:`photosim.core.keepbest`) on measures read from the files at grouping time
    and cached (:mod:`photosim.core.photofacts`).
 
@@ -132,6 +133,15 @@ picture score cosine 0.94 as vectors, and perceptual hashes call every plain pic
 SUPPORT = 2
 """A photo whose check against a group's centre says "not the same" still joins when this many of
 the group's members are the same photo as it (the check misses some blurred and vignetted copies)."""
+PART_SHARE = 0.8
+"""A picture is *a part* of another when it covers at most this share of the other's area ..."""
+PART_RESOLUTION = 0.9
+"""... held there at under this many of the other's pixels per pixel of its own (reduced): the photo
+in a collage, in a screenshot of a gallery, in a photo of a wall of prints. A crop is never a
+reduced part of its original (the original holds it at full resolution)."""
+SIDE_BY_SIDE = 0.25
+"""Two parts of a picture lie side by side (a collage) when they overlap by at most this share of the
+smaller one; edits of one photo in a screenshot of it lie in the same place."""
 UPDATE_CHECKS = 64
 """Pairs one update checks from the files at once (a few new photos' candidates: a second or two).
 When a run brings more, the rest wait in :attr:`DuplicateFinder.pending`, for :meth:`check_pending`
@@ -948,8 +958,57 @@ class DuplicateFinder:
         mp = f.content_megapixels if f else 0.0
         return (c.taken is None, -origin, -round(mp, 1), -len(adj.get(ci, ())), ci)
 
+    def _part_box(self, part: int, whole: int) -> tuple[float, float, float, float] | None:
+        """Where ``part``'s picture lies in ``whole``'s, held there reduced and covering at most
+        PART_SHARE of it: (x0, y0, x1, y1) as shares of its width and height, from the pair's check
+        (the way made from ``part``, else the other way's box turned round); None when ``part`` is not
+        such a part of ``whole``, or the check is too old to say where."""
+        r = self._relative_resolution(part, whole)
+        fp, fw = self._facts.get(self._contents[part].fingerprint), self._facts.get(self._contents[whole].fingerprint)
+        if r is None or r >= PART_RESOLUTION or fp is None or fw is None or fw.width * fw.height <= 0:
+            return None
+        if r * r * fp.width * fp.height / (fw.width * fw.height) > PART_SHARE:
+            return None
+        checked = self._checks.get(self._key(part, whole))
+        if checked is not None and all(v is None or v.placement is None for v in checked) and self._read_files:
+            # checked before checks said where (an older version): once more, for the suspects only
+            self._checks.pop(self._key(part, whole), None)
+            checked = self._check(part, whole)
+        if checked is None:
+            return None
+        part_first = self._contents[part].fingerprint <= self._contents[whole].fingerprint
+        outward, back = checked if part_first else (checked[1], checked[0])
+        if outward is not None and outward.same and outward.placement is not None:
+            return outward.placement
+        if back is not None and back.same and back.placement is not None:  # the whole's box in the part
+            x0, y0, x1, y1 = back.placement
+            if x1 - x0 <= 0 or y1 - y0 <= 0:
+                return None
+            return (-x0 / (x1 - x0), -y0 / (y1 - y0), (1 - x0) / (x1 - x0), (1 - y0) / (y1 - y0))
+        return None
+
+    def _collages(self, adj: dict[int, dict[int, float]]) -> set[int]:
+        """Pictures that hold reduced copies of two *different* photos side by side (see PART_SHARE and
+        SIDE_BY_SIDE): a collage, a screenshot of a gallery grid. Each of its parts is rightly "the
+        same photo" as it, but a collage is a picture of its own, not a copy of any of them, and must
+        not tie its parts together: four photos and their 2 x 2 collage were one group of six, and the
+        suggestion kept one photo and moved the three other originals and the collage to the trash.
+        (A screenshot of one photo holds the photo and its other copies too, but all in one place.)"""
+        out: set[int] = set()
+        for whole, partners in adj.items():
+            boxes = {p: box for p in partners if (box := self._part_box(p, whole)) is not None}
+            parts = sorted(boxes)
+            if any(b not in adj.get(a, {}) and _side_by_side(boxes[a], boxes[b])
+                   for i, a in enumerate(parts) for b in parts[i + 1:]):
+                out.add(whole)
+        return out
+
     def _centred_groups(self, adj: dict[int, dict[int, float]]) -> list[list[int]]:
-        """Same-photo groups around centres; see the module docstring (4.)."""
+        """Same-photo groups around centres; see the module docstring (4.). Collages (:meth:`_collages`)
+        are left out: they neither join a group nor tie photos together."""
+        collages = self._collages(adj)
+        if collages:
+            adj = {a: {b: s for b, s in p.items() if b not in collages} for a, p in adj.items() if a not in collages}
         assigned: set[int] = set()
         groups: list[list[int]] = []
         for centre in sorted(adj, key=lambda ci: self._priority(ci, adj)):
@@ -1138,6 +1197,16 @@ class DuplicateFinder:
                             np.array(list(pairs.values()), dtype=np.float32))
 
 
+def _side_by_side(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Do two boxes overlap by at most SIDE_BY_SIDE of the smaller one?"""
+    def area(box: tuple[float, float, float, float]) -> float:
+        return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+    overlap = area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+    smaller = min(area(a), area(b))
+    return smaller > 0 and overlap <= SIDE_BY_SIDE * smaller
+
+
 def check_verdict(checked: Checked | None) -> str | None:
     """'same' or 'diff' from a pair's check (one or both ways), None when neither way was informative.
 
@@ -1162,25 +1231,28 @@ def _measure(path: str, verifier: GeometricVerifier) -> ContentFacts:
         return unreadable_facts(path)
 
 
-_STORED_DEFAULTS = (False, False, 0, 0, 0.0, False, 0, 0.0)
+_STORED_DEFAULTS = (False, False, 0, 0, 0.0, False, 0, 0.0, None)
 """A stored check's fields (see :func:`_as_list`) with what a check stored before a field existed reads
-as: ``mirrored`` came later than the first five, then ``second_motion``, then ``scale``."""
+as: ``mirrored`` came later than the first five, then ``second_motion``, then ``scale``, then
+``placement``."""
 
 
 def _verification(data: list | None) -> Verification | None:
     if not data:
         return None
     values = list(data)[: len(_STORED_DEFAULTS)]
-    same, informative, tight, cells, agreeing, mirrored, second, scale = values + list(_STORED_DEFAULTS[len(values):])
+    same, informative, tight, cells, agreeing, mirrored, second, scale, placement = (
+        values + list(_STORED_DEFAULTS[len(values):]))
+    box = tuple(float(v) for v in placement) if placement and len(placement) == 4 else None
     return Verification(bool(same), bool(informative), int(tight), int(cells), float(agreeing), bool(mirrored),
-                        second_motion=int(second), scale=float(scale))
+                        second_motion=int(second), scale=float(scale), placement=box)  # type: ignore[arg-type]
 
 
 def _as_list(v: Verification | None) -> list | None:
     if v is None:
         return None
     return [v.same, v.informative, v.tight_inliers, v.cells, round(v.agreeing, 3), v.mirrored, v.second_motion,
-            round(v.scale, 4)]
+            round(v.scale, 4), list(v.placement) if v.placement is not None else None]
 
 
 __all__ = ["DuplicateFinder", "DuplicateGroup", "DuplicateState", "EXACT", "SAME", "SIMILAR", "SIMILAR_WINDOW"]

@@ -314,6 +314,11 @@ class Verification:
     query's grey picture to the candidate's (each the file's picture reduced to VERIFY_SIDE on its
     long side); 0 when there was no alignment. Keep-best turns it into which file holds the photo at
     the higher resolution (a phone screenshot holds it smaller than the original, in more pixels)."""
+    placement: tuple[float, float, float, float] | None = None
+    """Where the alignment puts the query's picture in the candidate's: (x0, y0, x1, y1) as shares of the
+    candidate's width and height (beyond 0-1 where the query shows more than the candidate); None
+    when there was no alignment. The duplicate finder tells a collage from a copy by it: two
+    different photos side by side in one picture."""
     detail: np.ndarray | None = field(default=None, compare=False, repr=False)
     """Per-cell evidence (coverage, texture of each picture, correlation at zero shift, best nearby
     correlation), kept only when asked for (the benchmark calibrates the thresholds from it)."""
@@ -434,6 +439,22 @@ def full_size_scale(scale: float, query_long_side: int, candidate_long_side: int
     to_query_grey = min(VERIFY_SIDE, query_long_side) / query_long_side
     to_candidate_grey = min(VERIFY_SIDE, candidate_long_side) / candidate_long_side
     return scale * to_query_grey / to_candidate_grey
+
+
+def _placement(homography: np.ndarray, query_shape: tuple[int, ...],
+               candidate_shape: tuple[int, ...]) -> tuple[float, float, float, float] | None:
+    """The box that ``homography`` (query grey pixels -> candidate grey pixels) puts the query's
+    picture in, as shares of the candidate's width and height (see :attr:`Verification.placement`)."""
+    qh, qw = query_shape[:2]
+    ch, cw = candidate_shape[:2]
+    corners = np.array([[0, 0, 1], [qw, 0, 1], [qw, qh, 1], [0, qh, 1]], dtype=np.float64)
+    mapped = corners @ np.asarray(homography, dtype=np.float64).T
+    if not np.all(np.isfinite(mapped)) or np.any(np.abs(mapped[:, 2]) < 1e-9) or cw <= 0 or ch <= 0:
+        return None
+    xy = mapped[:, :2] / mapped[:, 2:]
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    box = (x0 / cw, y0 / ch, x1 / cw, y1 / ch)
+    return tuple(round(float(v), 4) for v in box) if np.all(np.isfinite(box)) else None  # type: ignore[return-value]
 
 
 def _area_scale(homography: np.ndarray, shape: tuple[int, ...]) -> float:
@@ -596,6 +617,7 @@ class GeometricVerifier:
                 same, informative, cells, agreeing = True, True, plain_cells, plain_agreeing
         return Verification(same, informative, tight, cells, agreeing, mirrored, dense, second, correlation,
                             scale=_area_scale(homography, query_grey.shape),
+                            placement=_placement(homography, query_grey.shape, c.grey.shape),
                             detail=table if detail else None), homography
 
     def _zoomed(self, q: Features, c: Features, homography: np.ndarray, mirrored: bool,
@@ -635,8 +657,29 @@ class GeometricVerifier:
                 # the part's grey pixels in the outer picture's: its scale is then the pair's own
                 per_part_pixel = (used[2] - used[0]) / max(part.grey.shape[1], 1)
                 scale = second.scale * per_part_pixel if outer_is_candidate else second.scale / per_part_pixel
-                return replace(second, zoomed=True, scale=scale if np.isfinite(scale) else 0.0)
+                return replace(second, zoomed=True, scale=scale if np.isfinite(scale) else 0.0,
+                               placement=self._zoomed_placement(second, q, c, used, outer_is_candidate))
         return None
+
+    @staticmethod
+    def _zoomed_placement(second: Verification, q: Features, c: Features,
+                          used: tuple[float, float, float, float],
+                          outer_is_candidate: bool) -> tuple[float, float, float, float] | None:
+        """The second look's placement (made against ``part``, the box ``used`` of the outer picture's
+        grey pixels) as the query's place in the whole candidate."""
+        box = second.placement
+        if box is None:
+            return None
+        (ux0, uy0, ux1, uy1), ch, cw = used, c.grey.shape[0], c.grey.shape[1]
+        if outer_is_candidate:  # the query's box in the part -> in the candidate's grey pixels
+            x0, x1 = (ux0 + box[0] * (ux1 - ux0)) / cw, (ux0 + box[2] * (ux1 - ux0)) / cw
+            y0, y1 = (uy0 + box[1] * (uy1 - uy0)) / ch, (uy0 + box[3] * (uy1 - uy0)) / ch
+            return (round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4))
+        # the part of the query lies at ``box`` in the candidate; stretch it to the whole query
+        qh, qw = q.grey.shape[:2]
+        sx, sy = (box[2] - box[0]) / max(ux1 - ux0, 1e-9), (box[3] - box[1]) / max(uy1 - uy0, 1e-9)
+        x0, y0 = box[0] - ux0 * sx, box[1] - uy0 * sy
+        return (round(x0, 4), round(y0, 4), round(x0 + qw * sx, 4), round(y0 + qh * sy, 4))
 
     def _homography(self, pa: np.ndarray, da: np.ndarray | None, pb: np.ndarray,
                     db: np.ndarray | None) -> tuple[int, np.ndarray, int] | None:

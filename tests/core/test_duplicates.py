@@ -472,3 +472,50 @@ def test_a_bigger_screenshot_of_a_photo_is_grouped_with_it_and_the_original_kept
         assert group.reason.startswith("keeps coffee.jpg: holds the photo at 1.1x the resolution"), group.reason
     finally:
         lib.close()
+
+
+def test_a_collage_is_not_a_copy_of_its_photos_and_never_ties_them_together(tmp_path: Path, embedder) -> None:  # noqa: ANN001
+    """Found trying the app: four room photos and their 2 x 2 collage (each photo at half its size in
+    it) were one "same photo" group of six, and the suggestion kept one photo and moved the three other
+    originals and the collage to the trash. A collage holds reduced copies of different photos side by
+    side: it is a picture of its own. Crops of one photo, which its original holds at full resolution,
+    still group with it."""
+    from interior_photos import get_all_photos
+
+    from photosim.core.duplicates import DuplicateFinder
+    from photosim.core.indexer import Indexer
+    from photosim.core.library import Library
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rooms = []
+    for i, source in enumerate(sorted(get_all_photos())[30:34]):
+        room = Image.open(source).convert("RGB").resize((1200, 900), Image.Resampling.LANCZOS)
+        save_jpeg(room, photos / f"room{i}.jpg")
+        rooms.append(room)
+    collage = Image.new("RGB", (1200, 900), (255, 255, 255))
+    for i, room in enumerate(rooms):
+        collage.paste(room.resize((594, 444), Image.Resampling.LANCZOS), ((i % 2) * 606, (i // 2) * 456))
+    save_jpeg(collage, photos / "collage.jpg")
+    save_jpeg(rooms[0].crop((0, 0, 780, 900)), photos / "room0-left.jpg")  # crops, at full resolution
+    save_jpeg(rooms[0].crop((420, 0, 1200, 900)), photos / "room0-right.jpg")
+    lib = Library(tmp_path / "data", embedder=embedder)
+    try:
+        lib.catalog.add_folder(str(photos))
+        Indexer(lib).run()
+        finder = DuplicateFinder(lib)
+        finder.full_pass()
+        same = finder.state.groups("same")
+        assert [names(g) for g in same] == [{"room0.jpg", "room0-left.jpg", "room0-right.jpg"}], \
+            [(names(g), g.reason) for g in same]
+        assert same[0].keeper.name == "room0.jpg"
+    finally:
+        lib.close()
+    # where the check puts a photo in the collage (the bottom left quarter), both ways round
+    from photosim.core.matching import GeometricVerifier
+
+    verifier = GeometricVerifier()
+    inside = verifier.verify(str(photos / "room2.jpg"), str(photos / "collage.jpg"))
+    assert inside.same and np.allclose(inside.placement, (0.0, 0.507, 0.495, 1.0), atol=0.03), inside
+    around = verifier.verify(str(photos / "collage.jpg"), str(photos / "room2.jpg"))
+    assert around.same and np.allclose(around.placement, (0.0, -1.03, 2.02, 1.0), atol=0.06), around
