@@ -44,7 +44,7 @@ class PreviousVerifier(GeometricVerifier):
         return super().features(source, image)
 
     def verify(self, query: ImageSource | Features, candidate: ImageSource | Features, *,
-               detail: bool = False) -> Verification:
+               detail: bool = False, whole: bool = True) -> Verification:  # the previous round had no ``whole``
         q = query if isinstance(query, Features) else self.features(query)
         c = candidate if isinstance(candidate, Features) else self.features(candidate)
         best: tuple[int, np.ndarray, bool] | None = None

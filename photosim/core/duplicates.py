@@ -217,9 +217,6 @@ class DuplicateFinder:
         self._measure_due = False
         self._similar_cache: tuple[SimilarGraph, tuple[DuplicateGroup, ...], frozenset[int]] | None = None
         self._pending: list[tuple[int, int, float]] = []
-        #: Pairs that may be part of a collage, checked by an older version that did not record where
-        #: (see :meth:`_part_box`): checked again first by :meth:`check_pending`.
-        self._unplaced: set[tuple[int, int]] = set()
         self._check_budget = 0
         self._state = DuplicateState(similar_threshold=self.similar_threshold, rules=self.rules)
         self._serial = 0
@@ -296,17 +293,11 @@ class DuplicateFinder:
                 if not self._vectors_and_cache(control, emit):
                     return self._state
                 self._pending = self._pending_checks()
-                self._unplaced.clear()
                 self._forget_built()
                 self._regroup_all()
                 self.ready = True
                 state = self._publish(self._build_state())
                 self._measure_due = self._similar_partial
-                if self._unplaced:  # their groups are fixed as the steps check them again, first
-                    for a, b in sorted(self._unplaced):
-                        self._checks.pop(self._key(a, b), None)
-                    self._pending[:0] = [(a, b, 1.0) for a, b in sorted(self._unplaced)]
-                    self._unplaced.clear()
                 return state
             finally:
                 self._read_files = True
@@ -588,10 +579,18 @@ class DuplicateFinder:
         return sorted(wanted.values())
 
     def _load_checks(self) -> dict[tuple[str, str], Checked]:
+        """The cached checks, less those that found the same photo without recording where the two
+        pictures lie (an older version): those are made again, as pairs not checked yet are, since a
+        collage and two frames that only overlap need the position (:func:`~photosim.core.matching.contained`,
+        :meth:`_collages`). Until then such a pair groups nothing: no old verdict suggests a file
+        for the trash that the new check would keep."""
         out: dict[tuple[str, str], Checked] = {}
         for key, text in self.catalog.pair_checks(CHECK_VERSION).items():
             data = json.loads(text)
-            out[key] = (_verification(data.get("f")), _verification(data.get("b")))
+            checked = (_verification(data.get("f")), _verification(data.get("b")))
+            if any(v is not None and v.same and v.placement is None for v in checked):
+                continue
+            out[key] = checked
         return out
 
     def _run_checks(self, pending: list[tuple[int, int, float]], control: RunControl,
@@ -979,14 +978,6 @@ class DuplicateFinder:
         if r * r * fp.width * fp.height / (fw.width * fw.height) > PART_SHARE:
             return None
         checked = self._checks.get(self._key(part, whole))
-        if checked is not None and all(v is None or v.placement is None for v in checked):
-            # checked before checks said where (an older version): once more, for the suspects only;
-            # now when files may be read, else by the next steps (see :meth:`start_pass`)
-            if not self._read_files:
-                self._unplaced.add((min(part, whole), max(part, whole)))
-                return None
-            self._checks.pop(self._key(part, whole), None)
-            checked = self._check(part, whole)
         if checked is None:
             return None
         part_first = self._contents[part].fingerprint <= self._contents[whole].fingerprint

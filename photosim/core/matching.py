@@ -187,6 +187,26 @@ ZOOM_MARGIN = 0.03
 ZOOM_MAX_SIDE = 2048
 """The bigger picture is decoded again at most at this long side: a part down to a quarter of it
 still gets VERIFY_SIDE pixels, and a 12 MP JPEG decodes at half scale (about 35 ms here)."""
+CONTAINED = 0.85
+"""One picture of a same-photo pair holds (nearly) all of the other: the aligned overlap covers at
+least this share of one of them. Two frames that only overlap (two crops of different parts of one
+background with a different animal over each, panned shots without a capture time, a page scrolled
+between two screenshots) each show what the other does not: not the same photo, however well the
+shared part lines up. Crops, borders, screenshots, prints and rotations all pass (a rotated copy's
+frame sticks out of the original's, but covers all of it)."""
+
+
+def contained(placement: tuple[float, float, float, float] | None) -> bool:
+    """Does one picture hold (nearly) all of the other, given where the query lies in the candidate
+    (see :attr:`Verification.placement`)? True when unknown."""
+    if placement is None:
+        return True
+    x0, y0, x1, y1 = placement
+    box = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    overlap = max(0.0, min(x1, 1.0) - max(x0, 0.0)) * max(0.0, min(y1, 1.0) - max(y0, 0.0))
+    return box > 0 and max(overlap, overlap / box) >= CONTAINED
+
+
 STRONG_TIGHT = 50
 STRONG_MIN_CELLS = 3
 """A bare picture (a corner of a white room) can have too few textured cells for MIN_CELLS and still
@@ -314,6 +334,9 @@ class Verification:
     query's grey picture to the candidate's (each the file's picture reduced to VERIFY_SIDE on its
     long side); 0 when there was no alignment. Keep-best turns it into which file holds the photo at
     the higher resolution (a phone screenshot holds it smaller than the original, in more pixels)."""
+    overlapping: bool = False
+    """The pictures line up where they overlap, but neither holds (nearly) all of the other (see
+    CONTAINED): two framings, not the same photo."""
     placement: tuple[float, float, float, float] | None = None
     """Where the alignment puts the query's picture in the candidate's: (x0, y0, x1, y1) as shares of the
     candidate's width and height (beyond 0-1 where the query shows more than the candidate); None
@@ -330,8 +353,8 @@ class Verification:
         it). Results list such a candidate as a near copy, ahead of those without any evidence.
         At least STRONG_MIN_CELLS regions: one aligned region of a white wall says nothing (another
         shot of the same bare room led a corner crop's list that way, ahead of its original's three)."""
-        return (not self.same and self.cells >= STRONG_MIN_CELLS and self.agreeing >= MIN_AGREEMENT
-                and self.second_motion < SECOND_MOTION_MAX)
+        return (not self.same and not self.overlapping and self.cells >= STRONG_MIN_CELLS
+                and self.agreeing >= MIN_AGREEMENT and self.second_motion < SECOND_MOTION_MAX)
 
     @property
     def reason(self) -> str:
@@ -346,6 +369,8 @@ class Verification:
             text += ", looked at in detail inside the other picture"
         if self.second_motion >= SECOND_MOTION_MAX:
             text += f"; {self.second_motion} points move differently (another shot of the scene)"
+        if self.overlapping:
+            text += "; the pictures only overlap (each shows what the other does not)"
         return text
 
 
@@ -562,18 +587,22 @@ class GeometricVerifier:
 
     # -- the check --------------------------------------------------------------------------------------
     def verify(self, query: ImageSource | Features, candidate: ImageSource | Features, *,
-               detail: bool = False, zoom: bool = True) -> Verification:
+               detail: bool = False, zoom: bool = True, whole: bool = True) -> Verification:
         """Is ``candidate`` the same picture as ``query`` (possibly cropped, rotated, mirrored, re-framed
         by a screenshot or photographed at an angle), or only a similar one? ``detail`` keeps the
         per-cell evidence in the answer (for calibration). ``zoom``: when the check fails and one
-        picture lies in a small part of the other, look again at that part in detail (:meth:`_zoomed`)."""
+        picture lies in a small part of the other, look again at that part in detail (:meth:`_zoomed`).
+        ``whole`` False: ``query`` is a region cut out of a picture (a search's variants), which may cut
+        through the photo it holds; the pictures then need not contain one another (CONTAINED)."""
         q = query if isinstance(query, Features) else self.features(query)
         c = candidate if isinstance(candidate, Features) else self.features(candidate)
         result, homography = self._verify(q, c, detail)
         if zoom and not result.same and homography is not None:
             zoomed = self._zoomed(q, c, homography, result.mirrored, detail)
             if zoomed is not None:
-                return zoomed
+                result = zoomed
+        if whole and result.same and not contained(result.placement):
+            result = replace(result, same=False, overlapping=True)
         return result
 
     def _verify(self, q: Features, c: Features, detail: bool) -> tuple[Verification, np.ndarray | None]:
@@ -938,16 +967,17 @@ class SamePhotoTest:
         return Background.of(np.asarray(vector, dtype=np.float32), self.sample)
 
     def decide(self, score: float, background: Background, query_image: ImageSource | Features | None,
-               candidate_image: ImageSource | None) -> Decision:
+               candidate_image: ImageSource | None, whole: bool = True) -> Decision:
         """The verdict on one (query, candidate) pair given their cosine ``score``; the images (paths or
-        decoded pictures) are needed only for a close call and only read then."""
+        decoded pictures) are needed only for a close call and only read then. ``whole`` False: the
+        query is a region cut out of a picture (see :meth:`GeometricVerifier.verify`)."""
         margin = background.margin(score) if len(self.sample) else 0.0
         if margin < VERIFY_MARGIN:
             return Decision(SIMILAR, score, margin)
         verification = None
         if query_image is not None and candidate_image is not None:
             try:
-                verification = self.verifier.verify(query_image, candidate_image)
+                verification = self.verifier.verify(query_image, candidate_image, whole=whole)
             except Exception as exc:  # an unreadable candidate file must not sink the whole query
                 log.info("verification skipped: %s", exc)
         if verification is not None and verification.informative:
@@ -1010,11 +1040,12 @@ class SamePhotoTest:
         decisions = self.decide_many([(score, background, query, image) for score, image in pairs.values()])
         return dict(zip(pairs, decisions, strict=True))
 
-    def decide_many(self, pairs: Sequence[tuple[float, Background, ImageSource | Features | None, ImageSource | None]],
+    def decide_many(self, pairs: Sequence[tuple[float, Background, ImageSource | Features | None, ImageSource | None]
+                                          | tuple[float, Background, ImageSource | Features | None, ImageSource | None, bool]],
                     ) -> list[Decision]:
-        """:meth:`decide` on each (score, background, query, candidate), side by side on a few threads
-        (the checks release the GIL), in the given order. The query's variants in a search are checked
-        this way: one after the other they were a seventh of a search's wall clock."""
+        """:meth:`decide` on each (score, background, query, candidate[, whole]), side by side on a few
+        threads (the checks release the GIL), in the given order. The query's variants in a search are
+        checked this way: one after the other they were a seventh of a search's wall clock."""
         if len(pairs) < 2:
             return [self.decide(*pair) for pair in pairs]
         from concurrent.futures import ThreadPoolExecutor

@@ -343,8 +343,9 @@ def _try_variants(variants: Sequence[tuple[str, Image.Image]], embed: EmbedFn, s
     if any(close for *_, close in plan):
         features = test.features_side_by_side({name: image for _s, name, image, _c, _b, close in plan if close},
                                               [cand[1] for _s, _n, _i, cand, _b, close in plan if close])
-    decisions = test.decide_many([(score, background, features.get(name, image) if close else image, cand[1])
-                                  for score, name, image, cand, background, close in plan])
+    # a turned variant is the whole picture; a cut-out region may cut through the photo it holds
+    decisions = test.decide_many([(score, background, features.get(name, image) if close else image, cand[1],
+                                   name.startswith("turned")) for score, name, image, cand, background, close in plan])
     for (_score, name, _image, cand, _background, _close), decision in zip(plan, decisions, strict=True):
         if decision.same:
             original = found.get(cand[0])
