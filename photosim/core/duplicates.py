@@ -1035,6 +1035,8 @@ class DuplicateFinder:
                     continue
                 sim = float(centre_vec @ self._vector(y))  # type: ignore[operator]
                 checked = self._check(centre, y)
+                if any(v is not None and v.overlapping for v in (checked or ())):
+                    continue  # two framings (the check saw it): no number of members vouching overrides that
                 if self._decide(centre, y, sim, checked) == "diff" and count < SUPPORT:
                     # y is the same photo as a member, yet its vector may sit below the gate from the
                     # centre's (a screenshot, a photo of a print, stickers over grass): it still joins
@@ -1235,28 +1237,29 @@ def _measure(path: str, verifier: GeometricVerifier) -> ContentFacts:
         return unreadable_facts(path)
 
 
-_STORED_DEFAULTS = (False, False, 0, 0, 0.0, False, 0, 0.0, None)
+_STORED_DEFAULTS = (False, False, 0, 0, 0.0, False, 0, 0.0, None, False)
 """A stored check's fields (see :func:`_as_list`) with what a check stored before a field existed reads
 as: ``mirrored`` came later than the first five, then ``second_motion``, then ``scale``, then
-``placement``."""
+``placement`` and ``overlapping``."""
 
 
 def _verification(data: list | None) -> Verification | None:
     if not data:
         return None
     values = list(data)[: len(_STORED_DEFAULTS)]
-    same, informative, tight, cells, agreeing, mirrored, second, scale, placement = (
+    same, informative, tight, cells, agreeing, mirrored, second, scale, placement, overlapping = (
         values + list(_STORED_DEFAULTS[len(values):]))
     box = tuple(float(v) for v in placement) if placement and len(placement) == 4 else None
     return Verification(bool(same), bool(informative), int(tight), int(cells), float(agreeing), bool(mirrored),
-                        second_motion=int(second), scale=float(scale), placement=box)  # type: ignore[arg-type]
+                        second_motion=int(second), scale=float(scale), placement=box,  # type: ignore[arg-type]
+                        overlapping=bool(overlapping))
 
 
 def _as_list(v: Verification | None) -> list | None:
     if v is None:
         return None
     return [v.same, v.informative, v.tight_inliers, v.cells, round(v.agreeing, 3), v.mirrored, v.second_motion,
-            round(v.scale, 4), list(v.placement) if v.placement is not None else None]
+            round(v.scale, 4), list(v.placement) if v.placement is not None else None, v.overlapping]
 
 
 __all__ = ["DuplicateFinder", "DuplicateGroup", "DuplicateState", "EXACT", "SAME", "SIMILAR", "SIMILAR_WINDOW"]

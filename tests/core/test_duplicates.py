@@ -569,5 +569,15 @@ def test_two_frames_that_only_overlap_are_not_the_same_photo(tmp_path: Path, emb
         same = finder.state.groups("same")
         assert [names(g) for g in same] == [{"room.jpg", "left.jpg", "right.jpg"}], [g.reason for g in same]
         assert same[0].keeper.name == "room.jpg"
+        # With the left frame the group's centre (it has a capture time), the right frame is the same
+        # photo as two members (the room and a smaller copy of it); that must not override the
+        # centre's own check, which saw two frames that only overlap.
+        save_jpeg(left, photos / "left.jpg", exif=_exif(dt.datetime(2024, 5, 4, 12, 0, 0)))
+        save_jpeg(half_size(room), photos / "room-half.jpg")
+        Indexer(lib).run()
+        finder.full_pass()
+        same = finder.state.groups("same")
+        assert not any({"left.jpg", "right.jpg"} <= names(g) for g in same), [names(g) for g in same]
+        assert any({"left.jpg", "room.jpg", "room-half.jpg"} <= names(g) for g in same), [names(g) for g in same]
     finally:
         lib.close()
