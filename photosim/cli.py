@@ -494,7 +494,7 @@ def _repair(args: argparse.Namespace) -> int:
     print("repairing:")
     result = repair_catalog_and_index(args.data_dir, say=lambda text: print(f"  {text}", flush=True))
     print("re-scanning every folder so nothing on disk is missed:", flush=True)
-    rescan = argparse.Namespace(**{**vars(args), "folders": [], "wait": False, "workers": None})
+    rescan = argparse.Namespace(**{**vars(args), "folders": [], "wait": False, "workers": None, "retry_failed": False})
     code = cmd_index(rescan)
     after = check_library(args.data_dir)
     print("after the repair:")
