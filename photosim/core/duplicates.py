@@ -84,8 +84,11 @@ from .matching import (
     SAME_COSINE_UNVERIFIED,
     SECOND_MOTION_MAX,
     SHOT_TOLERANCE,
+    Box,
     GeometricVerifier,
     Verification,
+    box_area,
+    box_overlap,
     full_size_scale,
     other_shot,
     sample_vectors,
@@ -966,7 +969,7 @@ class DuplicateFinder:
         mp = f.content_megapixels if f else 0.0
         return (c.taken is None, -origin, -round(mp, 1), -len(adj.get(ci, ())), ci)
 
-    def _part_box(self, part: int, whole: int) -> tuple[float, float, float, float] | None:
+    def _part_box(self, part: int, whole: int) -> Box | None:
         """Where ``part``'s picture lies in ``whole``'s, held there reduced and covering at most
         PART_SHARE of it: (x0, y0, x1, y1) as shares of its width and height, from the pair's check
         (the way made from ``part``, else the other way's box turned round); None when ``part`` is not
@@ -1203,14 +1206,10 @@ class DuplicateFinder:
                             np.array(list(pairs.values()), dtype=np.float32))
 
 
-def _side_by_side(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+def _side_by_side(a: Box, b: Box) -> bool:
     """Do two boxes overlap by at most SIDE_BY_SIDE of the smaller one?"""
-    def area(box: tuple[float, float, float, float]) -> float:
-        return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-
-    overlap = area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
-    smaller = min(area(a), area(b))
-    return smaller > 0 and overlap <= SIDE_BY_SIDE * smaller
+    smaller = min(box_area(a), box_area(b))
+    return smaller > 0 and box_overlap(a, b) <= SIDE_BY_SIDE * smaller
 
 
 def check_verdict(checked: Checked | None) -> str | None:

@@ -196,15 +196,26 @@ shared part lines up. Crops, borders, screenshots, prints and rotations all pass
 frame sticks out of the original's, but covers all of it)."""
 
 
-def contained(placement: tuple[float, float, float, float] | None) -> bool:
+Box = tuple[float, float, float, float]
+"""(x0, y0, x1, y1): a picture's place in another's, as shares of its width and height."""
+
+
+def box_area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def box_overlap(a: Box, b: Box) -> float:
+    """The area two boxes share."""
+    return box_area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def contained(placement: Box | None) -> bool:
     """Does one picture hold (nearly) all of the other, given where the query lies in the candidate
     (see :attr:`Verification.placement`)? True when unknown."""
     if placement is None:
         return True
-    x0, y0, x1, y1 = placement
-    box = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    overlap = max(0.0, min(x1, 1.0) - max(x0, 0.0)) * max(0.0, min(y1, 1.0) - max(y0, 0.0))
-    return box > 0 and max(overlap, overlap / box) >= CONTAINED
+    area, overlap = box_area(placement), box_overlap(placement, (0.0, 0.0, 1.0, 1.0))
+    return area > 0 and max(overlap, overlap / area) >= CONTAINED
 
 
 STRONG_TIGHT = 50
@@ -337,7 +348,7 @@ class Verification:
     overlapping: bool = False
     """The pictures line up where they overlap, but neither holds (nearly) all of the other (see
     CONTAINED): two framings, not the same photo."""
-    placement: tuple[float, float, float, float] | None = None
+    placement: Box | None = None
     """Where the alignment puts the query's picture in the candidate's: (x0, y0, x1, y1) as shares of the
     candidate's width and height (beyond 0-1 where the query shows more than the candidate); None
     when there was no alignment. The duplicate finder tells a collage from a copy by it: two
@@ -467,7 +478,7 @@ def full_size_scale(scale: float, query_long_side: int, candidate_long_side: int
 
 
 def _placement(homography: np.ndarray, query_shape: tuple[int, ...],
-               candidate_shape: tuple[int, ...]) -> tuple[float, float, float, float] | None:
+               candidate_shape: tuple[int, ...]) -> Box | None:
     """The box that ``homography`` (query grey pixels -> candidate grey pixels) puts the query's
     picture in, as shares of the candidate's width and height (see :attr:`Verification.placement`)."""
     qh, qw = query_shape[:2]
@@ -693,7 +704,7 @@ class GeometricVerifier:
     @staticmethod
     def _zoomed_placement(second: Verification, q: Features, c: Features,
                           used: tuple[float, float, float, float],
-                          outer_is_candidate: bool) -> tuple[float, float, float, float] | None:
+                          outer_is_candidate: bool) -> Box | None:
         """The second look's placement (made against ``part``, the box ``used`` of the outer picture's
         grey pixels) as the query's place in the whole candidate."""
         box = second.placement

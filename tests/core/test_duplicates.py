@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -80,17 +81,26 @@ def dup_photos(tmp_path: Path, dup_source: Path) -> Path:
 @pytest.fixture(scope="module")
 def found(tmp_path_factory: pytest.TempPathFactory, dup_source: Path, embedder):  # noqa: ANN001, ANN201
     """The library of the duplicate photos, indexed, after one full pass (read-only for the tests)."""
+    with finder_over(dup_source, tmp_path_factory.mktemp("dups-data"), embedder) as (_lib, finder):
+        yield finder
+
+
+@contextmanager
+def finder_over(photos: Path, data_dir: Path, embedder):  # noqa: ANN001, ANN201
+    """A library of ``photos``, indexed, and its duplicate finder after one full pass; closed after."""
     from photosim.core.duplicates import DuplicateFinder
     from photosim.core.indexer import Indexer
     from photosim.core.library import Library
 
-    lib = Library(tmp_path_factory.mktemp("dups-data"), embedder=embedder)
-    lib.catalog.add_folder(str(dup_source))
-    Indexer(lib).run()
-    finder = DuplicateFinder(lib)
-    finder.full_pass()
-    yield finder
-    lib.close()
+    lib = Library(data_dir, embedder=embedder)
+    try:
+        lib.catalog.add_folder(str(photos))
+        Indexer(lib).run()
+        finder = DuplicateFinder(lib)
+        finder.full_pass()
+        yield lib, finder
+    finally:
+        lib.close()
 
 
 def names(group) -> set[str]:  # noqa: ANN001
@@ -442,9 +452,6 @@ def test_a_bigger_screenshot_of_a_photo_is_grouped_with_it_and_the_original_kept
     its resolution (1.1x: the check's alignment measures it to a fraction of a percent)."""
     from PIL import ImageDraw, ImageOps
 
-    from photosim.core.duplicates import DuplicateFinder
-    from photosim.core.indexer import Indexer
-    from photosim.core.library import Library
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -459,19 +466,12 @@ def test_a_bigger_screenshot_of_a_photo_is_grouped_with_it_and_the_original_kept
     for x in range(50, 540, 135):
         draw.ellipse((x, 1040, x + 40, 1080), outline=(20, 20, 20), width=2)
     save_jpeg(screen, photos / "Screenshot_0941.jpg", quality=85)
-    lib = Library(tmp_path / "data", embedder=embedder)
-    try:
-        lib.catalog.add_folder(str(photos))
-        Indexer(lib).run()
-        finder = DuplicateFinder(lib)
-        finder.full_pass()
+    with finder_over(photos, tmp_path / "data", embedder) as (_lib, finder):
         same = finder.state.groups("same")
         assert [names(g) for g in same] == [{"coffee.jpg", "Screenshot_0941.jpg"}], [g.reason for g in same]
         group = same[0]
         assert group.keeper.name == "coffee.jpg", group.reason
         assert group.reason.startswith("keeps coffee.jpg: holds the photo at 1.1x the resolution"), group.reason
-    finally:
-        lib.close()
 
 
 def test_a_collage_is_not_a_copy_of_its_photos_and_never_ties_them_together(tmp_path: Path, embedder) -> None:  # noqa: ANN001
@@ -483,8 +483,6 @@ def test_a_collage_is_not_a_copy_of_its_photos_and_never_ties_them_together(tmp_
     from interior_photos import get_all_photos
 
     from photosim.core.duplicates import DuplicateFinder
-    from photosim.core.indexer import Indexer
-    from photosim.core.library import Library
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -499,12 +497,7 @@ def test_a_collage_is_not_a_copy_of_its_photos_and_never_ties_them_together(tmp_
     save_jpeg(collage, photos / "collage.jpg")
     save_jpeg(rooms[0].crop((0, 0, 780, 900)), photos / "room0-left.jpg")  # crops, at full resolution
     save_jpeg(rooms[0].crop((420, 0, 1200, 900)), photos / "room0-right.jpg")
-    lib = Library(tmp_path / "data", embedder=embedder)
-    try:
-        lib.catalog.add_folder(str(photos))
-        Indexer(lib).run()
-        finder = DuplicateFinder(lib)
-        finder.full_pass()
+    with finder_over(photos, tmp_path / "data", embedder) as (lib, finder):
         same = finder.state.groups("same")
         assert [names(g) for g in same] == [{"room0.jpg", "room0-left.jpg", "room0-right.jpg"}], \
             [(names(g), g.reason) for g in same]
@@ -524,8 +517,6 @@ def test_a_collage_is_not_a_copy_of_its_photos_and_never_ties_them_together(tmp_
         while upgraded.check_pending() is not None:
             pass
         assert [names(g) for g in upgraded.state.groups("same")] == [{"room0.jpg", "room0-left.jpg", "room0-right.jpg"}]
-    finally:
-        lib.close()
     # where the check puts a photo in the collage (the bottom left quarter), both ways round
     from photosim.core.matching import GeometricVerifier
 
@@ -544,9 +535,7 @@ def test_two_frames_that_only_overlap_are_not_the_same_photo(tmp_path: Path, emb
     (the three are one group, the whole room kept)."""
     from interior_photos import get_all_photos
 
-    from photosim.core.duplicates import DuplicateFinder
     from photosim.core.indexer import Indexer
-    from photosim.core.library import Library
     from photosim.core.matching import GeometricVerifier
 
     photos = tmp_path / "photos"
@@ -556,12 +545,7 @@ def test_two_frames_that_only_overlap_are_not_the_same_photo(tmp_path: Path, emb
     save_jpeg(right, photos / "right.jpg")
     check = GeometricVerifier().verify(str(photos / "left.jpg"), str(photos / "right.jpg"))
     assert not check.same and check.overlapping and "only overlap" in check.reason, check
-    lib = Library(tmp_path / "data", embedder=embedder)
-    try:
-        lib.catalog.add_folder(str(photos))
-        Indexer(lib).run()
-        finder = DuplicateFinder(lib)
-        finder.full_pass()
+    with finder_over(photos, tmp_path / "data", embedder) as (lib, finder):
         assert finder.state.groups("same") == []
         save_jpeg(room, photos / "room.jpg")
         Indexer(lib).run()
@@ -579,5 +563,3 @@ def test_two_frames_that_only_overlap_are_not_the_same_photo(tmp_path: Path, emb
         same = finder.state.groups("same")
         assert not any({"left.jpg", "right.jpg"} <= names(g) for g in same), [names(g) for g in same]
         assert any({"left.jpg", "room.jpg", "room-half.jpg"} <= names(g) for g in same), [names(g) for g in same]
-    finally:
-        lib.close()
