@@ -41,7 +41,7 @@ class ProblemsDialog(QDialog):
         self.setWindowTitle("Problems")
         self.resize(900, 440)
         self._reveal, self._retry = reveal, retry
-        self.failed_paths = [path for path, _ in failures]
+        self.failed_paths = {path for path, _ in failures}  # a set: up to 10,000 rows are looked up
         layout = QVBoxLayout(self)
         rows: list[tuple[str, str]] = [(path, why) for path, why in sorted(folder_notes.items())]
         rows += list(failures)
@@ -96,9 +96,14 @@ class ProblemsDialog(QDialog):
     def _selected_rows(self) -> list[int]:
         return sorted({index.row() for index in self.table.selectionModel().selectedRows()})
 
+    def _picked_failures(self, rows: list[int]) -> list[str]:
+        """The failed files among these rows (folders with a note are not retried)."""
+        return [self.rows[r][0] for r in rows if self.rows[r][0] in self.failed_paths]
+
     def _selection_changed(self) -> None:
-        self.show_button.setEnabled(len(self._selected_rows()) == 1)
-        picked = [r for r in self._selected_rows() if self.rows[r][0] in self.failed_paths]
+        rows = self._selected_rows()
+        self.show_button.setEnabled(len(rows) == 1)
+        picked = self._picked_failures(rows)
         n = len(picked) or len(self.failed_paths)
         self.retry_button.setText(f"Try again ({n:,})" if picked else "Try again (all)")
         self.retry_button.setEnabled(bool(n))
@@ -112,14 +117,14 @@ class ProblemsDialog(QDialog):
         the list, and come back with their reason if they still cannot be read."""
         if self._retry is None:
             return
-        picked = [self.rows[r][0] for r in self._selected_rows() if self.rows[r][0] in self.failed_paths]
+        picked = self._picked_failures(self._selected_rows())
         self._retry(picked or None)
-        gone = set(picked or self.failed_paths)
+        gone = set(picked) or set(self.failed_paths)
         for r in reversed(range(len(self.rows))):
-            if self.rows[r][0] in gone and self.rows[r][0] in self.failed_paths:
+            if self.rows[r][0] in gone:
                 self.table.removeRow(r)
                 del self.rows[r]
-        self.failed_paths = [p for p in self.failed_paths if p not in gone]
+        self.failed_paths -= gone
         n = len(gone)
         self.summary.setText(f"Reading {n:,} file{'s' if n != 1 else ''} again; any that still cannot be "
                              "read will be listed here next time.")
