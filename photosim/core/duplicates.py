@@ -665,15 +665,21 @@ class DuplicateFinder:
         self._checks[key] = result
         self._writes["checks"][key] = json.dumps({"f": _as_list(result[0]), "b": _as_list(result[1])})
 
+    def _ways(self, a: int, b: int) -> Checked | None:
+        """The pair's cached check as (made from ``a`` to ``b``, made back), whatever the key's order."""
+        checked = self._checks.get(self._key(a, b))
+        if checked is None or self._contents[a].fingerprint <= self._contents[b].fingerprint:
+            return checked
+        return (checked[1], checked[0])
+
     def _relative_resolution(self, centre: int, member: int) -> float | None:
         """How many times the centre's resolution ``member`` holds the shared photo at (its pixels per
         pixel of the centre's picture, linear), from their check's alignment; None when unknown (no
         check that confirmed them, a check stored before the scale was, or unknown sizes)."""
-        checked = self._checks.get(self._key(centre, member))
+        checked = self._ways(centre, member)
         if checked is None:
             return None
-        centre_first = self._contents[centre].fingerprint <= self._contents[member].fingerprint
-        outward, back = checked if centre_first else (checked[1], checked[0])
+        outward, back = checked
         grey_scale = None
         if outward is not None and outward.same and outward.scale > 0:
             grey_scale = outward.scale
@@ -980,11 +986,10 @@ class DuplicateFinder:
             return None
         if r * r * fp.width * fp.height / (fw.width * fw.height) > PART_SHARE:
             return None
-        checked = self._checks.get(self._key(part, whole))
+        checked = self._ways(part, whole)
         if checked is None:
             return None
-        part_first = self._contents[part].fingerprint <= self._contents[whole].fingerprint
-        outward, back = checked if part_first else (checked[1], checked[0])
+        outward, back = checked
         if outward is not None and outward.same and outward.placement is not None:
             return outward.placement
         if back is not None and back.same and back.placement is not None:  # the whole's box in the part
