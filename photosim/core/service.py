@@ -260,7 +260,7 @@ class LibraryService:
             if root_check is not None:
                 kwargs["root_check"] = root_check
             self.watcher = FolderWatcher(
-                self.scan_paths, debounce=watch_debounce, excluded=self._excluded + self._own, on_state=self._watch_state,
+                self.scan_paths, debounce=watch_debounce, excluded=self._never_indexed(), on_state=self._watch_state,
                 **kwargs
             )
 
@@ -390,7 +390,7 @@ class LibraryService:
             self._full = True
             self._cond.notify_all()
         if self.watcher is not None:
-            self.watcher.set_excluded(self._excluded + self._own)
+            self.watcher.set_excluded(self._never_indexed())
 
     def pause(self) -> None:
         with self._cond:
@@ -448,6 +448,10 @@ class LibraryService:
     @property
     def excluded(self) -> list[str]:
         return list(self._excluded)
+
+    def _never_indexed(self) -> list[str]:
+        """The user's excluded folders and photosim's own (its library and thumbnail cache)."""
+        return self._excluded + self._own
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no work is running or queued (for the CLI and tests); False on timeout."""
@@ -518,7 +522,7 @@ class LibraryService:
                     if self._paused:
                         control.pause()
                     self._control = control
-                    excluded = self._excluded + self._own
+                    excluded = self._never_indexed()
                 self.last_failure = None
                 try:
                     if tasks:  # first: a user's action must not wait for a long run
