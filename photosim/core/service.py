@@ -1102,7 +1102,15 @@ def narrowed(results: Any, kept: list[Any], k: int) -> Any:
 
     kept = kept[:k]
     same = sum(1 for r in kept if getattr(r, "match", "") == "same")
-    return ResultSet(kept, len(kept), same, getattr(results, "variant", ""), getattr(results, "background", None))
+    # A list of look-alikes holds two scales (near copies by their copy cosine, then look-alikes by
+    # theirs): the narrowed list keeps saying which is which, or its chips read "0.69" before "0.87".
+    first, n_near = int(getattr(results, "same", 0)), int(getattr(results, "near", 0))
+    near_ids = {r.photo_id for r in getattr(results, "results", [])[first : first + n_near]}
+    near = sum(1 for r in kept if r.photo_id in near_ids and getattr(r, "match", "") != "same")
+    return ResultSet(kept, len(kept), same, getattr(results, "variant", ""), getattr(results, "background", None),
+                     look_alikes=bool(getattr(results, "look_alikes", False)),
+                     alike_background=getattr(results, "alike_background", None),
+                     threshold=getattr(results, "threshold", None), near=near)
 
 
 def open_service(

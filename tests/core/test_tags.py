@@ -283,6 +283,28 @@ def test_results_are_narrowed_by_a_word(labelled: Library, tmp_path: Path) -> No
     assert set(_names(words.narrow(found.results, "cat"))) == {"chelsea.jpg", "chelsea-mirrored.jpg"}
 
 
+def test_a_narrowed_list_keeps_saying_which_results_are_near_copies() -> None:
+    """"Similar to this photo, only birds" showed "0.69" before "0.87" with no word: the narrowed list
+    lost which results were near copies (copy cosines) and which look-alikes (look-alike cosines)."""
+    from photosim.core.matching import Background
+    from photosim.core.results import Result, ResultSet
+    from photosim.core.service import narrowed
+
+    rows = [Result(1, "/p/copy.jpg", 0.97, "same"), Result(2, "/p/near-a.jpg", 0.69, "similar"),
+            Result(3, "/p/near-b.jpg", 0.53, "similar"), Result(4, "/p/alike-a.jpg", 0.87, "similar"),
+            Result(5, "/p/alike-b.jpg", 0.86, "similar")]
+    alike_background = Background(level=0.9, center=0.5, spread=0.1)
+    found = ResultSet(rows, 5, 1, "", None, look_alikes=True, alike_background=alike_background,
+                      threshold=0.8, near=2)
+    kept = narrowed(found, [rows[0], rows[1], rows[3], rows[4]], k=10)
+    assert (kept.same, kept.near, kept.cutoff, kept.look_alikes) == (1, 1, 4, True)
+    assert kept.alike_background == alike_background and kept.threshold == 0.8
+    only_alike = narrowed(found, [rows[4]], k=10)
+    assert (only_alike.same, only_alike.near, only_alike.look_alikes) == (0, 0, True)
+    plain = narrowed(ResultSet(rows[:3], 3, 1), rows[1:3], k=10)
+    assert (plain.near, plain.look_alikes) == (0, False)
+
+
 # -- look-alikes ------------------------------------------------------------------------------
 def test_similar_lists_the_same_photo_first_then_look_alikes(labelled: Library) -> None:
     """One list: the copy (decided by the same-photo test, not a fixed cosine), then look-alikes ranked
