@@ -238,12 +238,20 @@ class RegionPicker(QLabel):
                 self.picked.emit(self.selection)
 
 
+REGION_MIN_SIDE = 400
+"""A small query picture (a pasted 170-pixel image) is shown enlarged to this long side, so that a
+rectangle can be drawn on it with a mouse; the region is still given in the picture's own pixels."""
+
+
 class RegionDialog(QDialog):
     """The query picture shown large; drag a rectangle, then *Search this region*. No signals of its own:
     ``exec()`` is accepted with :attr:`region` set (x, y, w, h in the picture's upright pixels)."""
 
     def __init__(self, picture: QPixmap, full_size: QSize, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        if 0 < max(picture.width(), picture.height()) < REGION_MIN_SIDE:
+            picture = picture.scaled(REGION_MIN_SIDE, REGION_MIN_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)
         self.setWindowTitle(f"Search a region of {label}")
         self.region: tuple[int, int, int, int] | None = None
         layout = QVBoxLayout(self)

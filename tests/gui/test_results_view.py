@@ -128,6 +128,20 @@ def test_the_region_dialog_maps_a_drag_to_picture_pixels(qtbot) -> None:  # noqa
     assert dialog.search_button.isEnabled()
 
 
+def test_a_small_picture_is_shown_large_enough_to_pick_a_region(qtbot) -> None:  # noqa: ANN001
+    """Found trying the app: a pasted 150 x 170 image showed at its own size in the region dialog, too
+    small to draw a rectangle on. It is enlarged; the region stays in the picture's own pixels."""
+    dialog = RegionDialog(QPixmap(150, 170), QSize(150, 170), "the pasted image")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    picker = dialog.picker
+    assert (picker.width(), picker.height()) == (352, 400)
+    qtbot.mousePress(picker, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    qtbot.mouseMove(picker, QPoint(186, 210))
+    qtbot.mouseRelease(picker, Qt.MouseButton.LeftButton, pos=QPoint(186, 210))
+    assert dialog.region == (4, 4, 75, 85)  # in the picture's pixels (150 / 352 of the widget's)
+
+
 def test_a_dropped_image_link_is_downloaded_and_searched(qtbot, window, photo_dir: Path, web: str) -> None:  # noqa: ANN001
     mime = QMimeData()
     mime.setUrls([QUrl(f"{web}/launch.jpg")])  # what a browser offers when a link is dragged out
