@@ -28,6 +28,7 @@ thread that produced them.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import os
@@ -40,7 +41,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,6 +76,9 @@ from .progress import Progress, RateMeter, RunControl
 from .search import QueryError, Searcher
 from .snapshot import LibrarySnapshot, SubfolderIndex, make_snapshot
 from .watcher import FolderWatcher, collapse_paths, is_network_folder
+
+if TYPE_CHECKING:
+    from .results import Result, ResultSet
 
 __all__ = [
     "CatalogDamagedError", "CatalogError", "IndexReport", "LibraryBusyError", "LibraryService", "Query",
@@ -1096,21 +1100,16 @@ class LibraryService:
             reader.close()
 
 
-def narrowed(results: Any, kept: list[Any], k: int) -> Any:
-    """A result set cut down to the results a word kept: the word is the cutoff ("only dogs")."""
-    from .results import ResultSet
-
+def narrowed(results: ResultSet, kept: list[Result], k: int) -> ResultSet:
+    """A result set cut down to the results a word kept: the word is the cutoff ("only dogs"). What
+    the list knew of itself (the form of the query that found its copies, its backgrounds, whether its
+    similar photos are look-alikes) stays; so does which results are near copies, since a list of
+    look-alikes holds two scales (near copies by their copy cosine, then look-alikes by theirs) and its
+    chips would otherwise read "0.69" before "0.87"."""
     kept = kept[:k]
-    same = sum(1 for r in kept if getattr(r, "match", "") == "same")
-    # A list of look-alikes holds two scales (near copies by their copy cosine, then look-alikes by
-    # theirs): the narrowed list keeps saying which is which, or its chips read "0.69" before "0.87".
-    first, n_near = int(getattr(results, "same", 0)), int(getattr(results, "near", 0))
-    near_ids = {r.photo_id for r in getattr(results, "results", [])[first : first + n_near]}
-    near = sum(1 for r in kept if r.photo_id in near_ids and getattr(r, "match", "") != "same")
-    return ResultSet(kept, len(kept), same, getattr(results, "variant", ""), getattr(results, "background", None),
-                     look_alikes=bool(getattr(results, "look_alikes", False)),
-                     alike_background=getattr(results, "alike_background", None),
-                     threshold=getattr(results, "threshold", None), near=near)
+    near_ids = {r.photo_id for r in results.results[results.same : results.same + results.near]}
+    return dataclasses.replace(results, results=kept, cutoff=len(kept), same=sum(1 for r in kept if r.match == "same"),
+                               near=sum(1 for r in kept if r.photo_id in near_ids))
 
 
 def open_service(

@@ -767,7 +767,7 @@ class MainWindow(QMainWindow):
         notes = {f.path: f.note for f in snapshot.folders if f.note}
         failures = [(row.path, row.error or "unknown error") for row in self.service.failures(limit=10_000)]
         dialog = ProblemsDialog(failures, notes, self, reveal=self.reveal_path,
-                                retry=lambda paths: self.service.retry_failed(paths))
+                                retry=self.service.retry_failed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
